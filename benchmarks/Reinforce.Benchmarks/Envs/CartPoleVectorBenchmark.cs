@@ -1,5 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using Reinforce.Envs;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Benchmarks.Envs;
 

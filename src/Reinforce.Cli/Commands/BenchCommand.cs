@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Reinforce.Algorithms;
 using Reinforce.Training;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Cli.Commands;
 

@@ -2,8 +2,11 @@ using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Globalization;
 using Reinforce.Envs;
+using Reinforce.Envs.Wrappers;
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
 
 // The tests call the commands' Run methods directly (main's project file grants the same; duplicates are harmless).
 [assembly: InternalsVisibleTo("Reinforce.Tests")]

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Reinforce.Algorithms.Textbook;
 using Reinforce.IO;
+using Reinforce.Envs.Textbook;
 
 namespace Reinforce.Cli.Commands;
 
@@ -47,10 +48,10 @@ internal static class TextbookCommand
                     $"{name,-36} {curve.MeanOver(1, Math.Min(10, e)),9:F2} {(e >= 100 ? curve.MeanOver(91, 100) : double.NaN),10:F2} {curve.MeanOver(Math.Max(1, e - 99), e),9:F2} {curve.FinalValue,9:F3}"));
                 series.Add(new ChartSeries(name, Enumerable.Range(1, e).Select(i => (double)i).ToArray(), curve.MeanPerEpisode));
             }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"optimum: p(right) = 2 − √2 = {2 - Math.Sqrt(2):F3}, value {Envs.ShortCorridor.StartValue(2 - Math.Sqrt(2)):F2}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"optimum: p(right) = 2 − √2 = {2 - Math.Sqrt(2):F3}, value {Envs.Textbook.ShortCorridor.StartValue(2 - Math.Sqrt(2)):F2}"));
             var path = parse.GetValue(output)!;
             SvgChart.Save(path, "REINFORCE on the short corridor", "episode", "total reward (mean over runs)", series,
-                [new ReferenceLine(Envs.ShortCorridor.StartValue(2 - Math.Sqrt(2)), "v*(s₀) ≈ −11.6")]);
+                [new ReferenceLine(Envs.Textbook.ShortCorridor.StartValue(2 - Math.Sqrt(2)), "v*(s₀) ≈ −11.6")]);
             Console.WriteLine($"chart: {Path.GetFullPath(path)}");
             return 0;
         });

@@ -6,6 +6,7 @@ using Reinforce.Envs;
 using Reinforce.IO;
 using Reinforce.Training;
 using Spectre.Console;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Cli.Commands;
 

@@ -6,6 +6,8 @@ using Reinforce.Envs;
 using Reinforce.IO;
 using Reinforce.Nn;
 using Reinforce.Optim;
+using Reinforce.Envs.Vector;
+using Reinforce.Envs.Wrappers;
 
 namespace Reinforce.Algorithms;
 

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Reinforce.Envs;
 using Reinforce.Optim;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
+using Reinforce.Envs.Wrappers;
 
 namespace Reinforce.Algorithms;
 

@@ -1,5 +1,6 @@
 using Reinforce.Autograd;
 using Reinforce.Envs;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Algorithms;
 

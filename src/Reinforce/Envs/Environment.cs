@@ -1,4 +1,5 @@
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Envs;
 
@@ -209,7 +210,7 @@ public abstract class DiscreteEnvironment : VectorizableEnvironment<int>, IDiscr
 /// <summary>
 /// Base of an environment with float-vector observations and a <see cref="Box"/> action space. Actions must have
 /// the right length and be finite; as in Gymnasium, values beyond the bounds are accepted (the environment clips
-/// them; <see cref="ClipAction{TObservation}"/> clips before the environment sees them).
+/// them; <see cref="Wrappers.ClipAction{TObservation}"/> clips before the environment sees them).
 /// </summary>
 public abstract class ContinuousEnvironment : VectorizableEnvironment<float[]>, IContinuousActionEnv
 {

@@ -1,3 +1,7 @@
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
+using Reinforce.Envs.Vector;
+using Reinforce.Envs.Wrappers;
 namespace Reinforce.Envs;
 
 /// <summary>What the registry knows about an environment id: its time limit and the return that counts as solved.</summary>

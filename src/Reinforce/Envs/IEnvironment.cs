@@ -40,7 +40,7 @@ public interface IEnvironment<TObservation, TAction> : IEnvironment
 /// <param name="Reward">The reward for the transition.</param>
 /// <param name="Terminated">The episode reached a terminal state of the problem (the value of what follows is zero).</param>
 /// <param name="Truncated">The episode was cut short (a time limit); the state is not terminal, so bootstrap from it.</param>
-/// <param name="Info">Extra diagnostics (for example "episode" statistics from <see cref="RecordEpisodeStatistics{TObservation, TAction}"/>).</param>
+/// <param name="Info">Extra diagnostics (for example "episode" statistics from <see cref="Wrappers.RecordEpisodeStatistics{TObservation, TAction}"/>).</param>
 public readonly record struct Step<TObservation>(TObservation Observation, double Reward, bool Terminated, bool Truncated, StepInfo Info)
 {
     /// <summary>Whether the episode is over (terminated or truncated); call Reset before stepping again.</summary>

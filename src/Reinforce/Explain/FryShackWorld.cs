@@ -1,4 +1,5 @@
 using Reinforce.Envs;
+using Reinforce.Envs.Textbook;
 
 namespace Reinforce.Explain;
 

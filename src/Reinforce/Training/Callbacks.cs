@@ -3,6 +3,7 @@ using System.Globalization;
 using Reinforce.Algorithms;
 using Reinforce.Envs;
 using Reinforce.IO;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Training;
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Reinforce.Algorithms;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Training;
 

@@ -5,6 +5,8 @@ using System.Text.Json.Nodes;
 using Reinforce.Algorithms;
 using Reinforce.Envs;
 using Reinforce.IO;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Training;
 

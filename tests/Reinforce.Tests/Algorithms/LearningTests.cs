@@ -2,6 +2,9 @@ using Reinforce.Algorithms;
 using Reinforce.Envs;
 using Reinforce.Tensors;
 using Reinforce.Training;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Tests.Algorithms;
 

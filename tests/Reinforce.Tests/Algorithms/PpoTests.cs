@@ -1,5 +1,6 @@
 using Reinforce.Algorithms;
 using Reinforce.Envs;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Algorithms;
 

@@ -1,5 +1,6 @@
 using Reinforce.Envs;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Tests.Algorithms;
 

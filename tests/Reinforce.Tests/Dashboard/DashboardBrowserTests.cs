@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Playwright;
 using Reinforce.Cli.Dashboard;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Dashboard;
 

@@ -1,4 +1,6 @@
 using Reinforce.Envs;
+using Reinforce.Envs.Wrappers;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Envs;
 

@@ -1,5 +1,7 @@
 using Reinforce.Envs;
 using Reinforce.Spaces;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
 
 namespace Reinforce.Tests.Envs;
 

@@ -1,6 +1,8 @@
 using System.Globalization;
 using Reinforce.Envs;
+using Reinforce.Envs.Wrappers;
 using Xunit.Abstractions;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Envs;
 

@@ -1,4 +1,7 @@
 using Reinforce.Envs;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
+using Reinforce.Envs.Wrappers;
 
 namespace Reinforce.Tests.Envs;
 

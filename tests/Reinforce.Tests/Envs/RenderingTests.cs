@@ -2,6 +2,8 @@ using System.Xml.Linq;
 using Reinforce.Cli.Commands;
 using Reinforce.Envs;
 using Reinforce.Envs.Rendering;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
 
 namespace Reinforce.Tests.Envs;
 

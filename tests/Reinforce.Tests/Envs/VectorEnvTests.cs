@@ -1,4 +1,6 @@
 using Reinforce.Envs;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Tests.Envs;
 

@@ -1,5 +1,9 @@
 using Reinforce.Envs;
 using Reinforce.Spaces;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
+using Reinforce.Envs.Vector;
+using Reinforce.Envs.Wrappers;
 
 namespace Reinforce.Tests.Envs;
 

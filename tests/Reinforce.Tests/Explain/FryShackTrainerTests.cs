@@ -2,6 +2,7 @@ using System.Globalization;
 using Reinforce.Envs;
 using Reinforce.Explain;
 using Tensor = Reinforce.Tensors.Tensor;
+using Reinforce.Envs.Textbook;
 
 namespace Reinforce.Tests.Explain;
 

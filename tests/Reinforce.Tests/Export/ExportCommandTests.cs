@@ -2,6 +2,7 @@ using Reinforce.Algorithms;
 using Reinforce.Cli;
 using Reinforce.IO.Onnx;
 using Reinforce.Tensors;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Export;
 

@@ -7,6 +7,7 @@ using Reinforce.IO.Onnx;
 using Reinforce.Spaces;
 using Reinforce.Tensors;
 using Xunit.Abstractions;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Export;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
 using Reinforce.IO;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.IO;
 

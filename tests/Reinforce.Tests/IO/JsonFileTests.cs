@@ -1,4 +1,5 @@
 using Reinforce.IO;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.IO;
 

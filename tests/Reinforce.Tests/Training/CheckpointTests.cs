@@ -2,6 +2,8 @@ using Reinforce.Algorithms;
 using Reinforce.Envs;
 using Reinforce.IO;
 using Reinforce.Training;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.Tests.Training;
 

@@ -1,4 +1,5 @@
 using Reinforce.Cli;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Training;
 

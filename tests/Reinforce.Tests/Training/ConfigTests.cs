@@ -1,5 +1,6 @@
 using Reinforce.Algorithms;
 using Reinforce.Training;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Training;
 

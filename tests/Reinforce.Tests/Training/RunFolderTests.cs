@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Reinforce.Algorithms;
 using Reinforce.IO;
 using Reinforce.Training;
+using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Training;
 

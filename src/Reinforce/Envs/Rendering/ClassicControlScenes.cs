@@ -1,4 +1,6 @@
 using System.Globalization;
+using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Textbook;
 
 namespace Reinforce.Envs.Rendering;
 
@@ -18,7 +20,7 @@ public static class ClassicControlScenes
     /// <summary>CartPole from <c>[x, ẋ, θ, θ̇]</c>: a 600 × 400 canvas, the track at height 100, the cart 50 × 30, the pole 10 wide.</summary>
     public static Scene CartPole(ReadOnlySpan<double> state)
     {
-        const double width = 600, height = 400, worldWidth = Envs.CartPole.XThreshold * 2, scale = width / worldWidth;
+        const double width = 600, height = 400, worldWidth = Envs.ClassicControl.CartPole.XThreshold * 2, scale = width / worldWidth;
         const double poleWidth = 10, poleLength = scale * 1.0, cartWidth = 50, cartHeight = 30, cartY = 100, axleOffset = cartHeight / 4.0;
         double cartX = state[0] * scale + width / 2.0;
         var shapes = new List<Shape>
@@ -66,7 +68,7 @@ public static class ClassicControlScenes
     /// <summary>A mountain car from <c>[position, velocity]</c>: a 600 × 400 canvas, the hill y = 0.45 sin 3x + 0.55, the flag at <paramref name="goalPosition"/>.</summary>
     public static Scene MountainCar(ReadOnlySpan<double> state, double goalPosition)
     {
-        const double width = 600, height = 400, min = Envs.MountainCar.MinPosition, max = Envs.MountainCar.MaxPosition;
+        const double width = 600, height = 400, min = Envs.ClassicControl.MountainCar.MinPosition, max = Envs.ClassicControl.MountainCar.MaxPosition;
         const double scale = width / (max - min), carWidth = 40, carHeight = 20, clearance = 10;
         static double HeightAt(double x) => Math.Sin(3 * x) * 0.45 + 0.55;
         var hill = new List<Point2>();
@@ -118,7 +120,7 @@ public static class ClassicControlScenes
         if (torque is double u && u != 0)
         {
             // An arc around the axle, longer for a stronger torque, counter-clockwise for a positive one.
-            double radius = 0.35 * scale, sweep = Math.Abs(u) / Envs.Pendulum.MaxTorque * Math.PI * 0.75;
+            double radius = 0.35 * scale, sweep = Math.Abs(u) / Envs.ClassicControl.Pendulum.MaxTorque * Math.PI * 0.75;
             var arc = new List<Point2>();
             for (int i = 0; i <= 24; i++)
             {
@@ -141,11 +143,11 @@ public static class ClassicControlScenes
         for (int i = 0; i < 4; i++)
         {
             double x0 = 10 + i * cell;
-            Rgb fill = i == Envs.ShortCorridor.TerminalState ? new Rgb(120, 200, 120) : i == 1 ? new Rgb(230, 190, 120) : new Rgb(220, 220, 220);
+            Rgb fill = i == Envs.Textbook.ShortCorridor.TerminalState ? new Rgb(120, 200, 120) : i == 1 ? new Rgb(230, 190, 120) : new Rgb(220, 220, 220);
             shapes.Add(new PolygonShape(Rect(x0 + 15, 30, x0 + cell - 15, 110), fill));
         }
         shapes.Add(new CircleShape(new Point2(10 + state * cell + cell / 2, 70), 25, new Rgb(40, 80, 200)));
-        string where = state == Envs.ShortCorridor.TerminalState ? "goal" : state == 1 ? "state 1 (actions reversed)" : $"state {state}";
+        string where = state == Envs.Textbook.ShortCorridor.TerminalState ? "goal" : state == 1 ? "state 1 (actions reversed)" : $"state {state}";
         return new Scene(width, height, shapes, $"short corridor: {where}");
     }
 

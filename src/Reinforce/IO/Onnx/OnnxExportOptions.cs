@@ -1,5 +1,6 @@
 using Reinforce.Algorithms;
 using Reinforce.Envs;
+using Reinforce.Envs.Wrappers;
 
 namespace Reinforce.IO.Onnx;
 

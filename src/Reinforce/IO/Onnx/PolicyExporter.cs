@@ -5,6 +5,7 @@ using Reinforce.Envs;
 using Reinforce.Nn;
 using Reinforce.Spaces;
 using Reinforce.Training;
+using Reinforce.Envs.Vector;
 
 namespace Reinforce.IO.Onnx;
 

@@ -1,7 +1,8 @@
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.ClassicControl;
 
 /// <summary>
 /// MountainCar-v0 as in Gymnasium 1.x (Moore's mountain car): accelerate left (0), not at all (1) or right (2) to

@@ -1,7 +1,8 @@
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Textbook;
 
 /// <summary>
 /// Sutton and Barto's short corridor with switched actions (Example 13.1): three non-terminal states in a row and

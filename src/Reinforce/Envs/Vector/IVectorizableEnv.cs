@@ -1,4 +1,4 @@
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Vector;
 
 /// <summary>
 /// The allocation-free side of an environment whose observations are float vectors: it writes each observation

@@ -1,6 +1,7 @@
 using Reinforce.Spaces;
+using Reinforce.Envs.Wrappers;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Vector;
 
 /// <summary>
 /// Turns any environment with float-vector observations into an <see cref="IVectorizableEnv"/>: environments

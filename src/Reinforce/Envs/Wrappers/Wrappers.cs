@@ -1,6 +1,7 @@
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Wrappers;
 
 /// <summary>An environment that wraps another; <see cref="EnvironmentExtensions.Unwrapped"/> follows the chain to the innermost.</summary>
 public interface IWrapper

@@ -1,7 +1,8 @@
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.ClassicControl;
 
 /// <summary>
 /// Pendulum-v1 as in Gymnasium 1.x: swing a pendulum up and hold it with a torque u ∈ [−2, 2] (clipped).

@@ -1,7 +1,8 @@
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.ClassicControl;
 
 /// <summary>
 /// CartPole-v1 as in Gymnasium 1.x (Barto, Sutton and Anderson's cart-pole): push the cart left (action 0) or

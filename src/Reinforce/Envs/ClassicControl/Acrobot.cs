@@ -1,7 +1,8 @@
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.ClassicControl;
 
 /// <summary>
 /// Acrobot-v1 as in Gymnasium 1.x: two links hanging from a fixed pivot, a torque of −1, 0 or +1 (actions 0, 1, 2)

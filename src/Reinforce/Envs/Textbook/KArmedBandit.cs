@@ -1,6 +1,7 @@
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Textbook;
 
 /// <summary>
 /// Sutton and Barto's k-armed bandit testbed (§2.3, §2.7–2.8): each problem draws true values

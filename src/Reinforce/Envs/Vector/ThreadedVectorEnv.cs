@@ -1,6 +1,6 @@
 using System.Runtime.ExceptionServices;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Vector;
 
 /// <summary>
 /// Steps the copies in contiguous blocks on dedicated worker threads (the calling thread takes the first block),

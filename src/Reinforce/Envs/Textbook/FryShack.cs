@@ -1,6 +1,7 @@
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Textbook;
 
 /// <summary>
 /// The fry-shack problem, the project's one-step teaching example (used by <c>reinforce explain fry-shack</c>).

@@ -1,6 +1,6 @@
 using Reinforce.Spaces;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Vector;
 
 /// <summary>
 /// Many copies of an environment stepped together, observations batched as one row-major <c>[NumEnvs, ObservationSize]</c>

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Reinforce.Spaces;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Vector;
 
 /// <summary>
 /// The shared machinery of <see cref="SyncVectorEnv"/> and <see cref="ThreadedVectorEnv"/>: the batch buffers,

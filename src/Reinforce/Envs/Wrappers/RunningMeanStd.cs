@@ -1,4 +1,4 @@
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Wrappers;
 
 /// <summary>
 /// Running per-element mean and (population) variance of a stream of vectors, merged batch by batch with Chan et

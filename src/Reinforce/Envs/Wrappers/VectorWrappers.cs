@@ -1,6 +1,7 @@
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.Wrappers;
 
 /// <summary>A vector environment that wraps another, passing everything through unless overridden.</summary>
 public abstract class VectorEnvWrapper : IVectorEnv

@@ -1,7 +1,8 @@
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
+using Reinforce.Envs.Vector;
 
-namespace Reinforce.Envs;
+namespace Reinforce.Envs.ClassicControl;
 
 /// <summary>
 /// MountainCarContinuous-v0 as in Gymnasium 1.x: a force a ∈ [−1, 1] (clipped) with power 0.0015,
