@@ -343,9 +343,9 @@ public sealed class TrainingRun : IDisposable
     {
         private long _next;
 
-        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) => _next = Cadence.Next(agent?.StepsDone ?? 0, everySteps);
+        public override void OnTrainingStart(Agent agent, long totalSteps) => _next = Cadence.Next(agent?.StepsDone ?? 0, everySteps);
 
-        public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
         {
             ArgumentNullException.ThrowIfNull(agent);
             if (agent.StepsDone < _next) return true;
