@@ -73,7 +73,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), observationSize, "The policy needs at least one observation feature.");
         options.Validate();
         Options = options.Clone();
-        ObservationLayout = ObservationLayout.Flat(observationSize);
+        ObservationLayout = ObservationLayout.Of(new Box(float.NegativeInfinity, float.PositiveInfinity, [observationSize]));
         HasCritic = withCritic;
         Activation = ParseActivation(options.Activation);
         (Kind, _branches, OutputSize) = ChooseHead(actionSpace, options.Distribution);

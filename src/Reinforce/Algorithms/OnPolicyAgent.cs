@@ -64,7 +64,7 @@ public abstract class OnPolicyAgent : Agent
         EnvironmentSeed = Rng.DeriveSeed(seed, 2);
         _predictRng = new Rng(Rng.DeriveSeed(seed, 5));   // Predict never disturbs the training stream
 
-        var layout = ObservationLayout.For(env.SingleObservationSpace);
+        var layout = ObservationLayout.Of(env.SingleObservationSpace);
         Policy = (policyFactory ?? DefaultPolicy)(layout, env.SingleActionSpace, options.Policy, withCritic, initRng);
         if (Policy.ObservationSize != env.ObservationSize)
             throw new ArgumentException($"{options.AlgorithmName}: the policy takes observations of {Policy.ObservationSize} floats, the environment gives {env.ObservationSize}.");
@@ -85,7 +85,7 @@ public abstract class OnPolicyAgent : Agent
     }
 
     private static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
-        new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
+        new ActorCriticPolicy(layout.Size, actionSpace, options, withCritic, rng);
 
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
