@@ -251,6 +251,17 @@ public abstract class OnPolicyAgent : Agent
         }
     }
 
+    /// <summary>One optimizer step on <paramref name="loss"/>: zero the gradients, backpropagate, clip (max_grad_norm), step; returns the gradient norm before clipping.</summary>
+    protected float GradientStep(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        Optimizer.ZeroGrad();
+        loss.Backward();
+        float norm = ClipGradients();
+        Optimizer.Step();
+        return norm;
+    }
+
     /// <summary>Clips the gradients' global norm when <c>max_grad_norm</c> is set; returns the norm before clipping.</summary>
     protected float ClipGradients() =>
         Options.MaxGradNorm is float max ? GradientClipping.ClipGlobalNorm(Optimizer, max) : GradientClipping.GlobalNorm(Optimizer.Parameters);
