@@ -61,7 +61,7 @@ public sealed class TrainingConfig
     public int KeepCheckpoints { get; set; } = 5;
 
     /// <summary>
-    /// An assembly of user environments to load before making <see cref="Env"/> (see <c>EnvironmentAssembly</c>);
+    /// An assembly of user environments to load before making <see cref="Env"/> (see <see cref="Envs.EnvironmentAssembly"/>);
     /// null for the built-in ones. Recorded so that <c>--resume</c> loads it again.
     /// </summary>
     public string? EnvAssembly { get; set; }
@@ -135,7 +135,15 @@ public sealed class TrainingConfig
     public string ToJson() => ConfigJson.Serialize(this);
 
     /// <summary>Parses a config (or preset) from JSON; <paramref name="source"/> names it in error messages. Not validated: call <see cref="Validate"/> or <see cref="Resolve"/>.</summary>
-    public static TrainingConfig Parse(string json, string source) => ConfigJson.Parse<TrainingConfig>(json, source);
+    public static TrainingConfig Parse(string json, string source)
+    {
+        var config = ConfigJson.Parse<TrainingConfig>(json, source);
+        // "ppo": null for the chosen algorithm would otherwise train silently with the library's defaults.
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json, documentOptions: new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
+        if (root.TryGetPropertyValue(config.Algo, out var section) && section is null)
+            throw new ConfigurationException(config.Algo, $"is null in {source}, but algo is \"{config.Algo}\", so its settings are needed. Give them as {{ \"n_steps\": ..., ... }} (see presets/*.json), or delete the \"{config.Algo}\" key to use the algorithm's defaults.");
+        return config;
+    }
 
     /// <summary>Reads a config file; a missing file or a malformed setting gives a <see cref="ConfigurationException"/> naming it.</summary>
     public static TrainingConfig Load(string path)
