@@ -48,8 +48,10 @@ public sealed class CustomEnvironmentCommandTests : IDisposable
     /// <summary>The sample's dll, built by the test project's build (same configuration).</summary>
     internal static string SampleAssembly()
     {
-        string output = AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);   // .../bin/<Configuration>/net10.0
-        string configuration = Path.GetFileName(Path.GetDirectoryName(output))!;
+        // The tests run from .../bin/<Configuration>/net10.0[/<runtime>]/.
+        var parts = AppContext.BaseDirectory.Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        int bin = Array.LastIndexOf(parts, "bin");
+        string configuration = bin >= 0 && bin + 1 < parts.Length ? parts[bin + 1] : "Release";
         string path = Path.Combine(RepositoryRoot(), "samples", "CustomEnvironment", "bin", configuration, "net10.0", "CustomEnvironment.dll");
         Assert.True(File.Exists(path), $"The sample should have been built with the tests: {path}");
         return path;
