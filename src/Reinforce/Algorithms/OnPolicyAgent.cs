@@ -238,13 +238,10 @@ public abstract class OnPolicyAgent : Agent
     /// <param name="metrics">Where to <see cref="TrainingMetrics.Set"/> the update's figures.</param>
     protected abstract void Update(double progress, TrainingMetrics metrics);
 
-    /// <summary>Sets the optimizer's learning rate from the schedule and returns it.</summary>
-    protected float ApplyLearningRate(double progress)
-    {
-        float lr = Options.LearningRateSchedule.At(Options.LearningRate, progress);
-        Optimizer.LearningRate = lr;
-        return lr;
-    }
+    /// <summary>The learning-rate schedule over training progress (<c>learning_rate</c> with <c>learning_rate_schedule</c>); set it before each update with <c>LearningRate.Apply(Optimizer, progress)</c>.</summary>
+    protected LearningRateSchedule LearningRate => _learningRate ??= Options.LearningRateSchedule.From(Options.LearningRate);
+
+    private LearningRateSchedule? _learningRate;
 
     /// <summary>Clips the gradients' global norm when <c>max_grad_norm</c> is set; returns the norm before clipping.</summary>
     protected float ClipGradients() =>
