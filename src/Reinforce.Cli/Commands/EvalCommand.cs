@@ -22,7 +22,7 @@ internal static class EvalCommand
         {
             try
             {
-                EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
+                if (EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly)) is null) EnvironmentAssemblyOption.ApplyFromRun(parse.GetValue(path));
                 string target = parse.GetValue(path)!;
                 int count = parse.GetValue(episodes);
                 if (count < 1) throw new ConfigurationException("--episodes", $"is {count}; evaluate at least 1 episode.");

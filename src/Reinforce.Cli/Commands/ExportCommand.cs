@@ -27,7 +27,7 @@ internal static class ExportCommand
         {
             try
             {
-                EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
+                if (EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly)) is null) EnvironmentAssemblyOption.ApplyFromRun(parse.GetValue(path));
                 string requested = parse.GetValue(format)!;
                 if (!string.Equals(requested.Trim(), "onnx", StringComparison.OrdinalIgnoreCase))
                     throw new ConfigurationException("--format", $"\"{requested}\" is not a supported export format; the only format is onnx (use --format onnx).");

@@ -77,6 +77,9 @@ public sealed class CustomEnvironmentCommandTests : IDisposable
         (code, output, error) = Run("eval", dir, "--episodes", "8", "--env-assembly", dll);
         Assert.True(code == 0, error);
         Assert.Contains("on Thermostat-v0", output, StringComparison.Ordinal);
+        (code, output, error) = Run("eval", Path.Combine(dir, "final"), "--episodes", "8");   // the run's config.json names the assembly
+        Assert.True(code == 0, error);
+        Assert.Contains("on Thermostat-v0", output, StringComparison.Ordinal);
 
         (code, output, error) = Run("check-env", "Thermostat-v0", "--env-assembly", dll);
         Assert.True(code == 0, error + output);
