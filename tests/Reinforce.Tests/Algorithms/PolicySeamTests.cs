@@ -3,7 +3,6 @@ using Reinforce.Autograd;
 using Reinforce.Distributions;
 using Reinforce.Nn;
 using Reinforce.Spaces;
-using ObservationLayout = Reinforce.Algorithms.ObservationLayout;
 using Tensor = Reinforce.Tensors.Tensor;
 
 namespace Reinforce.Tests.Algorithms;
