@@ -47,8 +47,8 @@ public sealed class HonestRunRecordsTests : IDisposable
         config.Eval.EverySteps = 2048;
         config.Eval.Episodes = 2;
         config.Eval.FinalEpisodes = 2;
-        config.Ppo!.NumSteps = 64;
-        config.Ppo.NumEpochs = 1;
+        config.Section<PpoOptions>()!.NumSteps = 64;
+        config.Section<PpoOptions>()!.NumEpochs = 1;
         return config;
     }
 
@@ -163,7 +163,7 @@ public sealed class HonestRunRecordsTests : IDisposable
         Assert.Contains("ppo: is null", error, StringComparison.Ordinal);
         Assert.DoesNotContain("Training", output, StringComparison.Ordinal);
         // A null section of an algorithm not chosen is what run folders write for them: still fine.
-        Assert.Null(TrainingConfig.Parse("""{ "env": "CartPole-v1", "algo": "ppo", "a2c": null }""", "test").A2c);
+        Assert.Null(TrainingConfig.Parse("""{ "env": "CartPole-v1", "algo": "ppo", "a2c": null }""", "test").Section<A2cOptions>());
     }
 
     [Fact]
