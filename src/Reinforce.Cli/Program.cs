@@ -6,7 +6,22 @@ namespace Reinforce.Cli;
 /// <summary>The `reinforce` command: a thin shell over the library (parsing, display, files).</summary>
 public static class Program
 {
-    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+    public static int Main(string[] args) => Run(args);
+
+    /// <summary>
+    /// Parses and runs <paramref name="args"/>. A command line that does not parse (an unknown option, a value of the
+    /// wrong type, a choice not among those allowed) is a usage error like every other validation error: a message in
+    /// plain words on standard error and exit code 2.
+    /// </summary>
+    public static int Run(string[] args)
+    {
+        var parse = BuildRoot().Parse(args);
+        if (parse.Errors.Count == 0) return parse.Invoke();
+        foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {CommandLineErrors.Friendly(error.Message)}");
+        string command = parse.CommandResult.Command is RootCommand ? "reinforce" : $"reinforce {parse.CommandResult.Command.Name}";
+        Console.Error.WriteLine($"Run `{command} --help` for the options.");
+        return 2;
+    }
 
     /// <summary>Builds the command tree; each command lives in its own file under Commands/.</summary>
     public static RootCommand BuildRoot()

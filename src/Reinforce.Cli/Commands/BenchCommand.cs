@@ -28,6 +28,7 @@ internal static class BenchCommand
         {
             env, algo, seeds, firstSeed, steps, evalEvery, episodes, stochastic, config, threads,
         };
+        command.Subcommands.Add(SoakCommand.Create());
         command.SetAction(parse =>
         {
             try

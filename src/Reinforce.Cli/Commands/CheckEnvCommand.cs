@@ -11,11 +11,24 @@ internal static class CheckEnvCommand
         var env = new Argument<string>("env") { Description = "A registered environment id (see `reinforce envs`)." };
         var seed = new Option<int>("--seed") { Description = "Seed for the resets and random actions of the check.", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "Most random steps to play.", DefaultValueFactory = _ => 1000 };
+        var envAssembly = EnvironmentAssemblyOption.Create();
         var command = new Command("check-env", "Check that an environment keeps the contract (spaces, finite values, seeding, Reset/Step order), like Stable-Baselines3's check_env.")
         {
-            env, seed, steps,
+            env, seed, steps, envAssembly,
         };
-        command.SetAction(parse => Run(parse.GetValue(env)!, parse.GetValue(seed), parse.GetValue(steps), Console.Out, Console.Error));
+        command.SetAction(parse =>
+        {
+            try
+            {
+                EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+            return Run(parse.GetValue(env)!, parse.GetValue(seed), parse.GetValue(steps), Console.Out, Console.Error);
+        });
         return command;
     }
 

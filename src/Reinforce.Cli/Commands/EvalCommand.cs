@@ -16,14 +16,18 @@ internal static class EvalCommand
         var episodes = new Option<int>("--episodes") { Description = "Episodes to run.", DefaultValueFactory = _ => 100 };
         var stochastic = new Option<bool>("--stochastic") { Description = "Sample actions instead of taking the most likely one." };
         var seed = new Option<int>("--seed") { Description = "Seed of the evaluation environments.", DefaultValueFactory = _ => 12345 };
-        var command = new Command("eval", "Evaluate a trained agent: mean ± std return against the environment's threshold.") { path, episodes, stochastic, seed };
+        var envAssembly = EnvironmentAssemblyOption.Create();
+        var command = new Command("eval", "Evaluate a trained agent: mean ± std return against the environment's threshold.") { path, episodes, stochastic, seed, envAssembly };
         command.SetAction(parse =>
         {
             try
             {
+                if (EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly)) is null) EnvironmentAssemblyOption.ApplyFromRun(parse.GetValue(path));
                 string target = parse.GetValue(path)!;
                 int count = parse.GetValue(episodes);
                 if (count < 1) throw new ConfigurationException("--episodes", $"is {count}; evaluate at least 1 episode.");
+                if (!Directory.Exists(target))
+                    throw new ConfigurationException($"'{target}' does not exist. Pass a run folder made by `reinforce train` (for example runs/CartPole-v1-ppo-seed1-...) or a checkpoint folder (its final/ or checkpoints/step-N/).");
                 string checkpoint = Checkpoint.Exists(target) ? target
                     : TrainingRun.LatestCheckpoint(target) ?? throw new ConfigurationException($"'{target}' is neither a checkpoint folder (with agent.json) nor a run folder with checkpoints.");
                 using var agent = Checkpoint.Load(checkpoint);

@@ -22,11 +22,13 @@ internal static class ExportCommand
         {
             Description = $"ONNX opset, {OnnxExportOptions.MinOpset} to {OnnxExportOptions.MaxOpset} (default {OnnxExportOptions.DefaultOpset} with IR version 8; {OnnxExportOptions.DefaultUnityOpset} with --unity).",
         };
-        var command = new Command("export", "Export a trained policy as an ONNX model (for ONNX Runtime, Unity ML-Agents / Sentis, ...).") { path, format, output, unity, opset };
+        var envAssembly = EnvironmentAssemblyOption.Create();
+        var command = new Command("export", "Export a trained policy as an ONNX model (for ONNX Runtime, Unity ML-Agents / Sentis, ...).") { path, format, output, unity, opset, envAssembly };
         command.SetAction(parse =>
         {
             try
             {
+                if (EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly)) is null) EnvironmentAssemblyOption.ApplyFromRun(parse.GetValue(path));
                 string requested = parse.GetValue(format)!;
                 if (!string.Equals(requested.Trim(), "onnx", StringComparison.OrdinalIgnoreCase))
                     throw new ConfigurationException("--format", $"\"{requested}\" is not a supported export format; the only format is onnx (use --format onnx).");
@@ -38,6 +40,12 @@ internal static class ExportCommand
                 string target = parse.GetValue(path)!;
                 string checkpoint = PolicyExporter.ResolveCheckpoint(target);
                 string file = parse.GetValue(output) ?? DefaultOutput(target, checkpoint, options.Unity);
+                // Like mkdir: the file's own folder is made when its parent exists; a path whose parents are missing is
+                // more likely a typo than a wish for a new tree of folders.
+                string? folder = Path.GetDirectoryName(Path.GetFullPath(file));
+                string? parent = folder is null ? null : Path.GetDirectoryName(folder);
+                if (parse.GetValue(output) is not null && folder is not null && !Directory.Exists(folder) && parent is not null && !Directory.Exists(parent))
+                    throw new ConfigurationException("--out", $"'{file}': the folder '{parent}' does not exist. Create it first (mkdir -p {folder}), or write to an existing folder.");
                 using var agent = Checkpoint.Load(checkpoint);
                 var export = PolicyExporter.Save(file, agent, options);
 

@@ -31,16 +31,18 @@ internal static partial class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "Threads for the network passes (default: the core count; results do not depend on it)." };
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard (127.0.0.1) for the runs folder while training." };
         var port = DashboardCommand.PortOption();
+        var envAssembly = EnvironmentAssemblyOption.Create();
         var remoteEnv = new Option<string?>("--env") { Description = "Train on copies served by other processes: remote://HOST:PORT, or remote://HOST:PORT,HOST:PORT to spread them (see `reinforce serve-env`). The env argument, if given, names the preset." };
         var command = new Command("train", "Train an agent on an environment and write a run folder.")
         {
-            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv,
+            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv, envAssembly,
         };
         command.SetAction(parse =>
         {
             try
             {
                 ApplyThreads(parse.GetValue(threads));
+                string? assembly = EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
                 TrainingRun run;
                 string? resumeDir = parse.GetValue(resume);
                 if (resumeDir is not null)
@@ -59,6 +61,7 @@ internal static partial class TrainCommand
                         ? BuildConfig(parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs))
                         : BuildRemoteConfig(remote, parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs));
                     if (parse.GetValue(stopWhenSolved)) cfg.Eval.StopWhenSolved = true;
+                    if (assembly is not null) cfg.EnvAssembly = assembly;
                     run = TrainingRun.Create(cfg, parse.GetValue(output));
                     Console.WriteLine($"Training {run.Config.Algo.ToUpperInvariant()} on {run.Config.Env} for {run.Config.TotalSteps:N0} steps " +
                         $"({run.Config.NumEnvs} environments, seed {run.Config.Seed}); run folder {run.Directory}");

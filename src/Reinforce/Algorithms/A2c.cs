@@ -36,7 +36,7 @@ public sealed class A2c : OnPolicyAgent
     {
         var o = Options;
         Buffer.ComputeGae(o.Gamma, o.GaeLambda);
-        float learningRate = ApplyLearningRate(progress);
+        float learningRate = LearningRate.Apply(Optimizer, progress);
         _batch.Fill(Buffer, _indices, o.NormalizeAdvantage);
 
         var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);

@@ -71,7 +71,9 @@ public static class ConfigJson
         {
             string at = JoinPath(path, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
             var expected = ExpectedType(type, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
-            throw new ConfigurationException(Display(at), $"in {source} has the wrong type{(expected is null ? "" : $"; expected {expected}")}. ({FirstSentence(ex.Message)})", ex);
+            // The serializer's own message names .NET types (System.Nullable`1[System.Int64]); say it in the config's words.
+            string detail = expected is not null ? $"; expected {expected}" : $" ({WithoutTypeNames(FirstSentence(ex.Message))})";
+            throw new ConfigurationException(Display(at), $"in {source} has the wrong type{detail}.", ex);
         }
     }
 
@@ -93,9 +95,12 @@ public static class ConfigJson
     private static void CheckNames(JsonElement element, Type type, string path, string source)
     {
         var known = JsonProperties(type);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
             string at = JoinPath(path, property.Name);
+            if (!seen.Add(property.Name))
+                throw new ConfigurationException(Display(at), $"appears twice in {source}; only one value can count, so keep one and delete the other.");
             if (!known.TryGetValue(property.Name, out var info))
             {
                 // Types with extension data (the training config) hold one section per registered algorithm.
@@ -113,8 +118,25 @@ public static class ConfigJson
             }
             if (property.Value.ValueKind == JsonValueKind.Object && IsSection(info.PropertyType))
                 CheckNames(property.Value, info.PropertyType, at, source);
+            if (property.Value.ValueKind == JsonValueKind.Number && (Nullable.GetUnderlyingType(info.PropertyType) ?? info.PropertyType) == typeof(float))
+                CheckSingle(property.Value, at, source);
         }
     }
+
+    /// <summary>A number that a 32-bit float cannot hold (it would silently become 0 or infinity) is reported as written.</summary>
+    private static void CheckSingle(JsonElement value, string at, string source)
+    {
+        if (!value.TryGetDouble(out double d)) return;
+        string written = value.GetRawText();
+        if (d != 0 && (float)d == 0)
+            throw new ConfigurationException(Display(at), $"is {written} in {source}, which is too small for this setting (a 32-bit float: the smallest positive value is about 1.4e-45) and would become 0. Use 0 if you mean zero, or a value such as 1e-8.");
+        if (double.IsFinite(d) && float.IsInfinity((float)d))
+            throw new ConfigurationException(Display(at), $"is {written} in {source}, which is too large for this setting (a 32-bit float holds at most about 3.4e38).");
+    }
+
+    /// <summary>Replaces .NET type names in a serializer message with plain words.</summary>
+    private static string WithoutTypeNames(string message) =>
+        System.Text.RegularExpressions.Regex.Replace(message, @"System\.[\w`.]+(\[[^\]]*\])?", "the expected type");
 
     private static bool HasAlgorithmSections(Type t) =>
         t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Any(p => p.GetCustomAttribute<JsonExtensionDataAttribute>() is not null);

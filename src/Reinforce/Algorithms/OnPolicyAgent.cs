@@ -82,7 +82,14 @@ public abstract class OnPolicyAgent : Agent
         string name = env.Envs.Count > 0 ? env.Envs[0].Name : "";
         EnvironmentId = Environments.IsRegistered(name) ? name : null;
         Actions = new ActionLog(Policy.DiscreteActionSize > 0 ? envs * Policy.DiscreteActionSize : envs * Policy.ContinuousActionSize, Policy.ContinuousActionSize > 0);
+        // Only environments restored by replay need the actions; snapshots keep memory and checkpoints flat.
+        _recordActions = Env.Restore == EnvironmentRestore.Replay;
     }
+
+    private readonly bool _recordActions;
+
+    /// <summary>How a checkpoint of this agent restores its training environments (see <see cref="Checkpoint"/>).</summary>
+    public EnvironmentRestore EnvironmentRestore => Env.Restore;
 
     private static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
         new ActorCriticPolicy(layout.Size, actionSpace, options, withCritic, rng);
@@ -201,12 +208,12 @@ public abstract class OnPolicyAgent : Agent
             {
                 Policy.ToEnvironmentActions(_continuousActions, _envActions);
                 Env.Step(_envActions);
-                Actions.Add(_envActions);
+                if (_recordActions) Actions.Add(_envActions);
             }
             else
             {
                 Env.Step(_discreteActions);
-                Actions.Add(_discreteActions);
+                if (_recordActions) Actions.Add(_discreteActions);
             }
             var terminated = Env.Terminated;
             var truncated = Env.Truncated;
@@ -231,13 +238,10 @@ public abstract class OnPolicyAgent : Agent
     /// <param name="metrics">Where to <see cref="TrainingMetrics.Set"/> the update's figures.</param>
     protected abstract void Update(double progress, TrainingMetrics metrics);
 
-    /// <summary>Sets the optimizer's learning rate from the schedule and returns it.</summary>
-    protected float ApplyLearningRate(double progress)
-    {
-        float lr = Options.LearningRateSchedule.At(Options.LearningRate, progress);
-        Optimizer.LearningRate = lr;
-        return lr;
-    }
+    /// <summary>The learning-rate schedule over training progress (<c>learning_rate</c> with <c>learning_rate_schedule</c>); set it before each update with <c>LearningRate.Apply(Optimizer, progress)</c>.</summary>
+    protected LearningRateSchedule LearningRate => _learningRate ??= Options.LearningRateSchedule.From(Options.LearningRate);
+
+    private LearningRateSchedule? _learningRate;
 
     /// <summary>Fills <paramref name="indices"/> with a fresh random permutation of 0..n−1 (Fisher–Yates with the training generator): minibatch order.</summary>
     protected void Permute(int[] indices)
@@ -331,6 +335,22 @@ public abstract class OnPolicyAgent : Agent
         Env.Reset(Actions.ResetSeed);
         Actions.Replay(a => Env.Step(a), a => Env.Step(a));
         _rolloutState = Policy.CreateState(Env.NumEnvs);
+        _envStarted = true;
+    }
+
+    /// <summary>Restores the training environments from a snapshot written by <see cref="IVectorEnv.SaveState"/>.</summary>
+    internal void LoadEnvironmentState(EnvironmentStateReader reader)
+    {
+        Env.LoadState(reader);
+        reader.EnsureEnd(Env.ToString() ?? "the environments");
+        _envStarted = true;
+    }
+
+    /// <summary>Starts the training environments on fresh episodes (resume of environments that can neither save their state nor be replayed).</summary>
+    internal void ResetEnvironmentForResume(ulong seed)
+    {
+        Env.Reset(seed);
+        Actions.Clear(seed);
         _envStarted = true;
     }
 

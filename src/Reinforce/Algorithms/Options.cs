@@ -42,10 +42,13 @@ public enum DistributionKind
 public static class Schedules
 {
     /// <summary>The value of a hyperparameter that starts at <paramref name="initial"/>, at <paramref name="progress"/> ∈ [0, 1] of training.</summary>
-    public static float At(this Schedule schedule, float initial, double progress) => schedule switch
+    public static float At(this Schedule schedule, float initial, double progress) => schedule.From(initial).At(progress);
+
+    /// <summary>The schedule as one of <see cref="Optim"/>'s: constant, or linear from <paramref name="initial"/> to 0 (the one schedule system).</summary>
+    public static Optim.LearningRateSchedule From(this Schedule schedule, float initial) => schedule switch
     {
-        Schedule.Linear => (float)(initial * Math.Max(0.0, 1.0 - progress)),
-        _ => initial,
+        Schedule.Linear => new Optim.LinearSchedule(initial, 0f),
+        _ => new Optim.ConstantSchedule(initial),
     };
 }
 

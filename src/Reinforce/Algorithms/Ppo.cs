@@ -41,7 +41,7 @@ public sealed class Ppo : OnPolicyAgent
     {
         var o = Options;
         Buffer.ComputeGae(o.Gamma, o.GaeLambda);
-        float learningRate = ApplyLearningRate(progress);
+        float learningRate = LearningRate.Apply(Optimizer, progress);
         float epsilon = o.ClipRangeSchedule.At(o.ClipRange, progress);
 
         double policyLossSum = 0, valueLossSum = 0, entropySum = 0, klSum = 0, clipFractionSum = 0, gradNormSum = 0;

@@ -49,7 +49,7 @@ public sealed class PpoKl : OnPolicyAgent
     {
         var o = Options;
         Buffer.ComputeGae(o.Gamma, o.GaeLambda);
-        float learningRate = ApplyLearningRate(progress);
+        float learningRate = LearningRate.Apply(Optimizer, progress);
         float beta = KlCoef;
 
         double policyLossSum = 0, valueLossSum = 0, entropySum = 0, klSum = 0, gradNormSum = 0;

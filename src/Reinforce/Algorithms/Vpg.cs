@@ -43,7 +43,7 @@ public sealed class Vpg : OnPolicyAgent
         int counted = Buffer.CountWeighted();
         metrics.Set("train/steps_with_return", counted);
         if (counted == 0) return;   // no episode finished in this rollout: nothing to learn from yet
-        float learningRate = ApplyLearningRate(progress);
+        float learningRate = LearningRate.Apply(Optimizer, progress);
         if (o.NormalizeReturns) StandardizeWeighted(Buffer.Advantages, Buffer.Weights);
         _batch.Fill(Buffer, _indices, normalizeAdvantages: false);
         var weights = _batch.Weights;

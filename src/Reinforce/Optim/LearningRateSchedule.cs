@@ -55,7 +55,7 @@ public sealed class LinearSchedule(float start, float end = 0f) : LearningRateSc
     public float End { get; } = CheckRate(nameof(LinearSchedule), nameof(end), end);
 
     /// <inheritdoc />
-    protected override double Compute(double progress) => Start + ((double)End - Start) * progress;
+    protected override double Compute(double progress) => End + ((double)Start - End) * (1.0 - progress);   // exactly Start·(1 − progress) when End is 0
 }
 
 /// <summary>Cosine annealing: end + (start − end)·(1 + cos(π·progress))/2.</summary>

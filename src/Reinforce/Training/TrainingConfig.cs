@@ -62,7 +62,7 @@ public sealed class TrainingConfig : IJsonOnSerializing, IJsonOnSerialized
     public int KeepCheckpoints { get; set; } = 5;
 
     /// <summary>
-    /// An assembly of user environments to load before making <see cref="Env"/> (see <c>EnvironmentAssembly</c>);
+    /// An assembly of user environments to load before making <see cref="Env"/> (see <see cref="Envs.EnvironmentAssembly"/>);
     /// null for the built-in ones. Recorded so that <c>--resume</c> loads it again.
     /// </summary>
     public string? EnvAssembly { get; set; }
@@ -189,6 +189,10 @@ public sealed class TrainingConfig : IJsonOnSerializing, IJsonOnSerialized
     public static TrainingConfig Parse(string json, string source)
     {
         var config = ConfigJson.Parse<TrainingConfig>(json, source);
+        // "ppo": null for the chosen algorithm would otherwise train silently with the library's defaults.
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json, documentOptions: new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
+        if (root.TryGetPropertyValue(config.Algo, out var section) && section is null)
+            throw new ConfigurationException(config.Algo, $"is null in {source}, but algo is \"{config.Algo}\", so its settings are needed. Give them as {{ \"n_steps\": ..., ... }} (see presets/*.json), or delete the \"{config.Algo}\" key to use the algorithm's defaults.");
         config.ParseSections(source);
         return config;
     }

@@ -153,6 +153,8 @@ public sealed class TrainingRun : IDisposable
         if (loaded is { } l)
         {
             resumed = l.Value;
+            if (resumed.EnvironmentRestore == EnvironmentRestore.Reset)
+                folder.Notes.Add($"{config.Env} can neither save its state nor be replayed: the weights, optimizer, statistics and generators are exact, and the environments start fresh episodes (the episodes in progress at the checkpoint are cut).");
         }
         else
         {
@@ -161,7 +163,7 @@ public sealed class TrainingRun : IDisposable
             resumed = CreateAgent(config, env);
             folder.Notes.Add("The run has no checkpoint yet: starting it again from step 0 with its config.json.");
         }
-        var run = new TrainingRun(folder, config, resumed, env!);
+        var run = new TrainingRun(folder, config, resumed, env!) { ResumedFrom = loaded?.Path };
         folder.TrimLogsAfter(resumed.StepsDone, EvalFile);
         run.RestoreEvaluationCount();
         return run;
@@ -181,12 +183,20 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Loads the config's environment assembly (if any), so its environments are registered.</summary>
     private static void LoadEnvironmentAssembly(TrainingConfig config)
     {
-        if (config.EnvAssembly is string path) throw new ConfigurationException("env_assembly", $"is '{path}', but loading environment assemblies is not available yet.");
+        if (config.EnvAssembly is string path) EnvironmentAssembly.Load(path);
     }
 
-    /// <summary>Whether the run has already finished: its budget reached (or solved with stop_when_solved) and its result written.</summary>
+    /// <summary>The checkpoint folder the run was resumed from (null for a new run, or one restarted from step 0).</summary>
+    public string? ResumedFrom { get; private init; }
+
+    /// <summary>
+    /// Whether the run has already finished: resumed from its final checkpoint, its budget reached (or solved with
+    /// stop_when_solved), and its result written. A run whose final/ was damaged resumes from a periodic checkpoint
+    /// and finishes again.
+    /// </summary>
     public bool IsFinished =>
-        File.Exists(Path.Combine(Directory, RunFolder.ResultFile)) && Checkpoint.Exists(Folder.FinalPath)
+        ResumedFrom is not null && string.Equals(Path.GetFullPath(ResumedFrom), Path.GetFullPath(Folder.FinalPath), StringComparison.Ordinal)
+        && File.Exists(Path.Combine(Directory, RunFolder.ResultFile))
         && (Folder.IsFinished || Agent.StepsDone >= Config.TotalSteps);
 
     /// <summary>

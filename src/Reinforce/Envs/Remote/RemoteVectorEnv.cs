@@ -168,6 +168,9 @@ public sealed class RemoteVectorEnv : IVectorEnv
     /// <inheritdoc/>
     public int? MaxEpisodeSteps => Info.MaxEpisodeSteps;
 
+    /// <summary>Remote copies can neither save their state nor be replayed: checkpoints resume with exact weights and fresh episodes.</summary>
+    public EnvironmentRestore Restore => EnvironmentRestore.Reset;
+
     /// <summary>Empty: the copies live in the servers' processes.</summary>
     public IReadOnlyList<IVectorizableEnv> Envs => [];
 

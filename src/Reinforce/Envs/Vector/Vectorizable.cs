@@ -55,11 +55,17 @@ public static class Vectorizable
         return false;
     }
 
-    private abstract class Adapter<TObservation, TAction>(IEnvironment<TObservation, TAction> inner) : IVectorizableEnv, IWrapper
+    private abstract class Adapter<TObservation, TAction>(IEnvironment<TObservation, TAction> inner) : IVectorizableEnv, IWrapper, IStatefulEnv
     {
         protected IEnvironment<TObservation, TAction> Inner { get; } = inner;
 
         public IEnvironment InnerEnvironment => Inner;
+
+        public bool CanSaveState => Inner is IStatefulEnv { CanSaveState: true };
+
+        public void SaveState(EnvironmentStateWriter writer) => ((IStatefulEnv)Inner).SaveState(writer);
+
+        public void LoadState(EnvironmentStateReader reader) => ((IStatefulEnv)Inner).LoadState(reader);
 
         public string Name => Inner.Name;
 
