@@ -142,13 +142,16 @@ public static class LmCheckpoint
     /// <summary>The training-state file in a checkpoint folder: the optimizer's moments, the generator and the step.</summary>
     public const string TrainingStateFile = "training_state.safetensors";
 
+    private const string ExtraPrefix = "extra.";
+
     /// <summary>
     /// Saves everything a language-model trainer needs to continue bit-exactly into <paramref name="directory"/>: the
     /// model as <see cref="ModelFile"/> (with <paramref name="facts"/>) and <see cref="TrainingStateFile"/> (the optimizer
     /// state, the generator's state and <paramref name="step"/>). Each file is written to a temporary name and renamed.
     /// </summary>
+    /// <remarks>Parameters trained beside the model (a value head) go in <paramref name="extra"/>, stored under their names.</remarks>
     public static void SaveTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, long step,
-        IReadOnlyDictionary<string, string>? facts = null)
+        IReadOnlyDictionary<string, string>? facts = null, Nn.Module? extra = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -156,6 +159,8 @@ public static class LmCheckpoint
         Directory.CreateDirectory(directory);
         Save(Path.Combine(directory, ModelFile), model, tokenizer, facts);
         var (tensors, metadata) = optimizer.GetState().ToTensors();
+        if (extra is not null)
+            foreach (var (name, tensor) in extra.StateDict()) tensors[ExtraPrefix + name] = tensor;
         metadata["step"] = step.ToString(CultureInfo.InvariantCulture);
         metadata["rng"] = string.Join(',', rng.GetState().Select(s => s.ToString(CultureInfo.InvariantCulture)));
         SafeTensors.Save(Path.Combine(directory, TrainingStateFile), tensors, metadata);
@@ -166,7 +171,7 @@ public static class LmCheckpoint
     /// <paramref name="rng"/>; returns the step. A missing or damaged file, or a model of another shape or vocabulary,
     /// is a <see cref="CheckpointFormatException"/> naming it.
     /// </summary>
-    public static long LoadTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng)
+    public static long LoadTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, Nn.Module? extra = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -183,12 +188,16 @@ public static class LmCheckpoint
         {
             long step = long.Parse(metadata["step"], CultureInfo.InvariantCulture);
             var rngState = metadata["rng"].Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var extraTensors = tensors.Where(kv => kv.Key.StartsWith(ExtraPrefix, StringComparison.Ordinal))
+                .ToDictionary(kv => kv.Key[ExtraPrefix.Length..], kv => kv.Value, StringComparer.Ordinal);
+            foreach (var name in extraTensors.Keys) tensors.Remove(ExtraPrefix + name);
             optimizer.SetState(Optim.OptimizerState.FromTensors(tensors, metadata));
+            extra?.LoadStateDict(extraTensors);
             rng.SetState(rngState);
             model.CopyFrom(saved);
             return step;
         }
-        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or ArgumentException or InvalidOperationException or Nn.StateDictException)
         {
             throw new CheckpointFormatException(statePath, $"the training state cannot be read ({e.Message})", "Resume from an older checkpoint, or start the run again.", e);
         }
