@@ -14,13 +14,12 @@ namespace Reinforce.Cli.Commands;
 /// `reinforce train &lt;env&gt;`: trains an agent with the environment's preset (or a config file), writing a run
 /// folder (config, metrics CSV, TensorBoard events, checkpoints, learning curve).
 /// </summary>
-internal static class TrainCommand
+internal static partial class TrainCommand
 {
     public static Command Create()
     {
         var env = new Argument<string?>("env") { Description = "Environment id (see `reinforce list`); its preset gives the settings.", Arity = ArgumentArity.ZeroOrOne };
-        var algo = new Option<string?>("--algo") { Description = "Algorithm: ppo, a2c or vpg (default: the preset's)." };
-        algo.AcceptOnlyFromAmong("ppo", "a2c", "vpg");
+        var algo = AlgoOption("the preset's");
         var steps = new Option<long?>("--steps") { Description = "Training budget in environment steps (default: the preset's total_steps)." };
         var seed = new Option<int?>("--seed") { Description = "Seed for weights, sampling and environments (default: the preset's)." };
         var envs = new Option<int?>("--envs") { Description = "Number of environments stepped together (default: the preset's n_envs)." };
@@ -32,9 +31,10 @@ internal static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "Threads for the network passes (default: the core count; results do not depend on it)." };
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard (127.0.0.1) for the runs folder while training." };
         var port = DashboardCommand.PortOption();
+        var remoteEnv = new Option<string?>("--env") { Description = "Train on copies served by other processes: remote://HOST:PORT, or remote://HOST:PORT,HOST:PORT to spread them (see `reinforce serve-env`). The env argument, if given, names the preset." };
         var command = new Command("train", "Train an agent on an environment and write a run folder.")
         {
-            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port,
+            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv,
         };
         command.SetAction(parse =>
         {
@@ -54,7 +54,10 @@ internal static class TrainCommand
                 }
                 else
                 {
-                    var cfg = BuildConfig(parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs));
+                    string? remote = parse.GetValue(remoteEnv);
+                    var cfg = remote is null
+                        ? BuildConfig(parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs))
+                        : BuildRemoteConfig(remote, parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs));
                     if (parse.GetValue(stopWhenSolved)) cfg.Eval.StopWhenSolved = true;
                     run = TrainingRun.Create(cfg, parse.GetValue(output));
                     Console.WriteLine($"Training {run.Config.Algo.ToUpperInvariant()} on {run.Config.Env} for {run.Config.TotalSteps:N0} steps " +
@@ -82,6 +85,13 @@ internal static class TrainCommand
             }
             catch (Exception ex) when (ex is ConfigurationException or CheckpointFormatException or KeyNotFoundException or IOException or ArgumentException)
             {
+                // IOException covers RemoteEnvironmentException: a served environment that died, stalled or sent bad data.
+                Console.Error.WriteLine($"error: {ex.Message}");
+                if (ex is Envs.Remote.RemoteEnvironmentException) Console.Error.WriteLine("The run folder keeps its checkpoints; continue with `reinforce train --resume RUN_DIR` once the server is back.");
+                return 2;
+            }
+            catch (Exception ex) when (ex is NotSupportedException)
+            {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;
             }
@@ -97,6 +107,13 @@ internal static class TrainCommand
         Console.WriteLine($"Dashboard: {server.Address} (runs in {root})");
         return server;
     }
+
+    /// <summary>
+    /// The --algo option: any registered algorithm (checked in <see cref="BuildConfig"/>, so an unknown name is a
+    /// configuration error, exit code 2, that lists the registered ones).
+    /// </summary>
+    internal static Option<string?> AlgoOption(string fallback) =>
+        new("--algo") { Description = $"Algorithm: {string.Join(", ", AlgorithmRegistry.Names)} (default: {fallback})." };
 
     /// <summary>Sets <see cref="Tensors.Kernels.MaxThreads"/> from --threads.</summary>
     internal static void ApplyThreads(int? threads)
@@ -130,22 +147,13 @@ internal static class TrainCommand
             Console.WriteLine($"Note: no preset for {envId}; using the algorithm's default settings (write your own with --config).");
             cfg = new TrainingConfig { Env = envId };
         }
-        if (algo is not null) cfg.Algo = algo;
+        if (algo is not null) cfg.Algo = AlgorithmRegistry.Get(algo, "--algo").Name;
         if (steps is not null) cfg.TotalSteps = steps.Value;
         if (seed is not null) cfg.Seed = seed.Value;
         if (envs is not null && envs.Value != cfg.NumEnvs)
         {
-            // Keep PPO's number of minibatches per epoch when the rollout grows or shrinks with the environment count.
-            if (cfg.Algo == "ppo" && cfg.Ppo is { } ppo && envs.Value >= 1 && ppo.BatchSize > 0 && (long)ppo.NumSteps * cfg.NumEnvs % ppo.BatchSize == 0)
-            {
-                long minibatches = (long)ppo.NumSteps * cfg.NumEnvs / ppo.BatchSize;
-                long rollout = (long)ppo.NumSteps * envs.Value;
-                if (rollout % minibatches == 0 && rollout / minibatches != ppo.BatchSize)
-                {
-                    Console.WriteLine($"Note: with {envs.Value} environments, ppo.batch_size becomes {rollout / minibatches} (was {ppo.BatchSize}) to keep {minibatches} minibatch(es) per epoch.");
-                    ppo.BatchSize = (int)(rollout / minibatches);
-                }
-            }
+            // e.g. PPO keeps its number of minibatches per epoch when the rollout grows or shrinks with the environment count.
+            if (cfg.Section(cfg.Algo)?.AdaptToEnvironmentCount(cfg.NumEnvs, envs.Value) is string note) Console.WriteLine(note);
             cfg.NumEnvs = envs.Value;
         }
         return cfg;
@@ -198,10 +206,10 @@ internal static class TrainCommand
 
         public Spectre.Console.LiveDisplayContext? Context { get; set; }
 
-        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) =>
+        public override void OnTrainingStart(Agent agent, long totalSteps) =>
             run.Evaluation.Evaluated += (steps, r) => _evaluation = $"{r.Mean.ToString("F1", CultureInfo.InvariantCulture)} ± {r.Std.ToString("F1", CultureInfo.InvariantCulture)} at step {steps:N0}";
 
-        public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
         {
             _last = metrics;
             if (_sinceRefresh.ElapsedMilliseconds >= 100 && Context is not null)

@@ -36,15 +36,13 @@ public enum ActionHeadKind
 /// </summary>
 /// <remarks>
 /// <para>Two ways through the network: <see cref="ActorCritic"/> records a differentiable graph for the update;
-/// <see cref="Act"/> and <see cref="PredictValues"/> compute the same numbers without recording and without
+/// <see cref="IPolicy.Act"/> and <see cref="IPolicy.PredictValues"/> compute the same numbers without recording and without
 /// allocating, for the rollout loop (one batched pass over all environments per step).</para>
 /// <para>For Box actions the environment receives the action clipped to its bounds; the unclipped sample and
 /// its log-probability are what the buffer stores and the update trains on.</para>
 /// </remarks>
-public sealed class ActorCriticPolicy : Module
+public sealed class ActorCriticPolicy : TrainablePolicy
 {
-    private const float Log2Pi = 1.8378770664093453f;
-
     private readonly Linear[] _trunk;        // shared hidden layers (empty unless SharedTrunk)
     private readonly Linear[] _actor;        // actor hidden layers + policy head
     private readonly Linear[] _critic;       // critic hidden layers + value head (empty without a critic)
@@ -73,7 +71,7 @@ public sealed class ActorCriticPolicy : Module
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), observationSize, "The policy needs at least one observation feature.");
         options.Validate();
         Options = options.Clone();
-        ObservationSize = observationSize;
+        ObservationLayout = ObservationLayout.Of(new Box(float.NegativeInfinity, float.PositiveInfinity, [observationSize]));
         HasCritic = withCritic;
         Activation = ParseActivation(options.Activation);
         (Kind, _branches, OutputSize) = ChooseHead(actionSpace, options.Distribution);
@@ -128,14 +126,14 @@ public sealed class ActorCriticPolicy : Module
     /// <summary>The settings the network was built with.</summary>
     public PolicyOptions Options { get; }
 
-    /// <summary>Floats per observation.</summary>
-    public int ObservationSize { get; }
+    /// <summary>One flat vector part of the observation size (the MLP reads the row as features).</summary>
+    public override ObservationLayout ObservationLayout { get; }
 
     /// <summary>The action space the policy acts in.</summary>
-    public Space ActionSpace { get; }
+    public override Space ActionSpace { get; }
 
     /// <summary>Whether the network has a value head.</summary>
-    public bool HasCritic { get; }
+    public override bool HasCritic { get; }
 
     /// <summary>The hidden layers' activation.</summary>
     public Activation Activation { get; }
@@ -147,16 +145,22 @@ public sealed class ActorCriticPolicy : Module
     public int OutputSize { get; }
 
     /// <summary>Ints per action (Discrete: 1, MultiDiscrete / Bernoulli: the branch count; 0 for Box).</summary>
-    public int DiscreteActionSize => Kind == ActionHeadKind.Gaussian ? 0 : _branches.Length;
+    public override int DiscreteActionSize => Kind == ActionHeadKind.Gaussian ? 0 : _branches.Length;
 
     /// <summary>Floats per action (the Box dimension; 0 for discrete actions).</summary>
-    public int ContinuousActionSize => Kind == ActionHeadKind.Gaussian ? OutputSize : 0;
+    public override int ContinuousActionSize => Kind == ActionHeadKind.Gaussian ? OutputSize : 0;
 
     /// <summary>The learned log standard deviation of the Gaussian head: [D], or [L, D] with gSDE (null for discrete actions).</summary>
-    public Parameter? LogStd { get; }
+    public override Parameter? LogStd { get; }
 
     /// <summary>Whether exploration is generalised state-dependent (gSDE, Raffin et al. 2021): Box actions with <c>use_sde</c>.</summary>
     public bool UsesSde => Kind == ActionHeadKind.Gaussian && Options.UseSde;
+
+    /// <summary>The modules that turn an observation into the actor's features, in order (the shared trunk, then the actor's hidden stack): what exporters walk.</summary>
+    public IReadOnlyList<Module> ActorFeatureModules => [.. Children().Where(c => c.Name is "trunk" or "actor").Select(c => c.Module)];
+
+    /// <summary>The policy head: features → logits or Gaussian means.</summary>
+    public Linear PolicyHead => _actor[^1];
 
     /// <summary>Width L of the actor's last hidden layer (the observation size without hidden layers).</summary>
     public int LatentSize { get; }
@@ -212,6 +216,15 @@ public sealed class ActorCriticPolicy : Module
         if (_criticNet is null) throw new InvalidOperationException("This policy has no critic (it was built without a value head).");
         var features = _trunkNet is null ? observations : _trunkNet.Forward(observations);
         return Ops.Reshape(_criticNet.Forward(features), observations.Rows);
+    }
+
+    /// <inheritdoc/>
+    public override PolicyEvaluation EvaluateActions(Tensor observations, ReadOnlySpan<int> discreteActions, Tensor? continuousActions, ReadOnlySpan<bool> actionMask = default)
+    {
+        RequireNoMask(actionMask);
+        var output = ActorCritic(observations);
+        var (logProb, entropy) = Evaluate(output, discreteActions, continuousActions);
+        return new PolicyEvaluation(logProb, entropy, output.Values);
     }
 
     /// <summary>
@@ -279,6 +292,33 @@ public sealed class ActorCriticPolicy : Module
 
     // ------------------------------------------------------------------ inference path (rollouts, Predict)
 
+    /// <inheritdoc/>
+    public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
+    {
+        RequireNoMask(actionMask);
+        Act(observations.Data, observations.Rows, rng, deterministic, output.Discrete, output.Continuous, output.LogProbs, output.Values);
+    }
+
+    /// <inheritdoc/>
+    public override void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values) =>
+        PredictValuesFlat(observations.Data, observations.Rows, values);
+
+    /// <summary>gSDE: draws new exploration matrices at the start of each rollout and every <c>sde_sample_freq</c> steps.</summary>
+    public override void OnRolloutStep(int step, int rows, Rng rng)
+    {
+        int frequency = Options.SdeSampleFreq;
+        if (UsesSde && (step == 0 || (frequency > 0 && step % frequency == 0))) ResampleExploration(rng, rows);
+    }
+
+    /// <summary>Clips Gaussian actions to the Box bounds (what the environment receives).</summary>
+    public override void ToEnvironmentActions(ReadOnlySpan<float> sampled, Span<float> environmentActions) => ClipToBounds(sampled, environmentActions);
+
+    private static void RequireNoMask(ReadOnlySpan<bool> actionMask)
+    {
+        if (!actionMask.IsEmpty)
+            throw new ArgumentException("ActorCriticPolicy: this policy takes no action masks (ActionMaskSize is 0); pass an empty mask, or use a policy whose ActionMaskSize matches the environment's mask.", nameof(actionMask));
+    }
+
     /// <summary>
     /// Chooses actions for <paramref name="rows"/> observations in one batched pass, without recording a graph or
     /// allocating: samples (or takes the mode when <paramref name="deterministic"/>), writing the actions, their
@@ -316,7 +356,7 @@ public sealed class ActorCriticPolicy : Module
     }
 
     /// <summary>The critic's V(s) for <paramref name="rows"/> observations, without recording or allocating (zeros without a critic).</summary>
-    public void PredictValues(ReadOnlySpan<float> observations, int rows, Span<float> values)
+    private void PredictValuesFlat(ReadOnlySpan<float> observations, int rows, Span<float> values)
     {
         ReadOnlySpan<float> features = _trunkNet is null ? observations[..(rows * ObservationSize)] : _trunkNet.Infer(observations, rows);
         CriticInfer(features, rows, values);
@@ -352,6 +392,8 @@ public sealed class ActorCriticPolicy : Module
         _criticNet.Infer(features, rows).CopyTo(values);
     }
 
+    // Sampling goes through the distributions' span-level helpers (the same code the tensor distributions sample with).
+
     private void SampleCategorical(ReadOnlySpan<float> logits, int rows, Rng rng, bool deterministic, Span<int> actions, Span<float> logProbs)
     {
         if (_logSoftmax.Length < OutputSize) _logSoftmax = new float[OutputSize];
@@ -365,23 +407,7 @@ public sealed class ActorCriticPolicy : Module
                 var row = logits.Slice(r * OutputSize + offset, n);
                 var logp = _logSoftmax.AsSpan(0, n);
                 Kernels.LogSoftmaxRows(row, logp, n);
-                int choice;
-                if (deterministic)
-                {
-                    choice = 0;
-                    for (int k = 1; k < n; k++) if (row[k] > row[choice]) choice = k;
-                }
-                else
-                {
-                    // Inverse CDF: the first action whose cumulative probability exceeds u.
-                    double u = rng.NextDouble(), cumulative = 0;
-                    choice = n - 1;
-                    for (int k = 0; k < n; k++)
-                    {
-                        cumulative += Math.Exp(logp[k]);
-                        if (u < cumulative) { choice = k; break; }
-                    }
-                }
+                int choice = deterministic ? Categorical.ModeIndex(row) : Categorical.SampleIndex(logp, rng.NextDouble());
                 actions[r * _branches.Length + b] = choice;
                 total += logp[choice];
                 offset += n;
@@ -399,12 +425,9 @@ public sealed class ActorCriticPolicy : Module
             for (int j = 0; j < k; j++)
             {
                 float x = logits[r * k + j];
-                double p = 1.0 / (1.0 + Math.Exp(-x));
-                int a = deterministic ? (x > 0f ? 1 : 0) : (rng.NextDouble() < p ? 1 : 0);
+                int a = deterministic ? Bernoulli.ModeOne(x) : Bernoulli.SampleOne(x, rng.NextDouble());
                 actions[r * k + j] = a;
-                // log σ(x) = −softplus(−x), log(1 − σ(x)) = −softplus(x)
-                double z = a == 1 ? -x : x;
-                total -= (float)(Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z))));
+                total += (float)Bernoulli.LogProbOne(x, a);
             }
             logProbs[r] = total;
         }
@@ -420,11 +443,8 @@ public sealed class ActorCriticPolicy : Module
             for (int j = 0; j < d; j++)
             {
                 float eps = deterministic ? 0f : (float)rng.NextGaussian();
-                float std = MathF.Exp(logStd[j]);
-                float a = means[r * d + j] + std * eps;
-                actions[r * d + j] = a;
-                float z = (a - means[r * d + j]) / std;
-                total += -0.5f * z * z - logStd[j] - 0.5f * Log2Pi;
+                actions[r * d + j] = DiagGaussian.SampleOne(means[r * d + j], logStd[j], eps, out float logDensity);
+                total += logDensity;
             }
             logProbs[r] = total;
         }
@@ -452,8 +472,7 @@ public sealed class ActorCriticPolicy : Module
                 }
                 float std = MathF.Sqrt(variance);
                 actions[r * d + j] = means[r * d + j] + noise;
-                float u = noise / std;
-                total += -0.5f * u * u - MathF.Log(std) - 0.5f * Log2Pi;
+                total += DiagGaussian.LogDensity(noise, std, MathF.Log(std));
             }
             logProbs[r] = total;
         }
@@ -545,6 +564,5 @@ public sealed class ActorCriticPolicy : Module
         return stack;
     }
 
-    private FusedMlp Fuse(Linear[] layers, bool activateLast) =>
-        new(layers.Select(l => l.Weight.Value).ToArray(), layers.Select(l => l.Bias!.Value).ToArray(), Activation, activateLast);
+    private FusedMlp Fuse(Linear[] layers, bool activateLast) => new(layers, Activation, activateLast);
 }

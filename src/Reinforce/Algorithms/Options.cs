@@ -154,6 +154,47 @@ public abstract class OnPolicyOptions
     [JsonIgnore]
     public abstract string AlgorithmName { get; }
 
+    /// <summary>The optimizer <see cref="Optimizer"/> names, over the policy's parameters (with their names, for checkpoints).</summary>
+    public virtual Optim.Optimizer CreateOptimizer(IEnumerable<Tensor> parameters, IEnumerable<string> names) => Optimizer switch
+    {
+        OptimizerKind.Sgd => new Optim.Sgd(parameters, LearningRate, names: names),
+        OptimizerKind.RmsProp => new Optim.RmsProp(parameters, LearningRate, alpha: RmsPropSmoothing, eps: OptimizerEps, names: names),
+        _ => new Optim.Adam(parameters, LearningRate, eps: OptimizerEps, names: names),
+    };
+
+    /// <summary>RMSprop's smoothing constant α when <see cref="Optimizer"/> is RMSprop (A2C makes it a setting).</summary>
+    protected virtual float RmsPropSmoothing => 0.99f;
+
+    /// <summary>
+    /// Adjusts settings that depend on the number of environments when a run changes it from <paramref name="oldEnvs"/>
+    /// to <paramref name="newEnvs"/> (PPO keeps its number of minibatches); returns a note for the user, or null.
+    /// </summary>
+    public virtual string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs) => null;
+
+    /// <summary>
+    /// The minibatch size that keeps the number of minibatches per epoch when the rollout grows or shrinks from
+    /// <paramref name="oldEnvs"/> to <paramref name="newEnvs"/> environments, and a note for the user (null, and the
+    /// size unchanged, when it cannot or need not change).
+    /// </summary>
+    protected string? KeepMinibatchCount(int batchSize, int oldEnvs, int newEnvs, out int newBatchSize)
+    {
+        newBatchSize = batchSize;
+        if (newEnvs < 1 || batchSize <= 0 || (long)NumSteps * oldEnvs % batchSize != 0) return null;
+        long minibatches = (long)NumSteps * oldEnvs / batchSize;
+        long rollout = (long)NumSteps * newEnvs;
+        if (rollout % minibatches != 0 || rollout / minibatches == batchSize) return null;
+        newBatchSize = (int)(rollout / minibatches);
+        return $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {newBatchSize} (was {batchSize}) to keep {minibatches} minibatch(es) per epoch.";
+    }
+
+    /// <summary>A deep copy of these settings (of the derived type).</summary>
+    public OnPolicyOptions CloneOptions()
+    {
+        var copy = (OnPolicyOptions)MemberwiseClone();
+        copy.Policy = Policy.Clone();
+        return copy;
+    }
+
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting; <paramref name="envs"/> is the number of environments it will run with.</summary>
     public virtual void Validate(int envs)
     {
@@ -207,6 +248,14 @@ public sealed partial class PpoOptions : OnPolicyOptions
 
     /// <summary>Stop the update's epochs early once the approximate KL divergence from the rollout policy exceeds 1.5 × this (null: never).</summary>
     public float? TargetKl { get; set; }
+
+    /// <summary>Keeps PPO's number of minibatches per epoch when the number of environments changes.</summary>
+    public override string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs)
+    {
+        string? note = KeepMinibatchCount(BatchSize, oldEnvs, newEnvs, out int size);
+        BatchSize = size;
+        return note;
+    }
 
     /// <inheritdoc/>
     public override void Validate(int envs)
@@ -265,6 +314,9 @@ public sealed partial class A2cOptions : OnPolicyOptions
 
     /// <summary>RMSprop's smoothing constant α.</summary>
     public float RmsPropAlpha { get; set; } = 0.99f;
+
+    /// <inheritdoc/>
+    protected override float RmsPropSmoothing => RmsPropAlpha;
 
     /// <inheritdoc/>
     public override void Validate(int envs)

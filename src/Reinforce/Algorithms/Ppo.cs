@@ -23,7 +23,7 @@ public sealed class Ppo : OnPolicyAgent
     private readonly Minibatch _batch;
 
     /// <summary>Creates PPO for <paramref name="env"/> (for tuned settings use <c>PpoOptions.For("CartPole-v1")</c>).</summary>
-    public Ppo(IVectorEnv env, PpoOptions options) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true)
+    public Ppo(IVectorEnv env, PpoOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
     {
         _indices = new int[Buffer.Capacity];
         _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
@@ -50,16 +50,14 @@ public sealed class Ppo : OnPolicyAgent
         bool stop = false;
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
-            Shuffle(_indices);
+            Permute(_indices);
             for (int start = 0; start < _indices.Length; start += o.BatchSize)
             {
                 _batch.Fill(Buffer, _indices.AsSpan(start, o.BatchSize), o.NormalizeAdvantage);
                 var advantages = _batch.Advantages;
 
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
-                var output = Policy.ActorCritic(_batch.Observations);
-                var (logProb, entropy) = Policy.Evaluate(output, _batch.DiscreteActions, _batch.ContinuousActions);
-                var values = output.Values;
+                var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);
                 var logRatio = logProb - _batch.OldLogProbs;
                 var ratio = Ops.Exp(logRatio);
 
@@ -90,10 +88,7 @@ public sealed class Ppo : OnPolicyAgent
                 }
 
                 var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
-                Optimizer.ZeroGrad();
-                loss.Backward();
-                gradNormSum += ClipGradients();
-                Optimizer.Step();
+                gradNormSum += GradientStep(loss);
 
                 policyLossSum += policyLoss.Item();
                 valueLossSum += valueLoss.Item();
@@ -131,16 +126,5 @@ public sealed class Ppo : OnPolicyAgent
         int clipped = 0;
         foreach (var r in ratio) if (Math.Abs(r - 1f) > epsilon) clipped++;
         return (double)clipped / ratio.Length;
-    }
-
-    /// <summary>A fresh random permutation of 0..n−1 (Fisher–Yates with the agent's generator).</summary>
-    private void Shuffle(int[] indices)
-    {
-        for (int i = 0; i < indices.Length; i++) indices[i] = i;
-        for (int i = indices.Length - 1; i > 0; i--)
-        {
-            int j = Rng.NextInt(i + 1);
-            (indices[i], indices[j]) = (indices[j], indices[i]);
-        }
     }
 }
