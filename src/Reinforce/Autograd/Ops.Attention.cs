@@ -5,8 +5,10 @@ namespace Reinforce.Autograd;
 
 public static partial class Ops
 {
-    // Below this many multiply-adds in the attention core, threads cost more than they save.
-    private const long ParallelAttentionWork = 1 << 16;
+    // Below this many multiply-adds in the attention core, threads cost more than they save: a training step of the demo
+    // GPT (about 16M per layer) spreads its heads over the cores; a sampling step (one new position per row, a few
+    // hundred thousand) stays on one thread, as dispatching it would cost more than the arithmetic.
+    private const long ParallelAttentionWork = 1 << 20;
 
     /// <summary>
     /// Multi-head causal self-attention in GPT-2's layout, fused into one operation with its own backward:
