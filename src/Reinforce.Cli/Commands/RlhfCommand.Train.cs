@@ -1,10 +1,10 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
-using Reinforce.Nn.Transformers;
+using Reinforce.IO;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Demos;
 using Reinforce.Rlhf.Training;
+using Reinforce.Training;
 
 namespace Reinforce.Cli.Commands;
 
@@ -84,9 +84,7 @@ internal static partial class RlhfCommand
                     source = rm;
                     if (!parse.GetValue(noNormalize))
                     {
-                        var calibration = Enumerable.Range(0, 256).Select(i => promptList[i % promptList.Count]).ToList();
-                        var samples = policy.Generate([.. calibration.Select(tokenizer.Encode)], options.MaxNewTokens, SamplingOptions.Pure, new Rng(Rng.DeriveSeed((ulong)options.Seed, 99)));
-                        var scaled = ScaledReward.Calibrate(rm, calibration, [.. samples.Completions.Select(c => tokenizer.Decode(c))]);
+                        var scaled = ScaledReward.Calibrate(rm, policy, tokenizer, promptList, options.MaxNewTokens, options.Seed);
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reward model scores on the starting policy: mean {scaled.Shift:F3}, std {scaled.Scale:F3}; rewards are rescaled to mean 0, std 1."));
                         source = scaled;
                     }
@@ -95,32 +93,28 @@ internal static partial class RlhfCommand
 
             string dir = parse.GetValue(output)!;
             var trainer = new RlhfTrainer(policy, tokenizer, source, promptSource, options);
-            using var log = new RunLog(dir, new Dictionary<string, object>
+            using var folder = RunFolder.Create(dir, JsonFile.Serialize(new Dictionary<string, object>
             {
                 ["kind"] = "rlhf_train", ["model"] = parse.GetValue(model)!, ["reward"] = rewardPath ?? taskName ?? raterName!, ["options"] = options,
-            });
+            }));
             Console.WriteLine($"{algo} fine-tuning against {source.Name}: {options.PromptsPerStep} prompts x {options.GroupSize} completions of up to {options.MaxNewTokens} characters per step, beta {options.KlCoefficient}, lr {options.LearningRate}. Run folder {dir}.");
-            int total = parse.GetValue(steps), every = Math.Max(1, parse.GetValue(saveEvery));
-            string policyPath = Path.Combine(dir, "model.safetensors");
-            var clock = Stopwatch.StartNew();
-            for (int s = 1; s <= total; s++)
-            {
-                if (cancellationToken.IsCancellationRequested) { Console.WriteLine("Stopped."); break; }
-                var m = trainer.Step();
-                log.Step(m);
-                if (s % 10 == 0 || s == 1 || s == total)
-                {
-                    Console.WriteLine(Describe(m));
-                    Console.WriteLine($"        {m.Samples[0].Prompt}|{LmCommand.OneLine(m.Samples[0].Completion)}");
-                }
-                if (s % every == 0) LmCheckpoint.Save(policyPath, policy, tokenizer, StepFacts(s));
-            }
-            LmCheckpoint.Save(policyPath, policy, tokenizer, StepFacts(trainer.StepCount));
-            Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s; the fine-tuned model is {policyPath}.");
+            int total = parse.GetValue(steps);
+            var summary = RlhfRun.Train(folder, trainer, total, Math.Max(1, parse.GetValue(saveEvery)), new StepPrinter(trainer, total), cancellationToken);
+            if (summary.Stopped) Console.WriteLine($"Stopped at step {summary.Steps}; the policy so far is in {folder.CheckpointPath(summary.Steps)}.");
+            else Console.WriteLine($"Done in {folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(dir, RlhfRun.ModelFile)}.");
             return 0;
         })));
         return command;
     }
 
-    private static Dictionary<string, string> StepFacts(int step) => new() { ["rl_step"] = step.ToString(CultureInfo.InvariantCulture) };
+    /// <summary>Prints the first step, every tenth and the last, with one sample.</summary>
+    private sealed class StepPrinter(RlhfTrainer trainer, int total) : IProgress<RunProgress>
+    {
+        public void Report(RunProgress value)
+        {
+            if (trainer.LastStep is not RlhfStepMetrics m || !(m.Step % 10 == 0 || m.Step == 1 || m.Step == total)) return;
+            Console.WriteLine(Describe(m));
+            Console.WriteLine($"        {m.Samples[0].Prompt}|{LmCommand.OneLine(m.Samples[0].Completion)}");
+        }
+    }
 }

@@ -7,6 +7,7 @@ using Reinforce.Nn;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Text;
 using Reinforce.Rlhf.Training;
+using Reinforce.Training;
 
 namespace Reinforce.Cli.Commands;
 
@@ -74,25 +75,22 @@ internal static partial class RlhfCommand
         return usable;
     }
 
-    /// <summary>Writes an RL run's step metrics to CSV and TensorBoard, and a few samples as TensorBoard text.</summary>
+    /// <summary>
+    /// The log of a demo run, on the shared run-folder service: <c>config.json</c>, step figures to <c>metrics.csv</c> and
+    /// TensorBoard, samples to <c>samples.jsonl</c>; an evaluation's figures join the row of its step.
+    /// </summary>
     internal sealed class RunLog : IDisposable
     {
-        private readonly MetricsLogger _logger;
+        private readonly RunFolder _folder;
         private readonly StreamWriter _samples;
+        private Dictionary<string, double>? _pending;
+        private long _pendingStep;
 
         public RunLog(string directory, object config)
         {
-            System.IO.Directory.CreateDirectory(directory);
-            Directory = directory;
-            JsonFile.Write(Path.Combine(directory, "config.json"), config);
-            _logger = new MetricsLogger(CsvLogger.ForMetrics(Path.Combine(directory, "metrics.csv")), new TensorBoardWriter(directory));
-            _samples = new StreamWriter(Path.Combine(directory, "samples.jsonl"), append: false);
+            _folder = RunFolder.Create(directory, JsonFile.Serialize(config));
+            _samples = new StreamWriter(Path.Combine(directory, RlhfRun.SamplesFile), append: false);
         }
-
-        public string Directory { get; }
-
-        private Dictionary<string, double>? _pending;
-        private long _pendingStep;
 
         /// <summary>Records a step; its row is written with any <see cref="Extra"/> figures of the same step.</summary>
         public void Step(RlhfStepMetrics m)
@@ -100,11 +98,7 @@ internal static partial class RlhfCommand
             FlushPending();
             _pending = m.ToDictionary();
             _pendingStep = m.Step;
-            var text = string.Join("\n\n", m.Samples.Select(s => string.Create(CultureInfo.InvariantCulture, $"`{s.Prompt}`**{s.Completion}** (reward {s.Reward:F3})")));
-            _logger.LogText("samples", text, m.Step);
-            foreach (var s in m.Samples)
-                _samples.WriteLine(new SampleLine(m.Step, s.Prompt, s.Completion, s.Reward).ToJson());
-            _samples.Flush();
+            RlhfRun.LogSamples(_folder, _samples, m);
         }
 
         /// <summary>Figures measured at <paramref name="step"/> (an evaluation), joined to that step's row.</summary>
@@ -116,30 +110,22 @@ internal static partial class RlhfCommand
                 return;
             }
             FlushPending();
-            _logger.Log(step, metrics);
+            _folder.Log(step, metrics);
         }
 
         private void FlushPending()
         {
             if (_pending is null) return;
-            _logger.Log(_pendingStep, _pending);
+            _folder.Log(_pendingStep, _pending);
             _pending = null;
         }
 
         public void Dispose()
         {
             FlushPending();
-            _logger.Dispose();
+            _folder.Dispose();
             _samples.Dispose();
         }
-    }
-
-    private readonly record struct SampleLine(int Step, string Prompt, string Completion, double Reward)
-    {
-        public string ToJson() => System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
-        {
-            ["step"] = Step, ["prompt"] = Prompt, ["completion"] = Completion, ["reward"] = Reward,
-        });
     }
 
     /// <summary>A one-line summary of an RL step for the console.</summary>

@@ -1,3 +1,6 @@
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Text;
+
 namespace Reinforce.Rlhf.Training;
 
 /// <summary>
@@ -273,5 +276,21 @@ public sealed class ScaledReward(IRewardSource inner, float shift, float scale) 
         if (r.Length < 2) throw new ArgumentException("ScaledReward.Calibrate: give at least two samples.", nameof(completions));
         var (mean, std) = Advantages.MeanStd(r);
         return new ScaledReward(inner, (float)mean, (float)Math.Max(std, 1e-6));
+    }
+
+    /// <summary>
+    /// Calibrates <paramref name="inner"/> on the starting policy: <paramref name="samples"/> completions of up to
+    /// <paramref name="maxNewTokens"/> tokens, pure sampling from <paramref name="policy"/>, of <paramref name="prompts"/>
+    /// taken in turn, seeded by <paramref name="seed"/>; see <see cref="Calibrate(IRewardSource, IReadOnlyList{string}, IReadOnlyList{string})"/>.
+    /// </summary>
+    public static ScaledReward Calibrate(IRewardSource inner, Gpt policy, CharTokenizer tokenizer, IReadOnlyList<string> prompts, int maxNewTokens, int seed, int samples = 256)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(prompts);
+        if (prompts.Count == 0) throw new ArgumentException("ScaledReward.Calibrate: no prompts to sample from.", nameof(prompts));
+        var calibration = Enumerable.Range(0, samples).Select(i => prompts[i % prompts.Count]).ToList();
+        var generated = policy.Generate([.. calibration.Select(tokenizer.Encode)], maxNewTokens, SamplingOptions.Pure, new Rng(Rng.DeriveSeed((ulong)seed, 99)));
+        return Calibrate(inner, calibration, [.. generated.Completions.Select(c => tokenizer.Decode(c))]);
     }
 }

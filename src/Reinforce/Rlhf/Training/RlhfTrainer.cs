@@ -2,8 +2,10 @@ using System.Diagnostics;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
 using Reinforce.Nn.Transformers;
+using Reinforce.Optim;
 using Reinforce.Nn;
 using Reinforce.Rlhf.Text;
+using Reinforce.Training;
 
 namespace Reinforce.Rlhf.Training;
 
@@ -164,8 +166,11 @@ public sealed record RlhfStepMetrics
 /// completions for each of a batch of prompts with pure sampling from the policy, scores them, measures the KL to a
 /// frozen copy of the starting model (the reference), and takes policy-gradient steps (<see cref="RlAlgorithm"/>).
 /// </summary>
-public sealed class RlhfTrainer
+/// <remarks>As an <see cref="IRunTrainer"/> a <see cref="RunFolder"/> drives it (<see cref="RlhfRun.Train"/>); its complete
+/// state (policy, value head, AdamW moments, generator, step) saves to and loads from a checkpoint folder.</remarks>
+public sealed class RlhfTrainer : IRunTrainer
 {
+    private readonly Module? _valueHeadModule;
     private readonly Gpt _policy;
     private readonly Gpt _reference;
     private readonly CharTokenizer _tokenizer;
@@ -174,7 +179,7 @@ public sealed class RlhfTrainer
     private readonly RlhfOptions _options;
     private readonly Rng _rng;
     private readonly Linear? _valueHead;
-    private readonly ModelOptimizer _optimizer;
+    private readonly AdamW _optimizer;
     private readonly int _stopToken;
 
     /// <summary>
@@ -210,11 +215,12 @@ public sealed class RlhfTrainer
         {
             var head = new ValueHeadModule(policy, new Rng(Rng.DeriveSeed((ulong)options.Seed, 7)));
             _valueHead = head.Head;
-            _optimizer = new ModelOptimizer(head, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+            _valueHeadModule = head.Head;
+            _optimizer = AdamW.DecayingMatrices(head, options.LearningRate, options.WeightDecay);
         }
         else
         {
-            _optimizer = new ModelOptimizer(policy, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+            _optimizer = AdamW.DecayingMatrices(policy, options.LearningRate, options.WeightDecay);
         }
     }
 
@@ -226,6 +232,32 @@ public sealed class RlhfTrainer
 
     /// <summary>Steps taken so far.</summary>
     public int StepCount { get; private set; }
+
+    /// <summary>The tokenizer of the policy.</summary>
+    public CharTokenizer Tokenizer => _tokenizer;
+
+    /// <summary>The figures of the last step (null before the first).</summary>
+    public RlhfStepMetrics? LastStep { get; private set; }
+
+    long IRunTrainer.Step => StepCount;
+
+    IReadOnlyDictionary<string, double> IRunTrainer.TrainStep()
+    {
+        LastStep = Step();
+        return LastStep.ToDictionary();
+    }
+
+    /// <summary>Nothing to evaluate beyond each step's figures.</summary>
+    public IReadOnlyDictionary<string, double>? Evaluate() => null;
+
+    /// <summary>Writes the policy (<see cref="LmCheckpoint.ModelFile"/>, with its <c>rl_step</c>) and the training state to <paramref name="directory"/>.</summary>
+    public void Save(string directory) =>
+        LmCheckpoint.SaveTrainingState(directory, _policy, _tokenizer, _optimizer, _rng, StepCount,
+            new Dictionary<string, string> { ["rl_step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) }, _valueHeadModule);
+
+    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    public void Load(string directory) =>
+        StepCount = (int)LmCheckpoint.LoadTrainingState(directory, _policy, _tokenizer, _optimizer, _rng, _valueHeadModule);
 
     /// <summary>The policy with a value head, registered together so one optimizer trains both (PPO).</summary>
     private sealed class ValueHeadModule : Module
@@ -374,7 +406,8 @@ public sealed class RlhfTrainer
                 _optimizer.LearningRate = o.LearningRate;
                 _optimizer.ZeroGrad();
                 loss.Backward();
-                normSum += _optimizer.Step(o.MaxGradNorm);
+                normSum += GradientClipping.ClipGlobalNorm(_optimizer, o.MaxGradNorm, errorIfNonFinite: true);
+                _optimizer.Step();
                 lossSum += loss.Item();
                 clipSum += clipFraction;
                 valueLossSum += valueLoss;
