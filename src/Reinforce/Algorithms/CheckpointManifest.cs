@@ -44,6 +44,28 @@ internal static class CheckpointManifest
                 "Use the checkpoint folder exactly as it was saved, or pick another checkpoint (runs keep one per checkpoint_every_steps).");
     }
 
+    /// <summary>
+    /// Rejects a manifest holding a name or string that cannot be read as text (a lone UTF-16 surrogate escape such as
+    /// "\uD800"): System.Text.Json parses it, then throws InvalidOperationException on the first read.
+    /// </summary>
+    public static void CheckStrings(string text, string path)
+    {
+        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(text), new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });
+        try
+        {
+            while (reader.Read())
+                if (reader.TokenType is System.Text.Json.JsonTokenType.String or System.Text.Json.JsonTokenType.PropertyName) reader.GetString();
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new CheckpointFormatException(path, "it holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text", "The file was edited or damaged; pick another checkpoint.", ex);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // not JSON at all: the parser reports it with its position
+        }
+    }
+
     private static string Checksum(JsonObject manifest)
     {
         var copy = manifest.DeepClone().AsObject();

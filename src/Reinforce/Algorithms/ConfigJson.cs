@@ -58,16 +58,32 @@ public static class ConfigJson
     {
         if (element.ValueKind != JsonValueKind.Object)
             throw new ConfigurationException(Display(path), $"in {source} must be a JSON object {{ ... }}, found {Describe(element.ValueKind)}.");
-        CheckNames(element, typeof(T), path, source);
+        try
+        {
+            CheckNames(element, typeof(T), path, source);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException(Display(path), $"in {source} holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text; fix the escape.", ex);
+        }
         try
         {
             return element.Deserialize<T>(Options) ?? throw new ConfigurationException(Display(path), $"in {source} is null.");
+        }
+        catch (JsonException ex) when (ex.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-16", StringComparison.Ordinal))
+        {
+            string at = JoinPath(path, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
+            throw new ConfigurationException(Display(at), $"in {source} holds a string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text; fix the escape.", ex);
         }
         catch (JsonException ex)
         {
             string at = JoinPath(path, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
             var expected = ExpectedType(typeof(T), (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
             throw new ConfigurationException(Display(at), $"in {source} has the wrong type{(expected is null ? "" : $"; expected {expected}")}. ({FirstSentence(ex.Message)})", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException(Display(path), $"in {source} holds a string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text; fix the escape.", ex);
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Text;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
 
 namespace Reinforce.Tests.Rlhf;
 
