@@ -17,7 +17,17 @@ internal static class DashboardCommand
         {
             var dir = parse.GetValue(runs)!;
             if (!Directory.Exists(dir)) Console.Error.WriteLine($"Note: {Path.GetFullPath(dir)} does not exist yet; runs appear when it does.");
-            await using var server = await DashboardServer.StartAsync(dir, parse.GetValue(port), cancellationToken);
+            DashboardServer server;
+            try
+            {
+                server = await DashboardServer.StartAsync(dir, parse.GetValue(port), cancellationToken);
+            }
+            catch (IOException e)
+            {
+                Console.Error.WriteLine($"error: {e.Message}"); // one line: a busy port is the user's to fix, not a crash
+                return 1;
+            }
+            await using var _ = server;
             Console.WriteLine($"Dashboard for {Path.GetFullPath(dir)} at {server.Address} (Ctrl+C to stop)");
             try { await Task.Delay(Timeout.Infinite, cancellationToken); }
             catch (OperationCanceledException) { }

@@ -35,9 +35,10 @@ internal static partial class RlhfCommand
             Console.WriteLine($"{path}: {data.Pairs.Count - data.TieCount:N0} pairs, {data.TieCount:N0} ties, {data.SkippedCount:N0} skipped items, {data.Problems.Count:N0} broken lines.");
 
             var (lm, tokenizer, _) = LoadLanguageModel(parse.GetValue(model)!);
-            var usable = data.Pairs.Where(p => tokenizer.UnknownCharacters(p.Prompt + p.Chosen + p.Rejected).Length == 0).ToList();
-            if (usable.Count < data.Pairs.Count)
-                Console.WriteLine($"note: {data.Pairs.Count - usable.Count} pairs use characters outside the model's vocabulary and are left out.");
+            var (usable, leftOut) = data.WithinVocabulary(tokenizer);
+            foreach (var problem in leftOut.Take(20)) Console.WriteLine($"note: {path} {problem}");
+            if (leftOut.Count > 0)
+                Console.WriteLine($"note: {leftOut.Count} pairs use characters outside the model's vocabulary and are left out.");
             var (train, validation) = RewardModelTraining.Split(usable, parse.GetValue(holdout), parse.GetValue(seed));
             if (train.Count == 0) throw new ArgumentException($"{path} holds no usable pairs to train on.");
             var rewardModel = new RewardModel(lm, tokenizer, new Rng(parse.GetValue(seed)));

@@ -25,6 +25,7 @@ public sealed class DashboardServer : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>Starts serving <paramref name="runsDirectory"/> on 127.0.0.1:<paramref name="port"/> (0 picks a free port).</summary>
+    /// <exception cref="IOException">The port is taken (the message names it and the fix).</exception>
     public static async Task<DashboardServer> StartAsync(string runsDirectory, int port, CancellationToken cancellationToken = default)
     {
         if (port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(port), port, "A port is between 0 and 65535 (0 picks a free one).");
@@ -59,7 +60,7 @@ public sealed class DashboardServer : IAsyncDisposable
         catch (IOException e)
         {
             await app.DisposeAsync().ConfigureAwait(false);
-            throw new InvalidOperationException($"The dashboard could not listen on 127.0.0.1:{port} ({e.Message}). Choose another port with --port, or 0 for any free port.", e);
+            throw new IOException($"The dashboard could not listen on 127.0.0.1:{port} ({e.Message}). Choose another port with --port, or 0 for any free port.", e);
         }
         var bound = app.Urls.Select(u => new Uri(u)).First();
         return new DashboardServer(app, new Uri($"http://127.0.0.1:{bound.Port}/"));

@@ -123,13 +123,16 @@ public static class Checkpoint
         JsonObject manifest;
         try
         {
-            manifest = JsonNode.Parse(File.ReadAllText(manifestPath))?.AsObject()
+            string text = File.ReadAllText(manifestPath);
+            CheckpointManifest.CheckStrings(text, manifestPath);
+            manifest = JsonNode.Parse(text)?.AsObject()
                 ?? throw new CheckpointFormatException(manifestPath, "the file is empty", "Restore the checkpoint from a copy or pick another one.");
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException)
         {
             throw new CheckpointFormatException(manifestPath, $"not valid JSON ({ex.Message})", "The file is damaged; pick another checkpoint (runs keep one per checkpoint_every_steps).", ex);
         }
+        CheckpointManifest.Verify(manifest, manifestPath);
 
         int version = Int(manifest, "format_version", manifestPath);
         if (version is < 1 or > FormatVersion)
@@ -137,7 +140,7 @@ public static class Checkpoint
         var restore = RestoreOf(manifest, manifestPath);
 
         // Every file must be exactly what was written.
-        var checksums = manifest["files"]?.AsObject() ?? throw Missing(manifestPath, "files");
+        var checksums = CheckpointManifest.Object(manifest, "files", manifestPath);
         var bytes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
         string[] required = restore switch
         {
@@ -150,7 +153,7 @@ public static class Checkpoint
             string path = Path.Combine(dir, name);
             if (!File.Exists(path)) throw new CheckpointFormatException(path, "the file is missing", $"A checkpoint folder needs {string.Join(", ", required)} and agent.json together; copy the whole folder.");
             var content = File.ReadAllBytes(path);
-            string expected = checksums[name]?.GetValue<string>() ?? throw Missing(manifestPath, $"files.{name}");
+            string expected = CheckpointManifest.String(checksums, name, manifestPath, $"files.{name}");
             string actual = Convert.ToHexStringLower(SHA256.HashData(content));
             if (!string.Equals(expected, actual, StringComparison.Ordinal))
                 throw new CheckpointFormatException(path, $"its SHA-256 is {actual[..12]}…, but agent.json recorded {expected[..Math.Min(12, expected.Length)]}… (the file is truncated, corrupt, or from another checkpoint)", "Use the checkpoint folder exactly as it was saved, or pick another checkpoint.");
@@ -158,10 +161,10 @@ public static class Checkpoint
         }
 
         string algorithm = Str(manifest, "algorithm", manifestPath);
-        var optionsNode = manifest["options"] ?? throw Missing(manifestPath, "options");
-        string optionsJson = optionsNode.ToJsonString();
-        string? environmentId = manifest["environment"]?["id"]?.GetValue<string>();
-        int numEnvs = Int(manifest["environment"]?.AsObject() ?? throw Missing(manifestPath, "environment"), "num_envs", manifestPath);
+        string optionsJson = CheckpointManifest.Object(manifest, "options", manifestPath).ToJsonString();
+        var environment = CheckpointManifest.Object(manifest, "environment", manifestPath);
+        string? environmentId = CheckpointManifest.OptionalString(environment, "id", manifestPath, "environment.id");
+        int numEnvs = CheckpointManifest.Int(environment, "num_envs", manifestPath, 1, CheckpointManifest.MaxEnvironments, "environment.num_envs");
         if (env is null)
         {
             if (environmentId is null)
@@ -210,11 +213,13 @@ public static class Checkpoint
             }
         }
 
-        var training = manifest["training"]?.AsObject() ?? throw Missing(manifestPath, "training");
-        var rngState = (training["rng_state"]?.AsArray() ?? throw Missing(manifestPath, "training.rng_state"))
-            .Select(n => ulong.Parse(n!.GetValue<string>(), CultureInfo.InvariantCulture)).ToArray();
-        int iterations = Int(training, "iterations", manifestPath);
-        agent.RestoreTrainingState(Long(training, "steps_done", manifestPath), iterations, rngState, actions);
+        var training = CheckpointManifest.Object(manifest, "training", manifestPath);
+        var rngState = CheckpointManifest.UInt64Strings(training, "rng_state", manifestPath, 4, "training.rng_state");
+        if (rngState.All(w => w == 0)) throw CheckpointManifest.Bad(manifestPath, "training.rng_state", "is all zeros, which is not a generator state");
+        int iterations = CheckpointManifest.Int(training, "iterations", manifestPath, 0, int.MaxValue, "training.iterations");
+        agent.RestoreTrainingState(
+            CheckpointManifest.Long(training, "steps_done", manifestPath, 0, long.MaxValue, "training.steps_done"),
+            iterations, rngState, actions);
 
         // Bring the environments back to where they were, and check that they are.
         switch (restore)
@@ -233,35 +238,36 @@ public static class Checkpoint
                 agent.ReplayEnvironment();
                 break;
             default:
-                ulong resetSeed = ulong.TryParse(manifest["environment"]?["reset_seed"]?.GetValue<string>(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong s) ? s : agent.EnvironmentSeed;
+                ulong resetSeed = environment["reset_seed"] is JsonValue seedValue && seedValue.TryGetValue(out string? seedText)
+                    && ulong.TryParse(seedText, NumberStyles.None, CultureInfo.InvariantCulture, out ulong parsed) ? parsed : agent.EnvironmentSeed;
                 agent.ResetEnvironmentForResume(Rng.DeriveSeed(resetSeed, iterations));
                 break;
         }
         if (restore != EnvironmentRestore.Reset)
         {
-            string expectedObservations = Str(manifest["environment"]!.AsObject(), "observations_sha256", manifestPath);
+            string expectedObservations = CheckpointManifest.String(environment, "observations_sha256", manifestPath, "environment.observations_sha256");
             if (!string.Equals(HashObservations(agent.Env.Observations), expectedObservations, StringComparison.Ordinal))
                 throw new ArgumentException($"Checkpoint '{dir}': {Describe(restore)} in the environment given did not reproduce the saved environment state. Make the environment exactly as for training ({environmentId ?? "same id"}, {numEnvs} copies, same options).", nameof(env));
         }
 
-        var episodes = training["episodes"]?.AsObject();
+        var episodes = CheckpointManifest.OptionalObject(training, "episodes", manifestPath, "training.episodes");
         if (episodes is not null)
         {
-            agent.Episodes.Restore(
-                episodes["returns"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(),
-                episodes["lengths"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(),
-                episodes["total"]!.GetValue<long>());
+            var returns = CheckpointManifest.Doubles(episodes, "returns", manifestPath, null, double.MinValue, double.MaxValue, "training.episodes.returns");
+            var lengths = CheckpointManifest.Ints(episodes, "lengths", manifestPath, returns.Length, 0, int.MaxValue, "training.episodes.lengths");
+            agent.Episodes.Restore(returns, lengths, CheckpointManifest.Long(episodes, "total", manifestPath, 0, long.MaxValue, "training.episodes.total"));
         }
         try
         {
-            agent.RestoreAlgorithmState(manifest["algorithm_state"] as JsonObject);
+            agent.RestoreAlgorithmState(CheckpointManifest.OptionalObject(manifest, "algorithm_state", manifestPath));
         }
         catch (InvalidDataException ex)
         {
             throw new CheckpointFormatException(manifestPath, $"algorithm_state: {ex.Message}", "The file is damaged or was edited; pick another checkpoint.", ex);
         }
-        RestoreStatistics(manifest["normalization"]?["observations"], agent.ObservationNormalizer?.Statistics);
-        RestoreStatistics(manifest["normalization"]?["rewards"], agent.RewardNormalizer?.Statistics);
+        var normalization = CheckpointManifest.OptionalObject(manifest, "normalization", manifestPath);
+        RestoreStatistics(normalization, "observations", agent.ObservationNormalizer?.Statistics, manifestPath);
+        RestoreStatistics(normalization, "rewards", agent.RewardNormalizer?.Statistics, manifestPath);
         return agent;
     }
 
@@ -299,8 +305,16 @@ public static class Checkpoint
     public static long StepsOf(string directory)
     {
         string path = Path.Combine(Resolve(directory), ManifestFile);
-        var manifest = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        return Long(manifest["training"]!.AsObject(), "steps_done", path);
+        JsonObject manifest;
+        try
+        {
+            manifest = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new CheckpointFormatException(path, "the file is not a JSON object", "Pick another checkpoint.");
+        }
+        catch (JsonException ex)
+        {
+            throw new CheckpointFormatException(path, $"not valid JSON ({ex.Message})", "The file is damaged; pick another checkpoint.", ex);
+        }
+        return CheckpointManifest.Long(CheckpointManifest.Object(manifest, "training", path), "steps_done", path, 0, long.MaxValue, "training.steps_done");
     }
 
     private static JsonObject Manifest(OnPolicyAgent agent, string? environmentId, Dictionary<string, byte[]> files)
@@ -345,6 +359,7 @@ public static class Checkpoint
             ["files"] = checksums,
         };
         if (agent.SaveAlgorithmState() is { } algorithmState) manifest["algorithm_state"] = algorithmState;
+        CheckpointManifest.Seal(manifest);
         return manifest;
     }
 
@@ -355,13 +370,16 @@ public static class Checkpoint
         ["count"] = statistics.Count,
     };
 
-    private static void RestoreStatistics(JsonNode? node, RunningMeanStd? statistics)
+    private static void RestoreStatistics(JsonObject? normalization, string field, RunningMeanStd? statistics, string path)
     {
-        if (node is null || statistics is null) return;
+        if (normalization is null || statistics is null) return;
+        string at = $"normalization.{field}";
+        var node = CheckpointManifest.OptionalObject(normalization, field, path, at);
+        if (node is null) return;
         statistics.Restore(
-            node["mean"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(),
-            node["var"]!.AsArray().Select(n => n!.GetValue<double>()).ToArray(),
-            node["count"]!.GetValue<double>());
+            CheckpointManifest.Doubles(node, "mean", path, statistics.Mean.Length, double.MinValue, double.MaxValue, at + ".mean"),
+            CheckpointManifest.Doubles(node, "var", path, statistics.Var.Length, 0, double.MaxValue, at + ".var"),
+            CheckpointManifest.Double(node, "count", path, double.Epsilon, double.MaxValue, at + ".count"));
     }
 
     private static string HashObservations(ReadOnlySpan<float> observations) =>

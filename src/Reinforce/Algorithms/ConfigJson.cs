@@ -62,10 +62,22 @@ public static class ConfigJson
         ArgumentNullException.ThrowIfNull(type);
         if (element.ValueKind != JsonValueKind.Object)
             throw new ConfigurationException(Display(path), $"in {source} must be a JSON object {{ ... }}, found {Describe(element.ValueKind)}.");
-        CheckNames(element, type, path, source);
+        try
+        {
+            CheckNames(element, type, path, source);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException(Display(path), $"in {source} holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text; fix the escape.", ex);
+        }
         try
         {
             return element.Deserialize(type, Options) ?? throw new ConfigurationException(Display(path), $"in {source} is null.");
+        }
+        catch (JsonException ex) when (ex.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-16", StringComparison.Ordinal))
+        {
+            string at = JoinPath(path, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
+            throw new ConfigurationException(Display(at), $"in {source} holds a string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text; fix the escape.", ex);
         }
         catch (JsonException ex)
         {
@@ -74,6 +86,10 @@ public static class ConfigJson
             // The serializer's own message names .NET types (System.Nullable`1[System.Int64]); say it in the config's words.
             string detail = expected is not null ? $"; expected {expected}" : $" ({WithoutTypeNames(FirstSentence(ex.Message))})";
             throw new ConfigurationException(Display(at), $"in {source} has the wrong type{detail}.", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            throw new ConfigurationException(Display(path), $"in {source} holds a string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text; fix the escape.", ex);
         }
     }
 

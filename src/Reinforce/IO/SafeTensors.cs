@@ -285,6 +285,7 @@ public static class SafeTensors
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var entries = new List<Entry>();
         using (doc)
+        try
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new CheckpointFormatException(source, $"the header is a JSON {doc.RootElement.ValueKind}, not an object", Advice);
@@ -308,6 +309,11 @@ public static class SafeTensors
                 }
                 entries.Add(ParseEntry(source, property, Advice));
             }
+        }
+        catch (InvalidOperationException ex)
+        {
+            // System.Text.Json refuses to unescape a lone UTF-16 surrogate ("\uD800") into a name or a string value.
+            throw new CheckpointFormatException(source, "the header holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text", Advice, ex);
         }
 
         // As in the reference: sorted by offsets, the tensors must tile the data section exactly.

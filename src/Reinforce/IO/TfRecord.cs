@@ -37,7 +37,7 @@ public static class TfRecord
             uint lengthCrc = BinaryPrimitives.ReadUInt32LittleEndian(file[8..]);
             if (Crc32C.ComputeMasked(file[..8]) != lengthCrc)
                 throw new InvalidDataException($"TFRecord '{sourceName}': the length checksum of the record at byte {offset} does not match; the file is corrupt.");
-            if (length > (ulong)(file.Length - 16))
+            if (file.Length < 16 || length > (ulong)(file.Length - 16))
                 throw new InvalidDataException($"TFRecord '{sourceName}': the record at byte {offset} declares {length} data bytes but only {Math.Max(0, file.Length - 16)} remain; the file is truncated.");
             var data = file.Slice(12, (int)length);
             uint dataCrc = BinaryPrimitives.ReadUInt32LittleEndian(file[(12 + (int)length)..]);

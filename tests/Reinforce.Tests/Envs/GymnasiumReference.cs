@@ -16,8 +16,14 @@ internal static class GymnasiumReference
     private static Trajectory[] Load()
     {
         string path = Path.Combine(AppContext.BaseDirectory, "Data", "gymnasium-classic-control.jsonl");
+        return Parse(File.ReadLines(path), path);
+    }
+
+    /// <summary>Parses trajectory lines; a trajectory with no steps is refused (replaying it would check nothing).</summary>
+    internal static Trajectory[] Parse(IEnumerable<string> lines, string path)
+    {
         var result = new List<Trajectory>();
-        foreach (string line in File.ReadLines(path))
+        foreach (string line in lines)
         {
             if (string.IsNullOrWhiteSpace(line)) continue;
             using var doc = JsonDocument.Parse(line);
@@ -33,6 +39,8 @@ internal static class GymnasiumReference
                     s.GetProperty("terminated").GetBoolean(),
                     s.GetProperty("truncated").GetBoolean()));
             }
+            if (steps.Count == 0)
+                throw new InvalidDataException($"{path}: trajectory {result.Count} ({root.GetProperty("env").GetString()}) has no steps, so replaying it would check nothing; regenerate the reference data.");
             result.Add(new Trajectory(result.Count, root.GetProperty("env").GetString()!,
                 root.GetProperty("initial_state").EnumerateArray().Select(x => x.GetDouble()).ToArray(), steps.ToArray()));
         }

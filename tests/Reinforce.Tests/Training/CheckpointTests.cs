@@ -128,6 +128,7 @@ public sealed class CheckpointTests : IDisposable
             File.Copy(Path.Combine(other, "model.safetensors"), Path.Combine(_dir, "model.safetensors"), overwrite: true);
             var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(_dir, "agent.json")))!;
             manifest["files"]!["model.safetensors"] = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(other, "agent.json")))!["files"]!["model.safetensors"]!.GetValue<string>();
+            CheckpointManifest.Seal(manifest.AsObject()); // a deliberate forgery, so agent.json's own checksum matches too
             File.WriteAllText(Path.Combine(_dir, "agent.json"), manifest.ToJsonString());
             var ex = Assert.Throws<CheckpointFormatException>(() => OnPolicyAgent.Load(_dir, Environments.MakeVector("CartPole-v1", 4, 0)));
             Assert.Contains("do not fit the network", ex.Message, StringComparison.Ordinal);

@@ -127,9 +127,10 @@ public sealed class PreferenceFormatException : Exception
 /// <summary>What a preference file held: the usable pairs, the broken lines, and what was already labelled.</summary>
 public sealed class PreferenceDataset
 {
-    internal PreferenceDataset(List<PreferencePair> pairs, List<PreferenceLineProblem> problems, int skipped, HashSet<string> items)
+    internal PreferenceDataset(List<PreferencePair> pairs, List<PreferenceLineProblem> problems, int skipped, HashSet<string> items, List<int>? pairLines = null)
     {
         Pairs = pairs;
+        PairLineNumbers = pairLines ?? [];
         Problems = problems;
         SkippedCount = skipped;
         LabelledItems = items;
@@ -137,6 +138,30 @@ public sealed class PreferenceDataset
 
     /// <summary>Every pair read, ties included (see <see cref="Decisive"/>).</summary>
     public IReadOnlyList<PreferencePair> Pairs { get; }
+
+    /// <summary>The 1-based line each pair of <see cref="Pairs"/> was read from (same order).</summary>
+    public IReadOnlyList<int> PairLineNumbers { get; }
+
+    /// <summary>
+    /// Splits the pairs into those a model with <paramref name="tokenizer"/>'s vocabulary can read and those it cannot;
+    /// each left-out pair is reported with its line and the characters missing from the vocabulary.
+    /// </summary>
+    public (IReadOnlyList<PreferencePair> Usable, IReadOnlyList<PreferenceLineProblem> LeftOut) WithinVocabulary(CharTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var usable = new List<PreferencePair>(Pairs.Count);
+        var leftOut = new List<PreferenceLineProblem>();
+        for (int i = 0; i < Pairs.Count; i++)
+        {
+            var pair = Pairs[i];
+            string unknown = tokenizer.UnknownCharacters(pair.Prompt + pair.Chosen + pair.Rejected);
+            if (unknown.Length == 0) { usable.Add(pair); continue; }
+            string named = string.Join(", ", unknown.Select(CharTokenizer.Describe));
+            leftOut.Add(new PreferenceLineProblem(i < PairLineNumbers.Count ? PairLineNumbers[i] : 0,
+                $"uses {(unknown.Length == 1 ? "a character" : "characters")} outside the model's vocabulary ({named}), so the pair is left out (remove {(unknown.Length == 1 ? "it" : "them")}, or pretrain on a corpus that has {(unknown.Length == 1 ? "it" : "them")})"));
+        }
+        return (usable, leftOut);
+    }
 
     /// <summary>The pairs with a winner.</summary>
     public IReadOnlyList<PreferencePair> Decisive => [.. Pairs.Where(p => !p.IsTie)];
@@ -169,31 +194,82 @@ public static class PreferenceFile
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"Preference file '{path}' does not exist. Label some pairs with `reinforce rlhf label`, or give the path of a JSONL file with \"chosen\" and \"rejected\" fields.", path);
-        using var reader = new StreamReader(path, Encoding.UTF8);
-        return Parse(reader, path, strict);
+        return Parse(DecodeLines(File.ReadAllBytes(path)), path, strict);
+    }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Splits UTF-8 bytes into lines (a leading byte-order mark is dropped); a line that is not valid UTF-8 comes with what is wrong instead of its text.</summary>
+    internal static IEnumerable<(string? Line, string? Problem)> DecodeLines(byte[] bytes)
+    {
+        int start = bytes.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? 3 : 0;
+        while (start < bytes.Length)
+        {
+            int length = bytes.AsSpan(start).IndexOf((byte)'\n');
+            if (length < 0) length = bytes.Length - start;
+            var span = bytes.AsSpan(start, length);
+            if (span.Length > 0 && span[^1] == '\r') span = span[..^1];
+            string? line = null, problem = null;
+            try { line = StrictUtf8.GetString(span); }
+            catch (DecoderFallbackException e)
+            {
+                int at = e.Index >= 0 ? e.Index : 0;
+                problem = $"not valid UTF-8 (byte 0x{(at < span.Length ? span[at] : 0):X2} at column {at + 1}); save the file as UTF-8";
+            }
+            yield return (line, problem);
+            start += length + 1;
+        }
+    }
+
+    private static IEnumerable<(string? Line, string? Problem)> ReadLines(TextReader reader)
+    {
+        string? line;
+        while ((line = reader.ReadLine()) is not null) yield return (line, null);
     }
 
     /// <summary>Reads preference lines from <paramref name="reader"/>; <paramref name="sourceName"/> names it in errors.</summary>
     public static PreferenceDataset Parse(TextReader reader, string sourceName = "preferences", bool strict = false)
     {
         ArgumentNullException.ThrowIfNull(reader);
+        return Parse(ReadLines(reader), sourceName, strict);
+    }
+
+    private static PreferenceDataset Parse(IEnumerable<(string? Line, string? Problem)> lines, string sourceName, bool strict)
+    {
         var pairs = new List<PreferencePair>();
+        var pairLines = new List<int>();
         var problems = new List<PreferenceLineProblem>();
         var items = new HashSet<string>(StringComparer.Ordinal);
         int skipped = 0, lineNumber = 0;
-        string? line;
-        while ((line = reader.ReadLine()) is not null)
+        foreach (var (line, decodeProblem) in lines)
         {
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string? problem = ParseLine(line, pairs, items, ref skipped);
+            string? problem = decodeProblem;
+            if (problem is null)
+            {
+                if (string.IsNullOrWhiteSpace(line)) continue;
+                int before = pairs.Count;
+                try
+                {
+                    problem = ParseLine(line, pairs, items, ref skipped);
+                }
+                catch (InvalidOperationException)
+                {
+                    // System.Text.Json refuses to unescape a lone UTF-16 surrogate ("\uD800") into a string.
+                    problem = LoneSurrogate;
+                }
+                if (pairs.Count > before) pairLines.Add(lineNumber);
+            }
             if (problem is null) continue;
             var p = new PreferenceLineProblem(lineNumber, problem);
             if (strict) throw new PreferenceFormatException(sourceName, p);
             problems.Add(p);
         }
-        return new PreferenceDataset(pairs, problems, skipped, items);
+        return new PreferenceDataset(pairs, problems, skipped, items, pairLines);
     }
+
+    /// <summary>What is wrong with a line whose JSON string escapes half of a UTF-16 surrogate pair.</summary>
+    internal const string LoneSurrogate = "a string holds a lone UTF-16 surrogate escape (such as \"\\uD800\" without its partner), which is not a character; fix the escape or remove the line";
 
     /// <summary>Parses one line into <paramref name="pairs"/>; returns what is wrong with it, or null.</summary>
     private static string? ParseLine(string line, List<PreferencePair> pairs, HashSet<string> items, ref int skipped)
@@ -206,6 +282,10 @@ public static class PreferenceFile
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object) return $"expected a JSON object with \"chosen\" and \"rejected\", found a {Kind(root.ValueKind)}";
             string? itemKey = root.TryGetProperty("item", out var item) && item.ValueKind == JsonValueKind.String ? item.GetString() : null;
+
+            foreach (var flag in (string[])["tie", "skip"])
+                if (root.TryGetProperty(flag, out var value) && value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+                    return $"\"{flag}\" must be true or false, found a {Kind(value.ValueKind)}";
 
             if (IsTrue(root, "skip"))
             {
@@ -397,31 +477,37 @@ public static class LabelItems
         if (!File.Exists(path)) throw new FileNotFoundException($"Candidates file '{path}' does not exist.", path);
         var items = new List<LabelItem>();
         int lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (line, decodeProblem) in PreferenceFile.DecodeLines(File.ReadAllBytes(path)))
         {
             lineNumber++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
             PreferenceFormatException Problem(string what) => new(path, new PreferenceLineProblem(lineNumber, what), "fix or remove the line");
+            if (decodeProblem is not null) throw Problem(decodeProblem);
+            if (string.IsNullOrWhiteSpace(line)) continue;
             JsonDocument doc;
             try { doc = JsonDocument.Parse(line); }
             catch (JsonException e) { throw Problem($"not valid JSON ({e.Message})"); }
             using (doc)
             {
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("prompt", out var p) || p.ValueKind != JsonValueKind.String)
-                    throw Problem("expected an object with a string \"prompt\"");
-                if (!root.TryGetProperty("completions", out var c) || c.ValueKind != JsonValueKind.Array)
-                    throw Problem("expected a \"completions\" list of strings");
-                var completions = new List<string>();
-                foreach (var e in c.EnumerateArray())
-                {
-                    if (e.ValueKind != JsonValueKind.String) throw Problem("every completion must be a string");
-                    completions.Add(e.GetString()!);
-                }
-                if (completions.Count < 2) throw Problem($"an item needs at least two completions to compare, found {completions.Count}");
-                items.Add(new LabelItem(p.GetString()!, completions));
+                try { items.Add(ReadCandidate(doc.RootElement, Problem)); }
+                catch (InvalidOperationException) { throw Problem(PreferenceFile.LoneSurrogate); }
             }
         }
         return items;
+    }
+
+    private static LabelItem ReadCandidate(JsonElement root, Func<string, PreferenceFormatException> problem)
+    {
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("prompt", out var p) || p.ValueKind != JsonValueKind.String)
+            throw problem("expected an object with a string \"prompt\"");
+        if (!root.TryGetProperty("completions", out var c) || c.ValueKind != JsonValueKind.Array)
+            throw problem("expected a \"completions\" list of strings");
+        var completions = new List<string>();
+        foreach (var e in c.EnumerateArray())
+        {
+            if (e.ValueKind != JsonValueKind.String) throw problem("every completion must be a string");
+            completions.Add(e.GetString()!);
+        }
+        if (completions.Count < 2) throw problem($"an item needs at least two completions to compare, found {completions.Count}");
+        return new LabelItem(p.GetString()!, completions);
     }
 }

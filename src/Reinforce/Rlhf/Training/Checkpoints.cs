@@ -112,6 +112,14 @@ public static class LmCheckpoint
         {
             throw new CheckpointFormatException(path, $"the model shape in the metadata cannot be read ({e.Message})", "Re-create the checkpoint.", e);
         }
+        // Bound the shape before anything is allocated: the file must hold at least the weights the shape describes.
+        double width = config.Width, described = (double)config.VocabSize * width + (double)config.ContextLength * width
+            + (double)config.Layers * (4 * width + 4 * width * width + 4 * width + 2.0 * config.MlpRatio * width * width + (double)config.MlpRatio * width + width) + 2 * width;
+        long present = tensors.Values.Sum(t => (long)t.Size);
+        if (described > present)
+            throw new CheckpointFormatException(path,
+                string.Create(CultureInfo.InvariantCulture, $"gpt_config describes a model of {described:N0} weights ({config.Layers} layers, width {config.Width}, {config.Heads} heads, MLP ratio {config.MlpRatio}, context {config.ContextLength}, vocabulary {config.VocabSize}), but the file holds only {present:N0}"),
+                "The metadata was edited or belongs to another model; re-create the checkpoint.");
         if (!metadata.TryGetValue(VocabularyKey, out var vocabulary) || vocabulary.Length != config.VocabSize)
             throw new CheckpointFormatException(path, $"the tokenizer's vocabulary is missing or does not have {config.VocabSize} characters", "Re-create the checkpoint.");
         var facts = metadata.Where(kv => kv.Key is not (FormatKey or KindKey or ConfigKey or VocabularyKey))

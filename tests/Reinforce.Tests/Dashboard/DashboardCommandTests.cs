@@ -1,0 +1,39 @@
+using System.Net;
+using System.Net.Sockets;
+using Reinforce.Cli;
+
+namespace Reinforce.Tests.Dashboard;
+
+[Collection("Console")]
+public class DashboardCommandTests
+{
+    [Fact]
+    public void A_busy_port_is_a_one_line_error_without_a_stack_trace()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var (oldOut, oldError) = (Console.Out, Console.Error);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        Console.SetOut(output);
+        Console.SetError(error);
+        int code;
+        try
+        {
+            code = Program.BuildRoot().Parse(["dashboard", Path.GetTempPath(), "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)]).Invoke();
+        }
+        finally
+        {
+            Console.SetOut(oldOut);
+            Console.SetError(oldError);
+        }
+        Assert.Equal(1, code);
+        var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var line = Assert.Single(lines);
+        Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);
+        Assert.Contains("--port", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled", error.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error.ToString(), StringComparison.Ordinal);
+    }
+}
