@@ -1,7 +1,7 @@
 using System.Numerics.Tensors;
 using Reinforce.Tensors;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>A dense layer's weights as raw arrays: y = x·W (+ b), W stored [in, out] or, when <see cref="OutIn"/>, [out, in].</summary>
 internal readonly record struct DenseWeights(float[] Weight, float[]? Bias, int In, int Out, bool OutIn)

@@ -1,6 +1,6 @@
 using Reinforce.Autograd;
 
-namespace Reinforce.Nn;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>
 /// Multi-head causal self-attention in GPT-2's layout: <c>c_attn</c> ([dim, 3·dim] weight, q | k | v) and

@@ -1,7 +1,7 @@
 using Reinforce.Autograd;
 using Reinforce.Nn;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>
 /// A GPT-style decoder (GPT-2's layout and parameter names): token embedding <c>wte</c> and position embedding

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>
 /// The two operations of the GPT's training step that dominate its time outside the large matrix products, written

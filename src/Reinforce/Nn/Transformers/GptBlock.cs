@@ -1,6 +1,6 @@
 using Reinforce.Autograd;
 
-namespace Reinforce.Nn;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>GPT-2's feed-forward part: <c>c_fc</c> [dim, 4·dim], GELU (tanh form), <c>c_proj</c> [4·dim, dim].</summary>
 public sealed class GptMlp : Module
