@@ -26,6 +26,7 @@ public static class Program
         root.Subcommands.Add(MpiCommand.Create());
         root.Subcommands.Add(RenderCommand.Create());
         root.Subcommands.Add(RlhfCommand.Create());
+        root.Subcommands.Add(ServeEnvCommand.Create());
         root.Subcommands.Add(TextbookCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         return root;

@@ -65,7 +65,8 @@ public sealed class TrainingRun : IDisposable
         Config = config;
         Agent = agent;
         _env = env;
-        RewardThreshold = config.RewardThreshold ?? (Environments.IsRegistered(config.Env) ? Environments.Spec(config.Env).RewardThreshold : null);
+        RewardThreshold = config.RewardThreshold ?? (Environments.IsRegistered(config.Env) ? Environments.Spec(config.Env).RewardThreshold
+            : env is Envs.Remote.RemoteVectorEnv remote ? remote.Info.RewardThreshold : null);
         _evalEnv = Environments.MakeVector(config.Env, Math.Min(config.Eval.Episodes, 10), Rng.DeriveSeed(unchecked((ulong)config.Seed), 3));
         Evaluation = new EvalCallback(_evalEnv, config.Eval.EverySteps > 0 ? config.Eval.EverySteps : long.MaxValue, config.Eval.Episodes,
             config.Eval.Deterministic, config.Eval.StopWhenSolved ? RewardThreshold : null, Rng.DeriveSeed(unchecked((ulong)config.Seed), 4));
@@ -104,14 +105,20 @@ public sealed class TrainingRun : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         var resolved = config.Resolve();
         LoadEnvironmentAssembly(resolved);
-        if (!Environments.IsRegistered(resolved.Env))
+        if (!Environments.IsRegistered(resolved.Env) && !Envs.Remote.RemoteAddress.IsRemote(resolved.Env))
             throw new ConfigurationException("env", $"\"{resolved.Env}\" is not a registered environment. Registered: {string.Join(", ", Environments.Specs.Select(s => s.Id))}.");
-        directory ??= Path.Combine(DefaultRunsRoot, $"{resolved.Env}-{resolved.Algo}-seed{resolved.Seed}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
+        directory ??= Path.Combine(DefaultRunsRoot, $"{FolderName(resolved.Env)}-{resolved.Algo}-seed{resolved.Seed}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
         var folder = RunFolder.Create(directory, resolved.ToJson());
         var env = Environments.MakeVector(resolved.Env, resolved.NumEnvs, unchecked((ulong)resolved.Seed));
         var agent = CreateAgent(resolved, env);
         return new TrainingRun(folder, resolved, agent, env);
     }
+
+    /// <summary>An environment id as a folder name: a remote address (remote://host:port) becomes remote-host-port.</summary>
+    private static string FolderName(string envId) =>
+        Envs.Remote.RemoteAddress.IsRemote(envId)
+            ? "remote-" + new string(envId[Envs.Remote.RemoteAddress.Scheme.Length..].Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-').ToArray())
+            : envId;
 
     /// <summary>Makes the agent a config describes, for <paramref name="env"/>.</summary>
     public static OnPolicyAgent CreateAgent(TrainingConfig config, IVectorEnv env)
@@ -343,9 +350,9 @@ public sealed class TrainingRun : IDisposable
     {
         private long _next;
 
-        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) => _next = Cadence.Next(agent?.StepsDone ?? 0, everySteps);
+        public override void OnTrainingStart(Agent agent, long totalSteps) => _next = Cadence.Next(agent?.StepsDone ?? 0, everySteps);
 
-        public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
         {
             ArgumentNullException.ThrowIfNull(agent);
             if (agent.StepsDone < _next) return true;
