@@ -50,8 +50,7 @@ public sealed class A2c : OnPolicyAgent
         var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
         Optimizer.ZeroGrad();
         loss.Backward();
-        float gradNorm = ClipGradients();
-        Optimizer.Step();
+        float gradNorm = StepOptimizer();
 
         metrics.Set("train/policy_loss", policyLoss.Item());
         metrics.Set("train/value_loss", valueLoss.Item());

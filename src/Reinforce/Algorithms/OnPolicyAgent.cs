@@ -22,7 +22,7 @@ namespace Reinforce.Algorithms;
 /// (<see cref="ObservationBatch"/>), one <see cref="PolicyState"/> per environment copy reset at episode starts, and
 /// (issue 11) action masks. Pass a <see cref="PolicyFactory"/> to train another <see cref="TrainablePolicy"/>.</para>
 /// </remarks>
-public abstract class OnPolicyAgent : Agent
+public abstract partial class OnPolicyAgent : Agent
 {
     private readonly IVectorEnv _rawEnv;
     private readonly int[] _discreteActions;
@@ -139,7 +139,7 @@ public abstract class OnPolicyAgent : Agent
         var hooks = callbacks?.ToArray() ?? [];
         if (!_envStarted)
         {
-            Env.Reset(EnvironmentSeed);
+            ResetEnvironments();
             Actions.Clear(EnvironmentSeed);
             _rolloutState = Policy.CreateState(Env.NumEnvs);
             _envStarted = true;
@@ -165,12 +165,13 @@ public abstract class OnPolicyAgent : Agent
                     Episodes = Episodes.Total,
                 };
                 Update(progress, metrics);
-                metrics.Set("rollout/ep_rew_mean", Episodes.MeanReturn ?? double.NaN);
-                metrics.Set("rollout/ep_len_mean", Episodes.MeanLength ?? double.NaN);
+                var (meanReturn, meanLength) = EpisodeMeansAcrossRanks();
+                metrics.Set("rollout/ep_rew_mean", meanReturn ?? double.NaN);
+                metrics.Set("rollout/ep_len_mean", meanLength ?? double.NaN);
                 metrics.Set("time/fps", (StepsDone - startSteps) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
                 bool keepGoing = true;
                 foreach (var hook in hooks) keepGoing &= hook.OnUpdate(this, metrics);
-                if (!keepGoing) break;
+                if (!AgreeAfterUpdate(keepGoing)) break;
             }
         }
         finally

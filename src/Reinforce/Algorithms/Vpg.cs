@@ -64,8 +64,7 @@ public sealed class Vpg : OnPolicyAgent
         }
         Optimizer.ZeroGrad();
         loss.Backward();
-        float gradNorm = ClipGradients();
-        Optimizer.Step();
+        float gradNorm = StepOptimizer();
 
         metrics.Set("train/policy_loss", policyLoss.Item());
         if (valueLoss is not null)
