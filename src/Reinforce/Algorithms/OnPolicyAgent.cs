@@ -137,13 +137,7 @@ public abstract partial class OnPolicyAgent : Agent
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (totalSteps < 1) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "Learn: train for at least one step.");
         var hooks = callbacks?.ToArray() ?? [];
-        if (!_envStarted)
-        {
-            ResetEnvironments();
-            Actions.Clear(EnvironmentSeed);
-            _rolloutState = Policy.CreateState(Env.NumEnvs);
-            _envStarted = true;
-        }
+        StartEnvironments();
         foreach (var hook in hooks) hook.OnTrainingStart(this, totalSteps);
         var clock = Stopwatch.StartNew();
         long startSteps = StepsDone;
@@ -179,6 +173,19 @@ public abstract partial class OnPolicyAgent : Agent
             foreach (var hook in hooks) hook.OnTrainingEnd(this);
         }
     }
+
+    /// <summary>Resets the training environments before the first rollout (a resumed agent's are already running).</summary>
+    internal void StartEnvironments()
+    {
+        if (_envStarted) return;
+        ResetEnvironments();
+        Actions.Clear(EnvironmentSeed);
+        _rolloutState = Policy.CreateState(Env.NumEnvs);
+        _envStarted = true;
+    }
+
+    /// <summary>Runs one update on the rollout in <see cref="Buffer"/> (what <see cref="Learn"/> does after each rollout).</summary>
+    internal void RunUpdate(double progress, TrainingMetrics metrics) => Update(progress, metrics);
 
     /// <summary>
     /// Runs the policy in the environments for <c>n_steps</c> steps each, filling <see cref="Buffer"/>: one batched
