@@ -10,7 +10,7 @@ namespace Reinforce.Algorithms;
 /// <para>What makes R ranks of n copies equal to one process with R·n copies:</para>
 /// <list type="bullet">
 /// <item>the weights start from rank 0's and every optimizer step applies the gradient averaged over the ranks
-/// (<see cref="StepOptimizer"/>, the one place every on-policy algorithm steps its optimizer);</item>
+/// (<see cref="GradientStep"/>, the one place every on-policy algorithm steps its optimizer);</item>
 /// <item>each rank's copies have their own reset seeds (rank 0's are those of a single-process run);</item>
 /// <item>the minibatches are drawn from one permutation of all R·n·n_steps samples, identical on every rank
 /// (a generator seeded by the run's seed alone); each rank takes the members it holds, so the union over ranks of
@@ -75,18 +75,6 @@ public abstract partial class OnPolicyAgent
     /// <summary>Resets the training environments: rank 0 as a single process would, rank r with a seed derived from (seed, r).</summary>
     private void ResetEnvironments() =>
         Env.Reset(Communicator.Rank == 0 ? EnvironmentSeed : Rng.DeriveSeed(EnvironmentSeed, 1_000_000 + Communicator.Rank));
-
-    /// <summary>
-    /// Averages the gradients over the ranks (when distributed), clips their global norm (when <c>max_grad_norm</c> is set)
-    /// and steps the optimizer; returns the norm before clipping. Every on-policy algorithm steps through here.
-    /// </summary>
-    protected float StepOptimizer()
-    {
-        _dataParallel?.AverageGradients();
-        float norm = ClipGradients();
-        Optimizer.Step();
-        return norm;
-    }
 
     /// <summary>Draws the epoch's permutation of all ranks' samples (the same on every rank).</summary>
     protected void ShuffleGlobal()

@@ -55,7 +55,7 @@ public sealed class Ppo : OnPolicyAgent
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
             if (parallel) ShuffleGlobal();
-            else Shuffle(_indices);
+            else Permute(_indices);
             for (int start = 0; start < samples; start += o.BatchSize)
             {
                 var batch = _batch;
@@ -80,8 +80,7 @@ public sealed class Ppo : OnPolicyAgent
                     klSum += approxKl;
                     clipFractionSum += emptyClipFraction;
                     if (o.TargetKl is float emptyTarget && approxKl > 1.5 * emptyTarget) { stop = true; break; }
-                    Optimizer.ZeroGrad();
-                    gradNormSum += StepOptimizer();
+                    gradNormSum += GradientStep(null);
                     minibatches++;
                     continue;
                 }
@@ -128,9 +127,7 @@ public sealed class Ppo : OnPolicyAgent
 
                 var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
                 if (parallel) loss = loss * share;
-                Optimizer.ZeroGrad();
-                loss.Backward();
-                gradNormSum += StepOptimizer();
+                gradNormSum += GradientStep(loss);
 
                 policyLossSum += policyLoss.Item();
                 valueLossSum += valueLoss.Item();
@@ -191,16 +188,5 @@ public sealed class Ppo : OnPolicyAgent
         int clipped = 0;
         foreach (var r in ratio) if (Math.Abs(r - 1f) > epsilon) clipped++;
         return (double)clipped / ratio.Length;
-    }
-
-    /// <summary>A fresh random permutation of 0..n−1 (Fisher–Yates with the agent's generator).</summary>
-    private void Shuffle(int[] indices)
-    {
-        for (int i = 0; i < indices.Length; i++) indices[i] = i;
-        for (int i = indices.Length - 1; i > 0; i--)
-        {
-            int j = Rng.NextInt(i + 1);
-            (indices[i], indices[j]) = (indices[j], indices[i]);
-        }
     }
 }
