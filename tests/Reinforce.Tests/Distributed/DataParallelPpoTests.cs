@@ -77,7 +77,7 @@ public sealed class DataParallelPpoTests
                 var agent = agents[comm.Rank];
                 agent.Distribute(comm);
                 // Rank 1 steps out of line after joining: its weights no longer match rank 0's.
-                if (comm.Rank == 1) agent.Policy.Parameters().First().Data[0] += 1f;
+                if (comm.Rank == 1) agent.Policy.Parameters().First().Value.Data[0] += 1f;
                 try { agent.Learn(64); }
                 catch (Reinforce.Distributed.DistributedException e) { errors[comm.Rank] = e.Message; }
             });
