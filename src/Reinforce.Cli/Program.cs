@@ -38,6 +38,7 @@ public static class Program
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(ListCommand.Create());
         root.Subcommands.Add(LmCommand.Create());
+        root.Subcommands.Add(MpiCommand.Create());
         root.Subcommands.Add(RenderCommand.Create());
         root.Subcommands.Add(RlhfCommand.Create());
         root.Subcommands.Add(ServeEnvCommand.Create());

@@ -1,12 +1,13 @@
 using System.Reflection;
 using Reinforce.Tests.Dashboard;
+using Reinforce.Tests.Distributed;
 
 namespace Reinforce.Tests;
 
 /// <summary>
-/// No test may skip silently. The only test attribute allowed to skip is <see cref="BrowserFactAttribute"/>, and
-/// only outside CI (where REINFORCE_REQUIRE_BROWSER=1 turns a missing browser into a failure); its skip message says
-/// why and how to install the browser. `.ci/run` also counts any skipped test as a failure.
+/// No test may skip silently. The only test attributes allowed to skip are <see cref="BrowserFactAttribute"/> and
+/// <see cref="MpiFactAttribute"/>, and only outside CI (where REINFORCE_REQUIRE_BROWSER=1 / REINFORCE_REQUIRE_MPI=1
+/// turn a missing browser or mpirun into a failure); the skip message says why and how to install what is missing. `.ci/run` also counts any skipped test as a failure.
 /// </summary>
 public class SkipPolicyTests
 {
@@ -22,9 +23,17 @@ public class SkipPolicyTests
         {
             string name = $"{method.DeclaringType!.Name}.{method.Name}";
             if (attribute.Skip is null) continue;
-            Assert.True(attribute is BrowserFactAttribute, $"{name} is skipped unconditionally ({attribute.Skip}); delete it or make it run.");
-            Assert.Contains("apt-get install chromium", attribute.Skip, StringComparison.Ordinal);
-            Assert.NotEqual("1", Environment.GetEnvironmentVariable("REINFORCE_REQUIRE_BROWSER"));
+            Assert.True(attribute is BrowserFactAttribute or MpiFactAttribute, $"{name} is skipped unconditionally ({attribute.Skip}); delete it or make it run.");
+            if (attribute is BrowserFactAttribute)
+            {
+                Assert.Contains("apt-get install chromium", attribute.Skip, StringComparison.Ordinal);
+                Assert.NotEqual("1", Environment.GetEnvironmentVariable("REINFORCE_REQUIRE_BROWSER"));
+            }
+            else
+            {
+                Assert.Contains("apt-get install openmpi-bin", attribute.Skip, StringComparison.Ordinal);
+                Assert.NotEqual("1", Environment.GetEnvironmentVariable("REINFORCE_REQUIRE_MPI"));
+            }
         }
     }
 
@@ -40,6 +49,21 @@ public class SkipPolicyTests
         finally
         {
             Environment.SetEnvironmentVariable("REINFORCE_REQUIRE_BROWSER", before);
+        }
+    }
+
+    [Fact]
+    public void Mpi_tests_never_skip_when_CI_requires_mpirun()
+    {
+        string? before = Environment.GetEnvironmentVariable("REINFORCE_REQUIRE_MPI");
+        try
+        {
+            Environment.SetEnvironmentVariable("REINFORCE_REQUIRE_MPI", "1");
+            Assert.Null(new MpiFactAttribute().Skip);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("REINFORCE_REQUIRE_MPI", before);
         }
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Reinforce.Distributed;
 using System.Diagnostics;
 using System.Globalization;
 using Reinforce.Algorithms;
@@ -32,27 +33,43 @@ internal static partial class TrainCommand
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard (127.0.0.1) for the runs folder while training." };
         var port = DashboardCommand.PortOption();
         var envAssembly = EnvironmentAssemblyOption.Create();
+        var distributed = new Option<string?>("--distributed") { Description = "Train data-parallel over MPI: start N ranks with `mpirun -np N reinforce train ... --distributed mpi`. Each rank steps its own n_envs copies for total_steps (so the job takes N × total_steps), gradients are averaged at every step, rank 0 writes the run folder." };
         var remoteEnv = new Option<string?>("--env") { Description = "Train on copies served by other processes: remote://HOST:PORT, or remote://HOST:PORT,HOST:PORT to spread them (see `reinforce serve-env`). The env argument, if given, names the preset." };
         var command = new Command("train", "Train an agent on an environment and write a run folder.")
         {
-            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv, envAssembly,
+            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv, envAssembly, distributed,
         };
         command.SetAction(parse =>
         {
+            ICommunicator? ranks = null;
+            string? scratch = null;
             try
             {
+                ranks = DistributedTraining.Start(parse.GetValue(distributed));
                 ApplyThreads(parse.GetValue(threads));
                 string? assembly = EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
+                bool follower = ranks is { Rank: > 0 };
+                if (follower) scratch = DistributedTraining.ScratchFolder(ranks!);
                 TrainingRun run;
+                string? followerConfig = null;      // rank r > 0: the configuration as given, for the ranks' comparison
                 string? resumeDir = parse.GetValue(resume);
                 if (resumeDir is not null)
                 {
                     if (parse.GetValue(env) is not null || parse.GetValue(config) is not null || parse.GetValue(algo) is not null || parse.GetValue(steps) is not null
                         || parse.GetValue(seed) is not null || parse.GetValue(envs) is not null || parse.GetValue(output) is not null)
                         throw new ConfigurationException("--resume continues a run with the settings in its config.json; do not combine it with an environment, --config, --algo, --steps, --seed, --envs or --out.");
-                    run = TrainingRun.Resume(resumeDir);
-                    foreach (var note in run.Notes) Console.WriteLine($"Note: {note}");
-                    if (!run.IsFinished) Console.WriteLine($"Resuming {run.Directory} at step {run.Agent.StepsDone:N0} of {run.Config.TotalSteps:N0}.");
+                    if (follower)
+                    {
+                        var original = TrainingConfig.Load(Path.Combine(resumeDir, TrainingRun.ConfigFile));
+                        followerConfig = original.Resolve().ToJson();
+                        run = TrainingRun.Follower(original, scratch!, resumeFrom: resumeDir);
+                    }
+                    else
+                    {
+                        run = TrainingRun.Resume(resumeDir);
+                        foreach (var note in run.Notes) Console.WriteLine($"Note: {note}");
+                        if (!run.IsFinished) Console.WriteLine($"Resuming {run.Directory} at step {run.Agent.StepsDone:N0} of {run.Config.TotalSteps:N0}.");
+                    }
                 }
                 else
                 {
@@ -62,9 +79,23 @@ internal static partial class TrainCommand
                         : BuildRemoteConfig(remote, parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs));
                     if (parse.GetValue(stopWhenSolved)) cfg.Eval.StopWhenSolved = true;
                     if (assembly is not null) cfg.EnvAssembly = assembly;
-                    run = TrainingRun.Create(cfg, parse.GetValue(output));
-                    Console.WriteLine($"Training {run.Config.Algo.ToUpperInvariant()} on {run.Config.Env} for {run.Config.TotalSteps:N0} steps " +
-                        $"({run.Config.NumEnvs} environments, seed {run.Config.Seed}); run folder {run.Directory}");
+                    if (follower)
+                    {
+                        followerConfig = cfg.Resolve().ToJson();
+                        run = TrainingRun.Follower(cfg, scratch!);
+                    }
+                    else
+                    {
+                        run = TrainingRun.Create(cfg, parse.GetValue(output));
+                        Console.WriteLine($"Training {run.Config.Algo.ToUpperInvariant()} on {run.Config.Env} for {run.Config.TotalSteps:N0} steps " +
+                            $"({run.Config.NumEnvs} environments, seed {run.Config.Seed}{(ranks is null ? "" : $", on each of {ranks.Size} ranks: {ranks.Description}")}); run folder {run.Directory}");
+                    }
+                }
+                if (ranks is not null) run.JoinRanks(ranks, followerConfig ?? run.Config.ToJson());
+                if (follower)
+                {
+                    using (run) run.Agent.Learn(run.Config.TotalSteps);
+                    return 0;
                 }
                 using (run)
                 {
@@ -73,6 +104,7 @@ internal static partial class TrainCommand
                     {
                         var result = run.IsFinished ? run.Run() : Train(run, parse.GetValue(quiet));
                         PrintSummary(run, result);
+                        if (ranks is not null) Console.WriteLine(DistributedTraining.Summary(ranks, run));
                         if (server is not null && !Console.IsInputRedirected)
                         {
                             Console.WriteLine($"Training finished; the dashboard stays at {server.Address} until you press Enter.");
@@ -97,6 +129,16 @@ internal static partial class TrainCommand
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;
+            }
+            catch (DistributedException ex)
+            {
+                Console.Error.WriteLine($"error: {(ranks is null ? "" : $"rank {ranks.Rank}: ")}{ex.Message}");
+                return 2;
+            }
+            finally
+            {
+                ranks?.Dispose();
+                DistributedTraining.Cleanup(scratch);
             }
         });
         return command;

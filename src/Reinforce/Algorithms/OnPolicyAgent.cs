@@ -22,7 +22,7 @@ namespace Reinforce.Algorithms;
 /// (<see cref="ObservationBatch"/>), one <see cref="PolicyState"/> per environment copy reset at episode starts, and
 /// (issue 11) action masks. Pass a <see cref="PolicyFactory"/> to train another <see cref="TrainablePolicy"/>.</para>
 /// </remarks>
-public abstract class OnPolicyAgent : Agent
+public abstract partial class OnPolicyAgent : Agent
 {
     private readonly IVectorEnv _rawEnv;
     private readonly int[] _discreteActions;
@@ -144,13 +144,7 @@ public abstract class OnPolicyAgent : Agent
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (totalSteps < 1) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "Learn: train for at least one step.");
         var hooks = callbacks?.ToArray() ?? [];
-        if (!_envStarted)
-        {
-            Env.Reset(EnvironmentSeed);
-            Actions.Clear(EnvironmentSeed);
-            _rolloutState = Policy.CreateState(Env.NumEnvs);
-            _envStarted = true;
-        }
+        StartEnvironments();
         foreach (var hook in hooks) hook.OnTrainingStart(this, totalSteps);
         var clock = Stopwatch.StartNew();
         long startSteps = StepsDone;
@@ -172,12 +166,13 @@ public abstract class OnPolicyAgent : Agent
                     Episodes = Episodes.Total,
                 };
                 Update(progress, metrics);
-                metrics.Set("rollout/ep_rew_mean", Episodes.MeanReturn ?? double.NaN);
-                metrics.Set("rollout/ep_len_mean", Episodes.MeanLength ?? double.NaN);
+                var (meanReturn, meanLength) = EpisodeMeansAcrossRanks();
+                metrics.Set("rollout/ep_rew_mean", meanReturn ?? double.NaN);
+                metrics.Set("rollout/ep_len_mean", meanLength ?? double.NaN);
                 metrics.Set("time/fps", (StepsDone - startSteps) / Math.Max(clock.Elapsed.TotalSeconds, 1e-9));
                 bool keepGoing = true;
                 foreach (var hook in hooks) keepGoing &= hook.OnUpdate(this, metrics);
-                if (!keepGoing) break;
+                if (!AgreeAfterUpdate(keepGoing)) break;
             }
         }
         finally
@@ -185,6 +180,19 @@ public abstract class OnPolicyAgent : Agent
             foreach (var hook in hooks) hook.OnTrainingEnd(this);
         }
     }
+
+    /// <summary>Resets the training environments before the first rollout (a resumed agent's are already running).</summary>
+    internal void StartEnvironments()
+    {
+        if (_envStarted) return;
+        ResetEnvironments();
+        Actions.Clear(EnvironmentSeed);
+        _rolloutState = Policy.CreateState(Env.NumEnvs);
+        _envStarted = true;
+    }
+
+    /// <summary>Runs one update on the rollout in <see cref="Buffer"/> (what <see cref="Learn"/> does after each rollout).</summary>
+    internal void RunUpdate(double progress, TrainingMetrics metrics) => Update(progress, metrics);
 
     /// <summary>
     /// Runs the policy in the environments for <c>n_steps</c> steps each, filling <see cref="Buffer"/>: one batched
@@ -255,12 +263,16 @@ public abstract class OnPolicyAgent : Agent
         }
     }
 
-    /// <summary>One optimizer step on <paramref name="loss"/>: zero the gradients, backpropagate, clip (max_grad_norm), step; returns the gradient norm before clipping.</summary>
-    protected float GradientStep(Tensor loss)
+    /// <summary>
+    /// One optimizer step on <paramref name="loss"/>: zero the gradients, backpropagate, average them over the ranks (in a
+    /// data-parallel run), clip (max_grad_norm), step; returns the gradient norm before clipping. Every on-policy
+    /// algorithm steps here. A null loss (a rank that holds none of a minibatch) contributes zero gradients.
+    /// </summary>
+    protected float GradientStep(Tensor? loss)
     {
-        ArgumentNullException.ThrowIfNull(loss);
         Optimizer.ZeroGrad();
-        loss.Backward();
+        loss?.Backward();
+        _dataParallel?.AverageGradients();
         float norm = ClipGradients();
         Optimizer.Step();
         return norm;

@@ -21,6 +21,7 @@ public sealed class Ppo : OnPolicyAgent
 {
     private readonly int[] _indices;
     private readonly Minibatch _batch;
+    private readonly Dictionary<int, Minibatch> _localBatches = [];
 
     /// <summary>Creates PPO for <paramref name="env"/> (for tuned settings use <c>PpoOptions.For("CartPole-v1")</c>).</summary>
     public Ppo(IVectorEnv env, PpoOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
@@ -48,17 +49,46 @@ public sealed class Ppo : OnPolicyAgent
         int minibatches = 0, epochsDone = 0;
         double approxKl = 0;
         bool stop = false;
+        // Data-parallel runs draw every minibatch from one permutation of all ranks' samples (see OnPolicyAgent.DataParallel).
+        bool parallel = IsDataParallel;
+        int samples = parallel ? Communicator.Size * Buffer.Capacity : _indices.Length;
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
-            Permute(_indices);
-            for (int start = 0; start < _indices.Length; start += o.BatchSize)
+            if (parallel) ShuffleGlobal();
+            else Permute(_indices);
+            for (int start = 0; start < samples; start += o.BatchSize)
             {
-                _batch.Fill(Buffer, _indices.AsSpan(start, o.BatchSize), o.NormalizeAdvantage);
-                var advantages = _batch.Advantages;
+                var batch = _batch;
+                float share = 1f;       // this rank's weight in the all-ranks minibatch mean (1 in one process)
+                if (parallel)
+                {
+                    int count = LocalMinibatch(start, o.BatchSize, _indices);
+                    batch = LocalBatch(count);
+                    batch.Fill(Buffer, _indices.AsSpan(0, count), normalizeAdvantages: false);
+                    if (o.NormalizeAdvantage) StandardizeAcrossRanks(batch.Advantages.Data);
+                    share = (float)Communicator.Size * count / o.BatchSize;
+                }
+                else
+                {
+                    batch.Fill(Buffer, _indices.AsSpan(start, o.BatchSize), o.NormalizeAdvantage);
+                }
+
+                if (batch.Size == 0)
+                {
+                    // This rank holds none of the minibatch: it still takes part in the collective figures and the step.
+                    approxKl = AllRanksKl(0, 0, 0, out double emptyClipFraction);
+                    klSum += approxKl;
+                    clipFractionSum += emptyClipFraction;
+                    if (o.TargetKl is float emptyTarget && approxKl > 1.5 * emptyTarget) { stop = true; break; }
+                    gradNormSum += GradientStep(null);
+                    minibatches++;
+                    continue;
+                }
+                var advantages = batch.Advantages;
 
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
-                var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);
-                var logRatio = logProb - _batch.OldLogProbs;
+                var (logProb, entropy, values) = Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions);
+                var logRatio = logProb - batch.OldLogProbs;
                 var ratio = Ops.Exp(logRatio);
 
                 // The clipped surrogate objective L^CLIP (negated: we minimise).
@@ -70,17 +100,25 @@ public sealed class Ppo : OnPolicyAgent
                 // kept within ±ε_vf of the rollout's), as OpenAI Baselines and CleanRL do.
                 var valueLoss = o.ClipRangeVf is float epsilonVf
                     ? Ops.Mean(Ops.Maximum(
-                        Ops.Square(values! - _batch.Returns),
-                        Ops.Square(_batch.OldValues + Ops.Clamp(values! - _batch.OldValues, -epsilonVf, epsilonVf) - _batch.Returns)))
-                    : Ops.Mean(Ops.Square(values! - _batch.Returns));
+                        Ops.Square(values! - batch.Returns),
+                        Ops.Square(batch.OldValues + Ops.Clamp(values! - batch.OldValues, -epsilonVf, epsilonVf) - batch.Returns)))
+                    : Ops.Mean(Ops.Square(values! - batch.Returns));
 
                 // The entropy bonus S[π_θ] (negated).
                 var entropyLoss = -Ops.Mean(entropy);
 
                 // Approximate KL(π_old ‖ π_θ) = E[(r − 1) − log r] (Schulman's low-variance estimator), and how often r was clipped.
-                approxKl = ApproximateKl(ratio.Data, logRatio.Data);
+                if (parallel)
+                {
+                    approxKl = AllRanksKl(ApproximateKl(ratio.Data, logRatio.Data) * batch.Size, ClipFraction(ratio.Data, epsilon) * batch.Size, batch.Size, out double clipFraction);
+                    clipFractionSum += clipFraction;
+                }
+                else
+                {
+                    approxKl = ApproximateKl(ratio.Data, logRatio.Data);
+                    clipFractionSum += ClipFraction(ratio.Data, epsilon);
+                }
                 klSum += approxKl;
-                clipFractionSum += ClipFraction(ratio.Data, epsilon);
                 if (o.TargetKl is float targetKl && approxKl > 1.5 * targetKl)
                 {
                     stop = true;
@@ -88,6 +126,7 @@ public sealed class Ppo : OnPolicyAgent
                 }
 
                 var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
+                if (parallel) loss = loss * share;
                 gradNormSum += GradientStep(loss);
 
                 policyLossSum += policyLoss.Item();
@@ -96,6 +135,12 @@ public sealed class Ppo : OnPolicyAgent
                 minibatches++;
             }
             epochsDone++;
+        }
+        if (parallel)
+        {
+            Span<double> figures = [policyLossSum, valueLossSum, entropySum];
+            AverageAcrossRanks(figures);
+            (policyLossSum, valueLossSum, entropySum) = (figures[0], figures[1], figures[2]);
         }
 
         int n = Math.Max(minibatches, 1);
@@ -110,6 +155,23 @@ public sealed class Ppo : OnPolicyAgent
         metrics.Set("train/clip_range", epsilon);
         metrics.Set("train/epochs", epochsDone);
         if (Policy.LogStd is not null) metrics.Set("train/std", Math.Exp(Policy.LogStd.Value.Data.Average()));
+    }
+
+    /// <summary>The minibatch of <paramref name="count"/> samples this rank holds (one per size seen, reused).</summary>
+    private Minibatch LocalBatch(int count)
+    {
+        if (!_localBatches.TryGetValue(count, out var batch))
+            _localBatches[count] = batch = new Minibatch(count, Env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
+        return batch;
+    }
+
+    /// <summary>The approximate KL and clip fraction of the whole minibatch, from each rank's sums over its members.</summary>
+    private double AllRanksKl(double klSum, double clippedSum, int count, out double clipFraction)
+    {
+        Span<double> sums = [klSum, clippedSum, count];
+        AllReduceSum(sums);
+        clipFraction = sums[1] / Math.Max(sums[2], 1);
+        return sums[0] / Math.Max(sums[2], 1);
     }
 
     /// <summary>E[(r − 1) − log r] over the minibatch.</summary>

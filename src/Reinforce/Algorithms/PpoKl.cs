@@ -82,7 +82,10 @@ public sealed class PpoKl : OnPolicyAgent
         }
 
         // d over the whole rollout under the updated policy, then β's adaptation.
-        double d = RolloutKl();
+        // In a data-parallel run every rank must adapt β alike: the KL is averaged over the ranks (equal sample counts).
+        Span<double> klAcrossRanks = [RolloutKl()];
+        AverageAcrossRanks(klAcrossRanks);
+        double d = klAcrossRanks[0];
         if (d < o.TargetKl / 1.5) KlCoef = beta / 2f;
         else if (d > o.TargetKl * 1.5) KlCoef = beta * 2f;
 

@@ -44,7 +44,7 @@ public sealed record TrainingResult(long Steps, double TrainingSeconds, double E
 /// and a learning curve (<c>learning-curve.svg</c>). <see cref="Resume"/> continues an interrupted run from its
 /// latest checkpoint that loads, giving the same result as an uninterrupted run.
 /// </summary>
-public sealed class TrainingRun : IDisposable
+public sealed partial class TrainingRun : IDisposable
 {
     /// <summary>The configuration file's name in a run folder.</summary>
     public const string ConfigFile = RunFolder.ConfigFile;
