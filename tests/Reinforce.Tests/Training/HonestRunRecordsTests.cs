@@ -162,8 +162,8 @@ public sealed class HonestRunRecordsTests : IDisposable
         Assert.Equal(2, code);
         Assert.Contains("ppo: is null", error, StringComparison.Ordinal);
         Assert.DoesNotContain("Training", output, StringComparison.Ordinal);
-        // A null section of an algorithm not chosen is what run folders write for them: still fine.
-        Assert.Null(TrainingConfig.Parse("""{ "env": "CartPole-v1", "algo": "ppo", "a2c": null }""", "test").Section<A2cOptions>());
+        // With the registry's sections, a null section of any algorithm is rejected too.
+        Assert.Throws<ConfigurationException>(() => TrainingConfig.Parse("""{ "env": "CartPole-v1", "algo": "ppo", "a2c": null }""", "test"));
     }
 
     [Fact]
