@@ -189,10 +189,10 @@ internal static class TrainCommand
 
         public Spectre.Console.LiveDisplayContext? Context { get; set; }
 
-        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) =>
+        public override void OnTrainingStart(Agent agent, long totalSteps) =>
             run.Evaluation.Evaluated += (steps, r) => _evaluation = $"{r.Mean.ToString("F1", CultureInfo.InvariantCulture)} ± {r.Std.ToString("F1", CultureInfo.InvariantCulture)} at step {steps:N0}";
 
-        public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
         {
             _last = metrics;
             if (_sinceRefresh.ElapsedMilliseconds >= 100 && Context is not null)

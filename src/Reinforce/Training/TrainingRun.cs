@@ -298,15 +298,15 @@ public sealed class TrainingRun : IDisposable
     /// <summary>Times another callback's work (checkpoint saving is not training time).</summary>
     private sealed class TimedCallback(TrainingCallback inner, Stopwatch clock) : TrainingCallback
     {
-        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) => inner.OnTrainingStart(agent, totalSteps);
+        public override void OnTrainingStart(Agent agent, long totalSteps) => inner.OnTrainingStart(agent, totalSteps);
 
-        public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
         {
             clock.Start();
             try { return inner.OnUpdate(agent, metrics); }
             finally { clock.Stop(); }
         }
 
-        public override void OnTrainingEnd(OnPolicyAgent agent) => inner.OnTrainingEnd(agent);
+        public override void OnTrainingEnd(Agent agent) => inner.OnTrainingEnd(agent);
     }
 }

@@ -93,7 +93,7 @@ public class DashboardLiveTrainingTests
         public readonly SemaphoreSlim Resume = new(0);
         private int _updates;
 
-        public override bool OnUpdate(Reinforce.Algorithms.OnPolicyAgent agent, Reinforce.Algorithms.TrainingMetrics metrics)
+        public override bool OnUpdate(Reinforce.Algorithms.Agent agent, Reinforce.Algorithms.TrainingMetrics metrics)
         {
             if (++_updates == pauseAfterUpdate)
             {

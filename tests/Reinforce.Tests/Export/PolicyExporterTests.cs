@@ -329,7 +329,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
     // ------------------------------------------------------------------ helpers
 
     /// <summary>Spreads the weights so outputs differ clearly between observations (fresh heads start at gain 0.01).</summary>
-    internal static void Randomize(ActorCriticPolicy policy, ulong seed, float scale = 1.2f)
+    internal static void Randomize(TrainablePolicy policy, ulong seed, float scale = 1.2f)
     {
         var rng = new Rng(seed);
         foreach (var (name, parameter) in policy.NamedParameters())
@@ -349,8 +349,9 @@ public class PolicyExporterTests(ITestOutputHelper output)
         [.. Enumerable.Range(0, rows * size).Select(_ => (float)(scale * rng.NextGaussian()))];
 
     /// <summary>The library's distribution parameters from the policy's forward pass: probabilities (per branch) or Gaussian means.</summary>
-    internal static float[] LibraryOutput(ActorCriticPolicy policy, float[] observations, int rows)
+    internal static float[] LibraryOutput(TrainablePolicy trainable, float[] observations, int rows)
     {
+        var policy = (ActorCriticPolicy)trainable;
         using var scope = Graph.NoGrad();
         var output = policy.Forward(Tensor.FromArray(observations, rows, policy.ObservationSize));
         switch (policy.Kind)
@@ -377,8 +378,9 @@ public class PolicyExporterTests(ITestOutputHelper output)
     }
 
     /// <summary>Deterministic actions from the policy's inference path (what Predict runs).</summary>
-    internal static (int[] Discrete, float[] Continuous) Act(ActorCriticPolicy policy, float[] observations, int rows)
+    internal static (int[] Discrete, float[] Continuous) Act(TrainablePolicy trainable, float[] observations, int rows)
     {
+        var policy = (ActorCriticPolicy)trainable;
         var discrete = new int[rows * policy.DiscreteActionSize];
         var continuous = new float[rows * policy.ContinuousActionSize];
         policy.Act(observations, rows, new Rng(0), deterministic: true, discrete, continuous, new float[rows], []);
@@ -386,8 +388,9 @@ public class PolicyExporterTests(ITestOutputHelper output)
     }
 
     /// <summary>The Gaussian head's standard deviation for one observation: exp(log_std), or with gSDE sqrt(Σ latent²·σ² + 1e-6).</summary>
-    private static double[] ExpectedStd(ActorCriticPolicy policy, float[] observation)
+    private static double[] ExpectedStd(TrainablePolicy trainable, float[] observation)
     {
+        var policy = (ActorCriticPolicy)trainable;
         var logStd = policy.LogStd!.Value.Data;
         int d = policy.OutputSize;
         if (!policy.UsesSde) return [.. logStd.Select(v => Math.Exp(v))];
