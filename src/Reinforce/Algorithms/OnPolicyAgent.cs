@@ -84,8 +84,15 @@ public abstract class OnPolicyAgent : Agent
         Actions = new ActionLog(Policy.DiscreteActionSize > 0 ? envs * Policy.DiscreteActionSize : envs * Policy.ContinuousActionSize, Policy.ContinuousActionSize > 0);
     }
 
-    private static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
-        new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
+    /// <summary>
+    /// The MLP <see cref="ActorCriticPolicy"/> for a plain vector observation; the <see cref="EncoderPolicy"/> (CNN per
+    /// image part, one encoder per part, optional LSTM/GRU) when the observation has images or several parts, or the
+    /// settings ask for a CNN or memory.
+    /// </summary>
+    internal static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
+        options.NeedsEncoderPolicy(layout)
+            ? new EncoderPolicy(layout, actionSpace, options, withCritic, rng)
+            : new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
 
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
@@ -187,9 +194,10 @@ public abstract class OnPolicyAgent : Agent
     protected internal void CollectRollout()
     {
         int envs = Env.NumEnvs;
+        var state = _rolloutState;
+        OnRolloutStart(state);
         Buffer.Clear();
         var layout = Policy.ObservationLayout;
-        var state = _rolloutState;
         for (int t = 0; t < Options.NumSteps; t++)
         {
             Policy.OnRolloutStep(t, envs, Rng);
@@ -225,6 +233,9 @@ public abstract class OnPolicyAgent : Agent
         }
         Policy.PredictValues(new ObservationBatch(Env.Observations, envs, layout), state, Buffer.LastValues);
     }
+
+    /// <summary>Called before a rollout's first step with the policy's memory as it is then (recurrent PPO keeps it as the sequences' initial state).</summary>
+    protected virtual void OnRolloutStart(PolicyState state) { }
 
     /// <summary>The algorithm: turns the full <see cref="Buffer"/> into parameter updates and reports its figures in <paramref name="metrics"/>.</summary>
     /// <param name="progress">The fraction of training done, in [0, 1] (for schedules).</param>
