@@ -1,4 +1,5 @@
 using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.MinAtar;
 using Reinforce.Envs.Textbook;
 using Reinforce.Envs.Vector;
 using Reinforce.Envs.Wrappers;
@@ -18,7 +19,7 @@ public sealed record EnvironmentSpec(string Id, int? MaxEpisodeSteps, double? Re
 /// builds an environment and applies its registered time limit (<see cref="TimeLimit{TObservation, TAction}"/>);
 /// <see cref="MakeVector"/> builds a vector environment of many copies with per-copy seeds; <see cref="Register{TObservation, TAction}(string, Func{IEnvironment{TObservation, TAction}}, int?, double?, string?)"/>
 /// adds your own. Built in: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1,
-/// FryShack, ShortCorridor, Bandit-10arm (option <c>mean</c>, <c>arms</c>) and Bandit-10arm-mean4.
+/// FryShack, ShortCorridor, Bandit-10arm (option <c>mean</c>, <c>arms</c>), Bandit-10arm-mean4, and MinAtar/{Asterix,Breakout,Freeway,Seaquest,SpaceInvaders}-v0 (all actions) and -v1 (minimal action set).
 /// </summary>
 public static class Environments
 {
@@ -35,6 +36,16 @@ public static class Environments
         Register("FryShack", () => new FryShack(), null, null, "One-step choice between two fry shacks given your hunger; Discrete(2).");
         Register("ShortCorridor", () => new ShortCorridor(), 1000, null, "Sutton & Barto Example 13.1, the corridor with switched actions; Discrete(2).");
         Register("Bandit-10arm", o => new KArmedBandit(o.GetInt("arms", 10), o.GetDouble("mean", 0.0)), null, null, "Sutton & Barto 10-armed testbed, q* ~ N(mean, 1); options mean, arms.");
+        foreach (string game in MinAtarEnvironment.Games)
+        {
+            string title = MinAtarEnvironment.TitleName(game);
+            foreach (bool minimal in (bool[])[false, true])
+            {
+                Register<byte[], int>($"MinAtar/{title}-v{(minimal ? 1 : 0)}",
+                    o => new MinAtarEnvironment(game, minimal, o.GetDouble("sticky_action_prob", 0.1), o.GetInt("difficulty_ramping", 1) != 0),
+                    null, null, $"MinAtar {title} (Young & Tian 2019), 10x10 boolean planes, {(minimal ? "minimal" : "all six")} actions; options sticky_action_prob, difficulty_ramping (0/1).");
+            }
+        }
         Register("Bandit-10arm-mean4", o => new KArmedBandit(o.GetInt("arms", 10), o.GetDouble("mean", 4.0)), null, null, "The 10-armed testbed with mean +4 (Figure 2.5); options mean, arms.");
     }
 
@@ -125,19 +136,7 @@ public static class Environments
     }
 
     /// <summary>The C# spelling of common observation and action types (float[] rather than Single[]).</summary>
-    internal static string TypeName(Type type)
-    {
-        if (type.IsArray) return TypeName(type.GetElementType()!) + "[]";
-        return Type.GetTypeCode(type) switch
-        {
-            TypeCode.Single => "float",
-            TypeCode.Double => "double",
-            TypeCode.Int32 => "int",
-            TypeCode.Int64 => "long",
-            TypeCode.Boolean => "bool",
-            _ => type.Name,
-        };
-    }
+    internal static string TypeName(Type type) => Spaces.Space.TypeName(type);
 
     private static Registration Find(string id)
     {
