@@ -72,7 +72,13 @@ public abstract class OnPolicyAgent : Agent
         Optimizer = options.CreateOptimizer(named.Select(p => p.Parameter.Value), named.Select(p => p.Name));
 
         int envs = env.NumEnvs;
-        Buffer = new RolloutBuffer(options.NumSteps, envs, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
+        // Action masks (MaskablePPO): used when the environment exposes its legal actions and the policy allows it.
+        MaskSize = options.Policy.UseActionMasks ? env.ActionMaskSize : 0;
+        if (MaskSize > 0 && Policy.ActionMaskSize != MaskSize)
+            throw new ArgumentException(
+                $"{options.AlgorithmName}: the environment gives action masks of {MaskSize} flags but the policy takes {Policy.ActionMaskSize} " +
+                $"(action space {env.SingleActionSpace}); set policy.use_action_masks to false to ignore the environment's masks.");
+        Buffer = new RolloutBuffer(options.NumSteps, envs, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize, MaskSize);
         _discreteActions = new int[envs * Policy.DiscreteActionSize];
         _continuousActions = new float[envs * Policy.ContinuousActionSize];
         _envActions = new float[envs * Policy.ContinuousActionSize];
@@ -94,6 +100,9 @@ public abstract class OnPolicyAgent : Agent
             ? new EncoderPolicy(layout, actionSpace, options, withCritic, rng)
             : new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
 
+    /// <summary>Flags per action mask the rollout takes from the environment (0: no masks).</summary>
+    public int MaskSize { get; }
+
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
 
@@ -114,6 +123,9 @@ public abstract class OnPolicyAgent : Agent
 
     /// <inheritdoc/>
     protected override Rng PredictRng => _predictRng;
+
+    /// <inheritdoc/>
+    protected override bool UsesActionMasks => Options.Policy.UseActionMasks;
 
     /// <summary>The optimizer over all of the policy's parameters.</summary>
     public Optimizer Optimizer { get; }
@@ -202,7 +214,9 @@ public abstract class OnPolicyAgent : Agent
         {
             Policy.OnRolloutStep(t, envs, Rng);
             var observations = Env.Observations;
-            Policy.Act(new ObservationBatch(observations, envs, layout), state, [], Rng, deterministic: false,
+            var masks = MaskSize > 0 ? Env.ActionMasks : default;
+            if (MaskSize > 0) Buffer.SetActionMasks(masks);
+            Policy.Act(new ObservationBatch(observations, envs, layout), state, masks, Rng, deterministic: false,
                 new ActionBatch(_discreteActions, _continuousActions, _logProbs, _values));
             Buffer.AddStep(observations, _discreteActions, _continuousActions, _logProbs, _values);
             if (Policy.ContinuousActionSize > 0)

@@ -101,6 +101,12 @@ public sealed class PolicyOptions
     /// <summary>Stacked recurrent layers (sb3-contrib's n_lstm_layers).</summary>
     public int LstmLayers { get; set; } = 1;
 
+    /// <summary>
+    /// Use the legal-action masks of environments that expose them (MaskablePPO): masked actions are never sampled, and
+    /// log-probabilities and entropy are those of the masked distribution. False ignores the masks (plain PPO).
+    /// </summary>
+    public bool UseActionMasks { get; set; } = true;
+
     /// <summary>Whether these settings need more than the plain MLP policy (an image encoder or a recurrent layer) for <paramref name="layout"/>.</summary>
     internal bool NeedsEncoderPolicy(ObservationLayout layout) =>
         LstmHiddenSize > 0 || layout.Parts.Count > 1 || layout.Parts[0].Shape.Length != 1
