@@ -25,6 +25,7 @@ public static class Program
         root.Subcommands.Add(LmCommand.Create());
         root.Subcommands.Add(RenderCommand.Create());
         root.Subcommands.Add(RlhfCommand.Create());
+        root.Subcommands.Add(ServeEnvCommand.Create());
         root.Subcommands.Add(TextbookCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());
         return root;

@@ -14,7 +14,7 @@ namespace Reinforce.Cli.Commands;
 /// `reinforce train &lt;env&gt;`: trains an agent with the environment's preset (or a config file), writing a run
 /// folder (config, metrics CSV, TensorBoard events, checkpoints, learning curve).
 /// </summary>
-internal static class TrainCommand
+internal static partial class TrainCommand
 {
     public static Command Create()
     {
@@ -32,9 +32,10 @@ internal static class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "Threads for the network passes (default: the core count; results do not depend on it)." };
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard (127.0.0.1) for the runs folder while training." };
         var port = DashboardCommand.PortOption();
+        var remoteEnv = new Option<string?>("--env") { Description = "Train on copies served by other processes: remote://HOST:PORT, or remote://HOST:PORT,HOST:PORT to spread them (see `reinforce serve-env`). The env argument, if given, names the preset." };
         var command = new Command("train", "Train an agent on an environment and write a run folder.")
         {
-            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port,
+            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv,
         };
         command.SetAction(parse =>
         {
@@ -49,11 +50,15 @@ internal static class TrainCommand
                         || parse.GetValue(seed) is not null || parse.GetValue(envs) is not null || parse.GetValue(output) is not null)
                         throw new ConfigurationException("--resume continues a run with the settings in its config.json; do not combine it with an environment, --config, --algo, --steps, --seed, --envs or --out.");
                     run = TrainingRun.Resume(resumeDir);
-                    Console.WriteLine($"Resuming {run.Directory} at step {run.Agent.StepsDone:N0} of {run.Config.TotalSteps:N0}.");
+                    foreach (var note in run.Notes) Console.WriteLine($"Note: {note}");
+                    if (!run.IsFinished) Console.WriteLine($"Resuming {run.Directory} at step {run.Agent.StepsDone:N0} of {run.Config.TotalSteps:N0}.");
                 }
                 else
                 {
-                    var cfg = BuildConfig(parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs));
+                    string? remote = parse.GetValue(remoteEnv);
+                    var cfg = remote is null
+                        ? BuildConfig(parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs))
+                        : BuildRemoteConfig(remote, parse.GetValue(env), parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(envs));
                     if (parse.GetValue(stopWhenSolved)) cfg.Eval.StopWhenSolved = true;
                     run = TrainingRun.Create(cfg, parse.GetValue(output));
                     Console.WriteLine($"Training {run.Config.Algo.ToUpperInvariant()} on {run.Config.Env} for {run.Config.TotalSteps:N0} steps " +
@@ -64,7 +69,7 @@ internal static class TrainCommand
                     var server = parse.GetValue(dashboard) ? StartDashboard(run, parse.GetValue(port)) : null;
                     try
                     {
-                        var result = Train(run, parse.GetValue(quiet));
+                        var result = run.IsFinished ? run.Run() : Train(run, parse.GetValue(quiet));
                         PrintSummary(run, result);
                         if (server is not null && !Console.IsInputRedirected)
                         {
@@ -80,6 +85,13 @@ internal static class TrainCommand
                 return 0;
             }
             catch (Exception ex) when (ex is ConfigurationException or CheckpointFormatException or KeyNotFoundException or IOException or ArgumentException)
+            {
+                // IOException covers RemoteEnvironmentException: a served environment that died, stalled or sent bad data.
+                Console.Error.WriteLine($"error: {ex.Message}");
+                if (ex is Envs.Remote.RemoteEnvironmentException) Console.Error.WriteLine("The run folder keeps its checkpoints; continue with `reinforce train --resume RUN_DIR` once the server is back.");
+                return 2;
+            }
+            catch (Exception ex) when (ex is NotSupportedException)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;
@@ -170,7 +182,15 @@ internal static class TrainCommand
     private static void PrintSummary(TrainingRun run, TrainingResult result)
     {
         var c = CultureInfo.InvariantCulture;
-        Console.WriteLine($"Trained {result.Steps:N0} steps in {result.TrainingSeconds.ToString("F2", c)} s ({result.StepsPerSecond.ToString("N0", c)} steps/s; evaluation {result.EvaluationSeconds.ToString("F2", c)} s).");
+        if (result.AlreadyFinished)
+        {
+            Console.WriteLine($"The run in {run.Directory} has already finished ({result.Steps:N0} of {run.Config.TotalSteps:N0} steps); nothing to train, and its result.json is left as it was.");
+            Console.WriteLine($"It took {result.WallSeconds.ToString("F2", c)} s of wall time over {result.Segments} segment(s). Evaluate it with `reinforce eval {run.Directory}`; train longer with a new run (--config {Path.Combine(run.Directory, TrainingRun.ConfigFile)} --steps N --out NEW_FOLDER).");
+            return;
+        }
+        string segments = result.Segments > 1 ? $", {result.Segments} segments" : "";
+        Console.WriteLine($"Trained {result.Steps:N0} steps in {result.WallSeconds.ToString("F2", c)} s wall ({result.StepsPerSecond.ToString("N0", c)} steps/s over {result.TrainingSeconds.ToString("F2", c)} s of training; " +
+            $"evaluation {result.EvaluationSeconds.ToString("F2", c)} s, checkpoints {result.CheckpointSeconds.ToString("F2", c)} s{segments}).");
         if (result.Final is { } final)
         {
             string verdict = result.RewardThreshold is double t ? (final.Mean >= t ? $" — solved (threshold {t.ToString("G", c)})" : $" — below the threshold {t.ToString("G", c)}") : "";

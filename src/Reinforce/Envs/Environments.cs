@@ -1,5 +1,6 @@
 using Reinforce.Envs.ClassicControl;
 using Reinforce.Envs.MinAtar;
+using Reinforce.Envs.Remote;
 using Reinforce.Envs.Textbook;
 using Reinforce.Envs.Vector;
 using Reinforce.Envs.Wrappers;
@@ -125,6 +126,11 @@ public static class Environments
     public static IVectorEnv MakeVector(string id, int count, ulong seed, EnvironmentOptions? options = null, bool threaded = false, int? workers = null)
     {
         if (count <= 0) throw new ArgumentOutOfRangeException(nameof(count), count, "A vector environment needs at least one environment.");
+        if (RemoteAddress.IsRemote(id))
+        {
+            if (options is not null && !options.IsEmpty) throw new ArgumentException($"{id}: environment options are set by the server that hosts the environment, not by the learner.", nameof(options));
+            return MakeRemote(id, count, seed);
+        }
         var registration = Find(id);
         var envs = new IVectorizableEnv[count];
         for (int i = 0; i < count; i++) envs[i] = Vectorizable.From(registration.Make(options, applyTimeLimit: false));
@@ -134,6 +140,14 @@ public static class Environments
         vector.Reset(seed);
         return vector;
     }
+
+    /// <summary>
+    /// Opens <paramref name="count"/> copies of an environment served by other processes (<c>reinforce serve-env</c>,
+    /// a Python Gymnasium server, or several: <c>remote://host1:port1,host2:port2</c>, copies spread over them) and
+    /// resets them with <paramref name="seed"/>. <see cref="MakeVector"/> does the same for an id that starts with
+    /// <c>remote://</c>. See <see cref="RemoteAddress"/> for the address format.
+    /// </summary>
+    public static RemoteVectorEnv MakeRemote(string address, int count, ulong seed) => RemoteVectorEnv.Connect(address, count, seed);
 
     /// <summary>The C# spelling of common observation and action types (float[] rather than Single[]).</summary>
     internal static string TypeName(Type type) => Spaces.Space.TypeName(type);

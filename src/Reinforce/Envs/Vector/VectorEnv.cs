@@ -182,6 +182,26 @@ public abstract class VectorEnv : IVectorEnv
             _envs[i].ResetInto(Rng.DeriveSeed(seed, i), _observations.AsSpan(i * _observationSize, _observationSize));
             if (_maskers is not null) UpdateMask(i, 0);
         }
+        ClearAfterReset();
+    }
+
+    /// <summary>
+    /// Resets copy i with <paramref name="seeds"/>[i] (one seed per copy) and clears the episode statistics; an
+    /// environment server uses it so that a copy gets the same seed whichever server and slot holds it.
+    /// </summary>
+    public void Reset(ReadOnlySpan<ulong> seeds)
+    {
+        ThrowIfDisposed();
+        if (seeds.Length != _envs.Length) throw new ArgumentException($"{Name}: got {seeds.Length} seeds for {_envs.Length} environments; pass one seed per environment.", nameof(seeds));
+        for (int i = 0; i < _envs.Length; i++)
+        {
+            _envs[i].ResetInto(seeds[i], _observations.AsSpan(i * _observationSize, _observationSize));
+        }
+        ClearAfterReset();
+    }
+
+    private void ClearAfterReset()
+    {
         Array.Clear(_rewards);
         Array.Clear(_terminated);
         Array.Clear(_truncated);
@@ -352,7 +372,7 @@ public abstract class VectorEnv : IVectorEnv
 /// </summary>
 public sealed class SyncVectorEnv : VectorEnv
 {
-    /// <summary>Batches <paramref name="envs"/> under an optional per-copy time limit. Call <see cref="VectorEnv.Reset"/> before stepping.</summary>
+    /// <summary>Batches <paramref name="envs"/> under an optional per-copy time limit. Call <see cref="VectorEnv.Reset(ulong)"/> before stepping.</summary>
     public SyncVectorEnv(IReadOnlyList<IVectorizableEnv> envs, int? maxEpisodeSteps = null) : base(envs, maxEpisodeSteps) { }
 
     /// <inheritdoc/>
