@@ -32,12 +32,8 @@ public sealed class Ppo : OnPolicyAgent
         _indices = new int[Buffer.Capacity];
         _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize, Buffer.ActionMaskSize);
         // A recurrent policy (policy.lstm_hidden_size > 0) makes this Recurrent PPO: minibatches of whole sequences.
-        if (Policy.IsRecurrent)
-        {
-            if (Policy is not EncoderPolicy)
-                throw new ArgumentException($"PPO: the recurrent policy {Policy.GetType().Name} cannot be trained on sequences; recurrent PPO needs an EncoderPolicy (policy.lstm_hidden_size > 0).");
-            _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
-        }
+        // (Other recurrent policies evaluate shuffled transitions through their own EvaluateActions.)
+        if (Policy is EncoderPolicy { IsRecurrent: true }) _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
     }
 
     /// <summary>The settings.</summary>
