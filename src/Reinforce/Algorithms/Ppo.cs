@@ -21,12 +21,19 @@ public sealed class Ppo : OnPolicyAgent
 {
     private readonly int[] _indices;
     private readonly Minibatch _batch;
+    private readonly SequenceMinibatches? _sequences;
+
+    /// <inheritdoc/>
+    protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
 
     /// <summary>Creates PPO for <paramref name="env"/> (for tuned settings use <c>PpoOptions.For("CartPole-v1")</c>).</summary>
     public Ppo(IVectorEnv env, PpoOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
     {
         _indices = new int[Buffer.Capacity];
-        _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
+        _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize, Buffer.ActionMaskSize);
+        // A recurrent policy (policy.lstm_hidden_size > 0) makes this Recurrent PPO: minibatches of whole sequences.
+        // (Other recurrent policies evaluate shuffled transitions through their own EvaluateActions.)
+        if (Policy is EncoderPolicy { IsRecurrent: true }) _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
     }
 
     /// <summary>The settings.</summary>
@@ -48,16 +55,21 @@ public sealed class Ppo : OnPolicyAgent
         int minibatches = 0, epochsDone = 0;
         double approxKl = 0;
         bool stop = false;
+        _sequences?.OnRolloutEnd(Buffer);
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
-            Shuffle(_indices);
-            for (int start = 0; start < _indices.Length; start += o.BatchSize)
+            if (_sequences is null) Shuffle(_indices);
+            else _sequences.Shuffle(Rng);
+            for (int start = 0, batch = 0; start < _indices.Length; start += o.BatchSize, batch++)
             {
-                _batch.Fill(Buffer, _indices.AsSpan(start, o.BatchSize), o.NormalizeAdvantage);
+                // Shuffled transitions; or, with a recurrent policy, whole sequences run from their initial memory.
+                _batch.Fill(Buffer, _sequences is null ? _indices.AsSpan(start, o.BatchSize) : _sequences.Indices(batch), o.NormalizeAdvantage);
                 var advantages = _batch.Advantages;
 
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
-                var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);
+                var (logProb, entropy, values) = _sequences is null
+                    ? Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions, _batch.ActionMask)
+                    : _sequences.Evaluate((EncoderPolicy)Policy, _batch, batch);
                 var logRatio = logProb - _batch.OldLogProbs;
                 var ratio = Ops.Exp(logRatio);
 
