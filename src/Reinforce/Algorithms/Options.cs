@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
 
+using Reinforce.Spaces;
+
 namespace Reinforce.Algorithms;
 
 /// <summary>How a hyperparameter changes over training.</summary>
@@ -109,7 +111,7 @@ public sealed class PolicyOptions
 
     /// <summary>Whether these settings need more than the plain MLP policy (an image encoder or a recurrent layer) for <paramref name="layout"/>.</summary>
     internal bool NeedsEncoderPolicy(ObservationLayout layout) =>
-        LstmHiddenSize > 0 || layout.Parts.Count > 1 || layout.Parts[0].Shape.Length != 1
+        LstmHiddenSize > 0 || layout.Blocks.Count > 1 || layout.Blocks[0].Shape.Length != 1
         || Cnn?.Trim().ToLowerInvariant() is "nature" or "small";
 
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting.</summary>
@@ -209,6 +211,22 @@ public abstract class OnPolicyOptions
     /// </summary>
     public virtual string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs) => null;
 
+    /// <summary>
+    /// The minibatch size that keeps the number of minibatches per epoch when the rollout grows or shrinks from
+    /// <paramref name="oldEnvs"/> to <paramref name="newEnvs"/> environments, and a note for the user (null, and the
+    /// size unchanged, when it cannot or need not change).
+    /// </summary>
+    protected string? KeepMinibatchCount(int batchSize, int oldEnvs, int newEnvs, out int newBatchSize)
+    {
+        newBatchSize = batchSize;
+        if (newEnvs < 1 || batchSize <= 0 || (long)NumSteps * oldEnvs % batchSize != 0) return null;
+        long minibatches = (long)NumSteps * oldEnvs / batchSize;
+        long rollout = (long)NumSteps * newEnvs;
+        if (rollout % minibatches != 0 || rollout / minibatches == batchSize) return null;
+        newBatchSize = (int)(rollout / minibatches);
+        return $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {newBatchSize} (was {batchSize}) to keep {minibatches} minibatch(es) per epoch.";
+    }
+
     /// <summary>A deep copy of these settings (of the derived type).</summary>
     public OnPolicyOptions CloneOptions()
     {
@@ -270,6 +288,14 @@ public sealed partial class PpoOptions : OnPolicyOptions
 
     /// <summary>Stop the update's epochs early once the approximate KL divergence from the rollout policy exceeds 1.5 × this (null: never).</summary>
     public float? TargetKl { get; set; }
+
+    /// <summary>Keeps PPO's number of minibatches per epoch when the number of environments changes.</summary>
+    public override string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs)
+    {
+        string? note = KeepMinibatchCount(BatchSize, oldEnvs, newEnvs, out int size);
+        BatchSize = size;
+        return note;
+    }
 
     /// <inheritdoc/>
     public override void Validate(int envs)

@@ -3,7 +3,7 @@ using Reinforce.Autograd;
 using Reinforce.Nn;
 using Reinforce.Spaces;
 using Reinforce.Tensors;
-using ObservationLayout = Reinforce.Algorithms.ObservationLayout;
+using ObservationLayout = Reinforce.Spaces.ObservationLayout;
 
 namespace Reinforce.Tests.Algorithms;
 
@@ -58,12 +58,12 @@ public class EncoderPolicyTests
         var policy = Make(layout, new Discrete(4), o => o.NormalizeImages = true);
         var rng = new Rng(3);
         int rows = 5;
-        var obs = RandomObservations(rng, rows, layout.RowSize, 255f);
+        var obs = RandomObservations(rng, rows, layout.Size, 255f);
         var actions = new int[rows];
         var logProbs = new float[rows];
         var values = new float[rows];
         policy.Act(new ObservationBatch(obs, rows, layout), PolicyState.None, [], new Rng(4), false, new ActionBatch(actions, [], logProbs, values));
-        var evaluation = policy.EvaluateActions(Tensor.FromArray(obs, rows, layout.RowSize), actions, null);
+        var evaluation = policy.EvaluateActions(Tensor.FromArray(obs, rows, layout.Size), actions, null);
         for (int r = 0; r < rows; r++)
         {
             Assert.Equal(evaluation.LogProb.Data[r], logProbs[r], 1e-5f);
@@ -180,7 +180,7 @@ public class EncoderPolicyTests
         var layout = new ObservationLayout(("image", [4, 10, 10]));
         var policy = Make(layout, new Discrete(6), o => o.LstmHiddenSize = 16);
         int rows = 8;
-        var obs = RandomObservations(new Rng(2), rows, layout.RowSize);
+        var obs = RandomObservations(new Rng(2), rows, layout.Size);
         var state = policy.CreateState(rows);
         var mask = Enumerable.Repeat(true, rows * 6).ToArray();
         var actions = new int[rows];
