@@ -153,7 +153,7 @@ public class EncoderPolicyTests
     {
         var ex = Assert.Throws<ConfigurationException>(() => Make(ObservationLayout.Flat(4), new Discrete(2), o => o.Cnn = "nature"));
         Assert.Contains("policy.cnn", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("obs[4]", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("obs: Vector [4]", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[C, H, W]", ex.Message, StringComparison.Ordinal);
         var tooSmall = Assert.Throws<ConfigurationException>(() => Make(new ObservationLayout(("image", [4, 10, 10])), new Discrete(2), o => o.Cnn = "nature"));
         Assert.Contains("cnn: small", tooSmall.Message, StringComparison.Ordinal);
@@ -171,7 +171,7 @@ public class EncoderPolicyTests
         var image = Make(new ObservationLayout(("image", [2, 10, 10])), new Discrete(2));
         var shape = Assert.Throws<ArgumentException>(() => image.Features(Tensor.Zeros(3, 150)));
         Assert.Contains("[3, 150]", shape.Message, StringComparison.Ordinal);
-        Assert.Contains("image[2x10x10]", shape.Message, StringComparison.Ordinal);
+        Assert.Contains("image: Image [2, 10, 10]", shape.Message, StringComparison.Ordinal);
     }
 
     [Fact]
