@@ -221,9 +221,10 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// <inheritdoc/>
     public override PolicyEvaluation EvaluateActions(Tensor observations, ReadOnlySpan<int> discreteActions, Tensor? continuousActions, ReadOnlySpan<bool> actionMask = default)
     {
-        RequireNoMask(actionMask);
+        ArgumentNullException.ThrowIfNull(observations);
+        CheckMask(actionMask, observations.Rows);
         var output = ActorCritic(observations);
-        var (logProb, entropy) = Evaluate(output, discreteActions, continuousActions);
+        var (logProb, entropy) = Evaluate(output, discreteActions, continuousActions, actionMask);
         return new PolicyEvaluation(logProb, entropy, output.Values);
     }
 
@@ -231,7 +232,9 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// log π(a|s) [N] and the entropy of π(·|s) [N] for the given actions, from the actor output of <see cref="ActorCritic"/>:
     /// discrete actions as [N × <see cref="DiscreteActionSize"/>] ints (as the environment takes them), continuous ones as a tensor [N, D].
     /// </summary>
-    public (Tensor LogProb, Tensor Entropy) Evaluate(PolicyOutput output, ReadOnlySpan<int> discreteActions, Tensor? continuousActions)
+    /// <remarks>With an <paramref name="actionMask"/> ([N × ActionMaskSize], true = allowed; discrete heads), log-probabilities and
+    /// entropy are those of the masked distribution (MaskablePPO), and an action the mask forbids is an error.</remarks>
+    public (Tensor LogProb, Tensor Entropy) Evaluate(PolicyOutput output, ReadOnlySpan<int> discreteActions, Tensor? continuousActions, ReadOnlySpan<bool> actionMask = default)
     {
         var actorOutput = output.ActorOutput ?? throw new ArgumentException("Evaluate: the policy output has no actor output.", nameof(output));
         if (_start != 0)
@@ -244,7 +247,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         {
             case ActionHeadKind.Categorical:
             {
-                var dist = new Categorical(actorOutput);
+                var dist = new Categorical(actorOutput, actionMask.IsEmpty ? null : actionMask.ToArray());
                 return (dist.LogProb(discreteActions), dist.Entropy());
             }
             case ActionHeadKind.MultiCategorical:
@@ -255,7 +258,13 @@ public sealed class ActorCriticPolicy : TrainablePolicy
                 var branchActions = new int[rows];
                 for (int b = 0; b < _branches.Length; b++)
                 {
-                    var dist = new Categorical(Ops.Slice(actorOutput, offset, _branches[b]));
+                    bool[]? branchMask = null;
+                    if (!actionMask.IsEmpty)
+                    {
+                        branchMask = new bool[rows * _branches[b]];
+                        for (int r = 0; r < rows; r++) actionMask.Slice(r * OutputSize + offset, _branches[b]).CopyTo(branchMask.AsSpan(r * _branches[b], _branches[b]));
+                    }
+                    var dist = new Categorical(Ops.Slice(actorOutput, offset, _branches[b]), branchMask);
                     for (int r = 0; r < rows; r++) branchActions[r] = discreteActions[r * _branches.Length + b];
                     var lp = dist.LogProb(branchActions);
                     var h = dist.Entropy();
@@ -293,10 +302,65 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     // ------------------------------------------------------------------ inference path (rollouts, Predict)
 
     /// <inheritdoc/>
-    public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
+    public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output) =>
+        Act(observations.Data, observations.Rows, actionMask, rng, deterministic, output);
+
+    /// <summary>
+    /// <see cref="Act(in ObservationBatch, PolicyState, ReadOnlySpan{bool}, Rng, bool, in ActionBatch)"/> on flat feature rows
+    /// [rows × ObservationSize] (what an encoder in front of this head produces), with an optional action mask
+    /// ([rows × ActionMaskSize], true = allowed): masked actions are never sampled nor taken as the mode, and the
+    /// log-probabilities are those of the masked distribution.
+    /// </summary>
+    public void Act(ReadOnlySpan<float> observations, int rows, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
     {
-        RequireNoMask(actionMask);
-        Act(observations.Data, observations.Rows, rng, deterministic, output.Discrete, output.Continuous, output.LogProbs, output.Values);
+        CheckMask(actionMask, rows);
+        _mask = actionMask.IsEmpty ? null : ActionMaskScratch(actionMask);
+        try
+        {
+            Act(observations, rows, rng, deterministic, output.Discrete, output.Continuous, output.LogProbs, output.Values);
+        }
+        finally
+        {
+            _mask = null;
+        }
+    }
+
+    /// <summary>The critic's V(s) for flat feature rows [rows × ObservationSize] (zeros without a critic).</summary>
+    public void PredictValuesFeatures(ReadOnlySpan<float> observations, int rows, Span<float> values) => PredictValuesFlat(observations, rows, values);
+
+    /// <summary>Width of an action mask row: one flag per choice of every branch for discrete heads (Discrete, MultiDiscrete); 0 otherwise.</summary>
+    public override int ActionMaskSize => Kind is ActionHeadKind.Categorical or ActionHeadKind.MultiCategorical ? OutputSize : 0;
+
+    private bool[]? _mask;
+    private bool[] _maskBuffer = [];
+
+    private bool[] ActionMaskScratch(ReadOnlySpan<bool> mask)
+    {
+        if (_maskBuffer.Length < mask.Length) _maskBuffer = new bool[mask.Length];
+        mask.CopyTo(_maskBuffer);
+        return _maskBuffer;
+    }
+
+    /// <summary>Checks a mask's size and that every row (and branch) allows at least one action.</summary>
+    private void CheckMask(ReadOnlySpan<bool> actionMask, int rows)
+    {
+        if (actionMask.IsEmpty) return;
+        if (ActionMaskSize == 0)
+            throw new ArgumentException($"ActorCriticPolicy: the action space {ActionSpace} takes no action masks (only Discrete and MultiDiscrete actions can be masked); pass an empty mask.", nameof(actionMask));
+        if (actionMask.Length != rows * ActionMaskSize)
+            throw new ArgumentException($"ActorCriticPolicy: the action mask has {actionMask.Length} flags, but {rows} rows of {ActionMaskSize} (one per choice of {ActionSpace}) are needed.", nameof(actionMask));
+        for (int r = 0; r < rows; r++)
+        {
+            int offset = 0;
+            for (int b = 0; b < _branches.Length; b++)
+            {
+                if (!actionMask.Slice(r * OutputSize + offset, _branches[b]).Contains(true))
+                    throw new ArgumentException(
+                        $"ActorCriticPolicy: the action mask of row {r}{(_branches.Length > 1 ? $" (branch {b})" : "")} allows no action: every choice of {ActionSpace} is masked out. " +
+                        "An environment must leave at least one legal action in every state (end the episode instead).", nameof(actionMask));
+                offset += _branches[b];
+            }
+        }
     }
 
     /// <inheritdoc/>
@@ -312,12 +376,6 @@ public sealed class ActorCriticPolicy : TrainablePolicy
 
     /// <summary>Clips Gaussian actions to the Box bounds (what the environment receives).</summary>
     public override void ToEnvironmentActions(ReadOnlySpan<float> sampled, Span<float> environmentActions) => ClipToBounds(sampled, environmentActions);
-
-    private static void RequireNoMask(ReadOnlySpan<bool> actionMask)
-    {
-        if (!actionMask.IsEmpty)
-            throw new ArgumentException("ActorCriticPolicy: this policy takes no action masks (ActionMaskSize is 0); pass an empty mask, or use a policy whose ActionMaskSize matches the environment's mask.", nameof(actionMask));
-    }
 
     /// <summary>
     /// Chooses actions for <paramref name="rows"/> observations in one batched pass, without recording a graph or
@@ -406,14 +464,53 @@ public sealed class ActorCriticPolicy : TrainablePolicy
                 int n = _branches[b];
                 var row = logits.Slice(r * OutputSize + offset, n);
                 var logp = _logSoftmax.AsSpan(0, n);
-                Kernels.LogSoftmaxRows(row, logp, n);
-                int choice = deterministic ? Categorical.ModeIndex(row) : Categorical.SampleIndex(logp, rng.NextDouble());
+                var allowed = _mask is null ? default : _mask.AsSpan(r * OutputSize + offset, n);
+                int choice;
+                if (allowed.IsEmpty)
+                {
+                    Kernels.LogSoftmaxRows(row, logp, n);
+                    choice = deterministic ? Categorical.ModeIndex(row) : Categorical.SampleIndex(logp, rng.NextDouble());
+                }
+                else
+                {
+                    MaskedLogSoftmax(row, allowed, logp);
+                    if (deterministic)
+                    {
+                        choice = -1;
+                        for (int k = 0; k < n; k++)
+                            if (allowed[k] && (choice < 0 || row[k] > row[choice])) choice = k;
+                    }
+                    else
+                    {
+                        // Inverse CDF: the first action whose cumulative probability exceeds u (masked actions have probability 0).
+                        double u = rng.NextDouble(), cumulative = 0;
+                        choice = -1;
+                        for (int k = 0; k < n; k++)
+                        {
+                            if (!allowed[k]) continue;
+                            choice = k;
+                            cumulative += Math.Exp(logp[k]);
+                            if (u < cumulative) break;
+                        }
+                    }
+                }
                 actions[r * _branches.Length + b] = choice;
                 total += logp[choice];
                 offset += n;
             }
             logProbs[r] = total;
         }
+    }
+
+    /// <summary>log-softmax over the allowed entries only; masked entries get −∞ (never read as a probability).</summary>
+    private static void MaskedLogSoftmax(ReadOnlySpan<float> row, ReadOnlySpan<bool> allowed, Span<float> logp)
+    {
+        float max = float.NegativeInfinity;
+        for (int k = 0; k < row.Length; k++) if (allowed[k] && row[k] > max) max = row[k];
+        double sum = 0;
+        for (int k = 0; k < row.Length; k++) if (allowed[k]) sum += Math.Exp(row[k] - max);
+        float logSum = max + (float)Math.Log(sum);
+        for (int k = 0; k < row.Length; k++) logp[k] = allowed[k] ? row[k] - logSum : float.NegativeInfinity;
     }
 
     private void SampleBernoulli(ReadOnlySpan<float> logits, int rows, Rng rng, bool deterministic, Span<int> actions, Span<float> logProbs)

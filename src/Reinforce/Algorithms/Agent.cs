@@ -71,11 +71,40 @@ public abstract class Agent : IDisposable
         return action[0];
     }
 
+    /// <summary>Whether acting honours environments' action masks (the training setting <c>policy.use_action_masks</c>).</summary>
+    protected virtual bool UsesActionMasks => true;
+
+    /// <summary>
+    /// A fresh memory for acting on <paramref name="copies"/> streams of observations with
+    /// <see cref="Predict(ReadOnlySpan{float}, Span{int}, PolicyState, ReadOnlySpan{bool}, bool)"/>: keep one per agent
+    /// (or environment) and call <see cref="PolicyState.Reset"/> on a copy when its episode ends.
+    /// <see cref="PolicyState.None"/> for a policy without memory.
+    /// </summary>
+    public PolicyState CreateState(int copies = 1) => ActingPolicy.CreateState(copies);
+
+    /// <summary>
+    /// Actions for a batch of raw observations of a Discrete or MultiDiscrete space, from a recurrent policy's memory
+    /// <paramref name="state"/> (made by <see cref="CreateState"/>, advanced by this call) and an optional action mask
+    /// ([rows × ActionMaskSize], true = legal; masked actions are never chosen).
+    /// </summary>
+    public void Predict(ReadOnlySpan<float> observations, Span<int> actions, PolicyState state, ReadOnlySpan<bool> actionMask = default, bool deterministic = true)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var policy = ActingPolicy;
+        if (policy.DiscreteActionSize == 0) throw new InvalidOperationException($"Predict: the action space {policy.ActionSpace} is continuous; pass a Span<float> for the actions.");
+        int rows = RowsOf(observations);
+        if (policy.IsRecurrent && state.Copies != rows)
+            throw new ArgumentException($"Predict: the memory covers {state.Copies} streams but {rows} observations were given; make it with CreateState({rows}).", nameof(state));
+        var batch = new ObservationBatch(Normalized(observations), rows, policy.ObservationLayout);
+        policy.Act(batch, state, actionMask, PredictRng, deterministic, new ActionBatch(actions, [], new float[rows], []));
+    }
+
     /// <summary>Actions for a batch of raw observations ([rows × ObservationSize]) of a Discrete or MultiDiscrete space: writes [rows × branches] ints.</summary>
     public void Predict(ReadOnlySpan<float> observations, Span<int> actions, bool deterministic = true)
     {
         var policy = ActingPolicy;
         if (policy.DiscreteActionSize == 0) throw new InvalidOperationException($"Predict: the action space {policy.ActionSpace} is continuous; pass a Span<float> for the actions.");
+        RequireStateless(policy);
         int rows = RowsOf(observations);
         var batch = new ObservationBatch(Normalized(observations), rows, policy.ObservationLayout);
         policy.Act(batch, policy.CreateState(rows), [], PredictRng, deterministic, new ActionBatch(actions, [], new float[rows], []));
@@ -86,11 +115,20 @@ public abstract class Agent : IDisposable
     {
         var policy = ActingPolicy;
         if (policy.ContinuousActionSize == 0) throw new InvalidOperationException($"Predict: the action space {policy.ActionSpace} is discrete; pass a Span<int> for the actions.");
+        RequireStateless(policy);
         int rows = RowsOf(observations);
         var batch = new ObservationBatch(Normalized(observations), rows, policy.ObservationLayout);
         var raw = new float[rows * policy.ContinuousActionSize];
         policy.Act(batch, policy.CreateState(rows), [], PredictRng, deterministic, new ActionBatch([], raw, new float[rows], []));
         policy.ToEnvironmentActions(raw, actions);
+    }
+
+    private static void RequireStateless(IPolicy policy)
+    {
+        if (policy.IsRecurrent)
+            throw new InvalidOperationException(
+                "Predict: this policy is recurrent, so each action depends on the observations before it. Keep its memory: " +
+                "var state = agent.CreateState(); then agent.Predict(observation, actions, state) every step (state.Reset(0) when an episode ends).");
     }
 
     private int RowsOf(ReadOnlySpan<float> observations)
@@ -135,11 +173,12 @@ public abstract class Agent : IDisposable
         var clipped = new float[n * policy.ContinuousActionSize];
         var logProbs = new float[n];
         var state = policy.CreateState(n);
+        bool masked = policy.ActionMaskSize > 0 && env.ActionMaskSize == policy.ActionMaskSize && UsesActionMasks;
         env.Reset(seed);
         while (returns.Count < episodes)
         {
             NormalizeObservations(env.Observations, observations);
-            policy.Act(new ObservationBatch(observations, n, policy.ObservationLayout), state, [], evalRng, deterministic,
+            policy.Act(new ObservationBatch(observations, n, policy.ObservationLayout), state, masked ? env.ActionMasks : default, evalRng, deterministic,
                 new ActionBatch(discrete, continuous, logProbs, []));
             if (policy.ContinuousActionSize > 0)
             {

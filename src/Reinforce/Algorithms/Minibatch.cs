@@ -13,10 +13,15 @@ internal sealed class Minibatch
     private readonly float[] _continuousActions;
     private readonly float[] _oldLogProbs, _oldValues, _advantages, _returns, _weights;
     private readonly int[] _discreteActions;
+    private readonly bool[] _actionMasks;
 
-    public Minibatch(int size, int observationSize, int discreteActionSize, int continuousActionSize)
+    /// <summary>The action masks the actions were sampled under, [B × mask size] (empty without masks).</summary>
+    public ReadOnlySpan<bool> ActionMask => _actionMasks;
+
+    public Minibatch(int size, int observationSize, int discreteActionSize, int continuousActionSize, int actionMaskSize = 0)
     {
         Size = size;
+        _actionMasks = new bool[size * actionMaskSize];
         _observations = new float[size * observationSize];
         _discreteActions = new int[size * discreteActionSize];
         _continuousActions = new float[size * continuousActionSize];
@@ -67,6 +72,7 @@ internal sealed class Minibatch
         buffer.GatherObservations(indices, _observations);
         if (_discreteActions.Length > 0) buffer.GatherDiscreteActions(indices, _discreteActions);
         if (_continuousActions.Length > 0) buffer.GatherContinuousActions(indices, _continuousActions);
+        if (_actionMasks.Length > 0) buffer.GatherActionMasks(indices, _actionMasks);
         RolloutBuffer.Gather(buffer.LogProbs, indices, _oldLogProbs);
         RolloutBuffer.Gather(buffer.Values, indices, _oldValues);
         RolloutBuffer.Gather(buffer.Advantages, indices, _advantages);

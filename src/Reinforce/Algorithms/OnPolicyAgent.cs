@@ -41,8 +41,8 @@ public abstract partial class OnPolicyAgent : Agent
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(env.NumEnvs);
-        if (env.SingleObservationSpace is not Box)
-            throw new ArgumentException($"{options.AlgorithmName}: observations must be a Box (a float vector); {env.SingleObservationSpace} is not. Flatten or one-hot encode them in the environment.");
+        // Any observation space works: the vector environment flattens it into float rows and ObservationLayout.For
+        // names the parts (a ByteBox image, the keys of a DictSpace, one-hot Discrete values).
         Options = options;
         _rawEnv = env;
         Env = env;
@@ -72,7 +72,13 @@ public abstract partial class OnPolicyAgent : Agent
         Optimizer = options.CreateOptimizer(named.Select(p => p.Parameter.Value), named.Select(p => p.Name));
 
         int envs = env.NumEnvs;
-        Buffer = new RolloutBuffer(options.NumSteps, envs, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
+        // Action masks (MaskablePPO): used when the environment exposes its legal actions and the policy allows it.
+        MaskSize = options.Policy.UseActionMasks ? env.ActionMaskSize : 0;
+        if (MaskSize > 0 && Policy.ActionMaskSize != MaskSize)
+            throw new ArgumentException(
+                $"{options.AlgorithmName}: the environment gives action masks of {MaskSize} flags but the policy takes {Policy.ActionMaskSize} " +
+                $"(action space {env.SingleActionSpace}); set policy.use_action_masks to false to ignore the environment's masks.");
+        Buffer = new RolloutBuffer(options.NumSteps, envs, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize, MaskSize);
         _discreteActions = new int[envs * Policy.DiscreteActionSize];
         _continuousActions = new float[envs * Policy.ContinuousActionSize];
         _envActions = new float[envs * Policy.ContinuousActionSize];
@@ -91,8 +97,18 @@ public abstract partial class OnPolicyAgent : Agent
     /// <summary>How a checkpoint of this agent restores its training environments (see <see cref="Checkpoint"/>).</summary>
     public EnvironmentRestore EnvironmentRestore => Env.Restore;
 
-    private static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
-        new ActorCriticPolicy(layout.Size, actionSpace, options, withCritic, rng);
+    /// <summary>
+    /// The MLP <see cref="ActorCriticPolicy"/> for a plain vector observation; the <see cref="EncoderPolicy"/> (CNN per
+    /// image part, one encoder per part, optional LSTM/GRU) when the observation has images or several parts, or the
+    /// settings ask for a CNN or memory.
+    /// </summary>
+    internal static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
+        options.NeedsEncoderPolicy(layout)
+            ? new EncoderPolicy(layout, actionSpace, options, withCritic, rng)
+            : new ActorCriticPolicy(layout.Size, actionSpace, options, withCritic, rng);
+
+    /// <summary>Flags per action mask the rollout takes from the environment (0: no masks).</summary>
+    public int MaskSize { get; }
 
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
@@ -114,6 +130,9 @@ public abstract partial class OnPolicyAgent : Agent
 
     /// <inheritdoc/>
     protected override Rng PredictRng => _predictRng;
+
+    /// <inheritdoc/>
+    protected override bool UsesActionMasks => Options.Policy.UseActionMasks;
 
     /// <summary>The optimizer over all of the policy's parameters.</summary>
     public Optimizer Optimizer { get; }
@@ -202,14 +221,17 @@ public abstract partial class OnPolicyAgent : Agent
     protected internal void CollectRollout()
     {
         int envs = Env.NumEnvs;
+        var state = _rolloutState;
+        OnRolloutStart(state);
         Buffer.Clear();
         var layout = Policy.ObservationLayout;
-        var state = _rolloutState;
         for (int t = 0; t < Options.NumSteps; t++)
         {
             Policy.OnRolloutStep(t, envs, Rng);
             var observations = Env.Observations;
-            Policy.Act(new ObservationBatch(observations, envs, layout), state, [], Rng, deterministic: false,
+            var masks = MaskSize > 0 ? Env.ActionMasks : default;
+            if (MaskSize > 0) Buffer.SetActionMasks(masks);
+            Policy.Act(new ObservationBatch(observations, envs, layout), state, masks, Rng, deterministic: false,
                 new ActionBatch(_discreteActions, _continuousActions, _logProbs, _values));
             Buffer.AddStep(observations, _discreteActions, _continuousActions, _logProbs, _values);
             if (Policy.ContinuousActionSize > 0)
@@ -240,6 +262,9 @@ public abstract partial class OnPolicyAgent : Agent
         }
         Policy.PredictValues(new ObservationBatch(Env.Observations, envs, layout), state, Buffer.LastValues);
     }
+
+    /// <summary>Called before a rollout's first step with the policy's memory as it is then (recurrent PPO keeps it as the sequences' initial state).</summary>
+    protected virtual void OnRolloutStart(PolicyState state) { }
 
     /// <summary>The algorithm: turns the full <see cref="Buffer"/> into parameter updates and reports its figures in <paramref name="metrics"/>.</summary>
     /// <param name="progress">The fraction of training done, in [0, 1] (for schedules).</param>

@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
 
+using Reinforce.Spaces;
+
 namespace Reinforce.Algorithms;
 
 /// <summary>How a hyperparameter changes over training.</summary>
@@ -82,9 +84,47 @@ public sealed class PolicyOptions
     /// <summary>With <see cref="UseSde"/>: resample the exploration matrix every this many steps (−1: once per rollout).</summary>
     public int SdeSampleFreq { get; set; } = -1;
 
+    /// <summary>
+    /// The image encoder for [C, H, W] (or [H, W, C]) observation parts: <c>auto</c> (Nature CNN for images of at least
+    /// 36x36, the small CNN of MinAtar's baselines below), <c>nature</c>, <c>small</c>, or <c>flatten</c> (no CNN: the
+    /// pixels go to the MLP as a vector). Vector parts always go to the MLP as they are, like SB3's policies.
+    /// </summary>
+    public string Cnn { get; set; } = "auto";
+
+    /// <summary>Width of a CNN's output features (0: the network's own default, 512 for Nature, 128 for small).</summary>
+    public int FeaturesDim { get; set; }
+
+    /// <summary>Divide image parts by 255 before the CNN (SB3's normalize_images, for 0–255 byte images; MinAtar's 0/1 channels need none).</summary>
+    public bool NormalizeImages { get; set; }
+
+    /// <summary>Units of the recurrent layer between the encoders and the actor/critic MLPs (0: no memory). Recurrent PPO needs it.</summary>
+    public int LstmHiddenSize { get; set; }
+
+    /// <summary>The recurrent layer's kind: lstm (sb3-contrib's and CleanRL's) or gru.</summary>
+    public Nn.RecurrentKind RecurrentKind { get; set; } = Nn.RecurrentKind.Lstm;
+
+    /// <summary>Stacked recurrent layers (sb3-contrib's n_lstm_layers).</summary>
+    public int LstmLayers { get; set; } = 1;
+
+    /// <summary>
+    /// Use the legal-action masks of environments that expose them (MaskablePPO): masked actions are never sampled, and
+    /// log-probabilities and entropy are those of the masked distribution. False ignores the masks (plain PPO).
+    /// </summary>
+    public bool UseActionMasks { get; set; } = true;
+
+    /// <summary>Whether these settings need more than the plain MLP policy (an image encoder or a recurrent layer) for <paramref name="layout"/>.</summary>
+    internal bool NeedsEncoderPolicy(ObservationLayout layout) =>
+        LstmHiddenSize > 0 || layout.Blocks.Count > 1 || layout.Blocks[0].Shape.Length != 1
+        || Cnn?.Trim().ToLowerInvariant() is "nature" or "small";
+
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting.</summary>
     public void Validate(string path = "policy")
     {
+        ConfigurationException.Require(Cnn is not null && EncoderPolicy.CnnChoices.Contains(Cnn.Trim().ToLowerInvariant()), $"{path}.cnn",
+            $"is '{Cnn}'; use one of {string.Join(", ", EncoderPolicy.CnnChoices)}.");
+        ConfigurationException.Require(FeaturesDim >= 0, $"{path}.features_dim", $"is {FeaturesDim}; use 0 (the CNN's default) or a positive width such as 512.");
+        ConfigurationException.Require(LstmHiddenSize >= 0, $"{path}.lstm_hidden_size", $"is {LstmHiddenSize}; use 0 (no memory) or a positive size such as 128.");
+        ConfigurationException.Require(LstmLayers >= 1, $"{path}.lstm_layers", $"is {LstmLayers}; use at least 1.");
         ConfigurationException.Require(HiddenSizes is not null, $"{path}.hidden_sizes", "is missing; give the hidden layer widths, for example [64, 64] (or [] for a linear policy).");
         for (int i = 0; i < HiddenSizes!.Length; i++)
             ConfigurationException.Require(HiddenSizes[i] >= 1, $"{path}.hidden_sizes[{i}]", $"is {HiddenSizes[i]}; every hidden layer needs at least 1 unit (64 is a good default).");

@@ -22,12 +22,19 @@ public sealed class Ppo : OnPolicyAgent
     private readonly int[] _indices;
     private readonly Minibatch _batch;
     private readonly Dictionary<int, Minibatch> _localBatches = [];
+    private readonly SequenceMinibatches? _sequences;
+
+    /// <inheritdoc/>
+    protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
 
     /// <summary>Creates PPO for <paramref name="env"/> (for tuned settings use <c>PpoOptions.For("CartPole-v1")</c>).</summary>
     public Ppo(IVectorEnv env, PpoOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
     {
         _indices = new int[Buffer.Capacity];
-        _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
+        _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize, Buffer.ActionMaskSize);
+        // A recurrent policy (policy.lstm_hidden_size > 0) makes this Recurrent PPO: minibatches of whole sequences.
+        // (Other recurrent policies evaluate shuffled transitions through their own EvaluateActions.)
+        if (Policy is EncoderPolicy { IsRecurrent: true }) _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
     }
 
     /// <summary>The settings.</summary>
@@ -49,14 +56,18 @@ public sealed class Ppo : OnPolicyAgent
         int minibatches = 0, epochsDone = 0;
         double approxKl = 0;
         bool stop = false;
+        _sequences?.OnRolloutEnd(Buffer);
         // Data-parallel runs draw every minibatch from one permutation of all ranks' samples (see OnPolicyAgent.DataParallel).
         bool parallel = IsDataParallel;
+        if (parallel && _sequences is not null)
+            throw new NotSupportedException("Recurrent PPO does not train data-parallel yet: run it in one process (leave out --distributed).");
         int samples = parallel ? Communicator.Size * Buffer.Capacity : _indices.Length;
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
             if (parallel) ShuffleGlobal();
-            else Permute(_indices);
-            for (int start = 0; start < samples; start += o.BatchSize)
+            else if (_sequences is null) Permute(_indices);
+            else _sequences.Shuffle(Rng);
+            for (int start = 0, index = 0; start < samples; start += o.BatchSize, index++)
             {
                 var batch = _batch;
                 float share = 1f;       // this rank's weight in the all-ranks minibatch mean (1 in one process)
@@ -70,7 +81,8 @@ public sealed class Ppo : OnPolicyAgent
                 }
                 else
                 {
-                    batch.Fill(Buffer, _indices.AsSpan(start, o.BatchSize), o.NormalizeAdvantage);
+                    // Shuffled transitions; or, with a recurrent policy, whole sequences run from their initial memory.
+                    batch.Fill(Buffer, _sequences is null ? _indices.AsSpan(start, o.BatchSize) : _sequences.Indices(index), o.NormalizeAdvantage);
                 }
 
                 if (batch.Size == 0)
@@ -87,7 +99,9 @@ public sealed class Ppo : OnPolicyAgent
                 var advantages = batch.Advantages;
 
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
-                var (logProb, entropy, values) = Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions);
+                var (logProb, entropy, values) = _sequences is null
+                    ? Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions, batch.ActionMask)
+                    : _sequences.Evaluate((EncoderPolicy)Policy, batch, index);
                 var logRatio = logProb - batch.OldLogProbs;
                 var ratio = Ops.Exp(logRatio);
 
@@ -161,7 +175,7 @@ public sealed class Ppo : OnPolicyAgent
     private Minibatch LocalBatch(int count)
     {
         if (!_localBatches.TryGetValue(count, out var batch))
-            _localBatches[count] = batch = new Minibatch(count, Env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
+            _localBatches[count] = batch = new Minibatch(count, Env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize, Buffer.ActionMaskSize);
         return batch;
     }
 

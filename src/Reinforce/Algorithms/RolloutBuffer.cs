@@ -14,8 +14,10 @@ public sealed class RolloutBuffer
     /// <param name="observationSize">Floats per observation.</param>
     /// <param name="discreteActionSize">Ints per action (1 for Discrete, the branch count for MultiDiscrete, 0 for continuous actions).</param>
     /// <param name="continuousActionSize">Floats per action (the Box dimension, 0 for discrete actions).</param>
-    public RolloutBuffer(int steps, int envs, int observationSize, int discreteActionSize, int continuousActionSize)
+    /// <param name="actionMaskSize">Flags per action mask (0: no masks are stored).</param>
+    public RolloutBuffer(int steps, int envs, int observationSize, int discreteActionSize, int continuousActionSize, int actionMaskSize = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(actionMaskSize);
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "A rollout needs at least one step per environment.");
         if (envs < 1) throw new ArgumentOutOfRangeException(nameof(envs), envs, "A rollout needs at least one environment.");
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), observationSize, "Observations need at least one float.");
@@ -40,6 +42,31 @@ public sealed class RolloutBuffer
         LastValues = new float[envs];
         Advantages = new float[n];
         Returns = new float[n];
+        ActionMaskSize = actionMaskSize;
+        ActionMasks = new bool[n * actionMaskSize];
+    }
+
+    /// <summary>Flags per stored action mask (0 when the environment gives none).</summary>
+    public int ActionMaskSize { get; }
+
+    /// <summary>The action masks the actions were sampled under, [step, env, ActionMaskSize] (true = allowed); empty without masks.</summary>
+    public bool[] ActionMasks { get; }
+
+    /// <summary>Stores the action masks of the step about to be added (call before <see cref="AddStep"/>).</summary>
+    public void SetActionMasks(ReadOnlySpan<bool> masks)
+    {
+        int size = Envs * ActionMaskSize;
+        if (masks.Length != size)
+            throw new ArgumentException($"RolloutBuffer.SetActionMasks: {masks.Length} flags, but {Envs} environments × {ActionMaskSize} = {size} are needed.", nameof(masks));
+        if (Count >= Steps) throw new InvalidOperationException("RolloutBuffer.SetActionMasks: the buffer is full; call Clear() before the next rollout.");
+        masks.CopyTo(ActionMasks.AsSpan(Count * size, size));
+    }
+
+    /// <summary>Copies the action masks of the transitions <paramref name="indices"/> into <paramref name="destination"/>.</summary>
+    public void GatherActionMasks(ReadOnlySpan<int> indices, Span<bool> destination)
+    {
+        int m = ActionMaskSize;
+        for (int i = 0; i < indices.Length; i++) ActionMasks.AsSpan(indices[i] * m, m).CopyTo(destination.Slice(i * m, m));
     }
 
     /// <summary>Steps per environment.</summary>

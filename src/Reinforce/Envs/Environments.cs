@@ -1,4 +1,6 @@
 using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Games;
+using Reinforce.Envs.MinAtar;
 using Reinforce.Envs.Remote;
 using Reinforce.Envs.Textbook;
 using Reinforce.Envs.Vector;
@@ -19,7 +21,7 @@ public sealed record EnvironmentSpec(string Id, int? MaxEpisodeSteps, double? Re
 /// builds an environment and applies its registered time limit (<see cref="TimeLimit{TObservation, TAction}"/>);
 /// <see cref="MakeVector"/> builds a vector environment of many copies with per-copy seeds; <see cref="Register{TObservation, TAction}(string, Func{IEnvironment{TObservation, TAction}}, int?, double?, string?)"/>
 /// adds your own. Built in: CartPole-v1, Acrobot-v1, MountainCar-v0, MountainCarContinuous-v0, Pendulum-v1,
-/// FryShack, ShortCorridor, Bandit-10arm (option <c>mean</c>, <c>arms</c>) and Bandit-10arm-mean4.
+/// FryShack, ShortCorridor, Bandit-10arm (option <c>mean</c>, <c>arms</c>), Bandit-10arm-mean4, and MinAtar/{Asterix,Breakout,Freeway,Seaquest,SpaceInvaders}-v0 (all actions) and -v1 (minimal action set).
 /// </summary>
 public static class Environments
 {
@@ -29,6 +31,9 @@ public static class Environments
     static Environments()
     {
         Register("CartPole-v1", () => new CartPole(), 500, 475.0, "Balance a pole on a cart; Discrete(2); Gymnasium 1.x.");
+        Register("CartPoleNoVel-v1", () => new CartPoleNoVelocity(), 500, 475.0, "CartPole observing only [x, theta] (sb3-contrib's CartPoleNoVel): needs memory; Discrete(2).");
+        Register("ConnectFour-v0", o => new ConnectFour(ParseOpponent(o.GetString("opponent", "lookahead"))), null, null,
+            "Connect Four against a fixed seeded opponent (option opponent: lookahead or random); illegal moves are masked (action masks) or lose; Discrete(7).");
         Register("Acrobot-v1", () => new Acrobot(), 500, -100.0, "Swing a two-link arm above a line; Discrete(3); Gymnasium 1.x.");
         Register("MountainCar-v0", () => new MountainCar(), 200, -110.0, "Drive an underpowered car up a hill; Discrete(3); Gymnasium 1.x.");
         Register("MountainCarContinuous-v0", () => new MountainCarContinuous(), 999, 90.0, "Mountain car with a continuous force; Box(-1, 1, [1]); Gymnasium 1.x.");
@@ -36,8 +41,25 @@ public static class Environments
         Register("FryShack", () => new FryShack(), null, null, "One-step choice between two fry shacks given your hunger; Discrete(2).");
         Register("ShortCorridor", () => new ShortCorridor(), 1000, null, "Sutton & Barto Example 13.1, the corridor with switched actions; Discrete(2).");
         Register("Bandit-10arm", o => new KArmedBandit(o.GetInt("arms", 10), o.GetDouble("mean", 0.0)), null, null, "Sutton & Barto 10-armed testbed, q* ~ N(mean, 1); options mean, arms.");
+        foreach (string game in MinAtarEnvironment.Games)
+        {
+            string title = MinAtarEnvironment.TitleName(game);
+            foreach (bool minimal in (bool[])[false, true])
+            {
+                Register<byte[], int>($"MinAtar/{title}-v{(minimal ? 1 : 0)}",
+                    o => new MinAtarEnvironment(game, minimal, o.GetDouble("sticky_action_prob", 0.1), o.GetInt("difficulty_ramping", 1) != 0),
+                    null, null, $"MinAtar {title} (Young & Tian 2019), 10x10 boolean planes, {(minimal ? "minimal" : "all six")} actions; options sticky_action_prob, difficulty_ramping (0/1).");
+            }
+        }
         Register("Bandit-10arm-mean4", o => new KArmedBandit(o.GetInt("arms", 10), o.GetDouble("mean", 4.0)), null, null, "The 10-armed testbed with mean +4 (Figure 2.5); options mean, arms.");
     }
+
+    private static ConnectFourOpponent ParseOpponent(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "lookahead" => ConnectFourOpponent.Lookahead,
+        "random" => ConnectFourOpponent.Random,
+        _ => throw new ArgumentException($"ConnectFour-v0: opponent '{name}' is unknown; use lookahead (wins or blocks when it can) or random."),
+    };
 
     /// <summary>Registers an environment made without options. Throws when <paramref name="id"/> is taken (call <see cref="Unregister"/> first to replace it).</summary>
     public static void Register<TObservation, TAction>(string id, Func<IEnvironment<TObservation, TAction>> factory,

@@ -1,3 +1,4 @@
+using ObservationLayout = Reinforce.Spaces.ObservationLayout;
 using Reinforce.Algorithms;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
@@ -186,12 +187,16 @@ public class PolicySeamTests
     [Fact]
     public void The_default_policy_refuses_an_action_mask_it_cannot_honour()
     {
+        // Discrete actions take masks (one flag per action); a mask of the wrong size, or one that allows nothing, is refused.
         using var env = CounterEnv.TerminatingAndTruncating();
         using var agent = new Ppo(env, new PpoOptions { NumSteps = 4, BatchSize = 8 });
-        Assert.Equal(0, agent.Policy.ActionMaskSize);
+        Assert.Equal(2, agent.Policy.ActionMaskSize);
         env.Reset(0);
         var ex = Assert.Throws<ArgumentException>(() => agent.Policy.Act(new ObservationBatch(env.Observations, 2, agent.Policy.ObservationLayout),
-            PolicyState.None, new bool[4], new Rng(1), false, new ActionBatch(new int[2], [], new float[2], [])));
+            PolicyState.None, new bool[6], new Rng(1), false, new ActionBatch(new int[2], [], new float[2], [])));
         Assert.Contains("mask", ex.Message, StringComparison.Ordinal);
+        ex = Assert.Throws<ArgumentException>(() => agent.Policy.Act(new ObservationBatch(env.Observations, 2, agent.Policy.ObservationLayout),
+            PolicyState.None, new bool[4], new Rng(1), false, new ActionBatch(new int[2], [], new float[2], [])));
+        Assert.Contains("allows no action", ex.Message, StringComparison.Ordinal);
     }
 }
