@@ -17,7 +17,6 @@ public sealed record ObservationPart(string Name, int[] Shape, int Offset)
 /// A vector environment gives <c>[NumEnvs × RowSize]</c> floats; the layout says which floats are which, so an encoder
 /// can read an image part as [C, H, W] and a vector part as features without the environment copying anything.
 /// </summary>
-/// <remarks>Today every environment has a single part (a Box observation); Dict observation spaces add parts.</remarks>
 public sealed class ObservationLayout
 {
     private readonly ObservationPart[] _parts;
@@ -46,12 +45,38 @@ public sealed class ObservationLayout
     /// <summary>A single vector part named "obs" of <paramref name="size"/> floats (what every Box environment gives today).</summary>
     public static ObservationLayout Flat(int size) => new(("obs", [size]));
 
-    /// <summary>The layout of an observation space: a Box is one part with the Box's shape.</summary>
-    public static ObservationLayout For(Space space) => space switch
+    /// <summary>
+    /// The layout of an observation space as the vector environments flatten it (<see cref="Space.FlattenObject"/>):
+    /// a Box or ByteBox is one part "obs" of its shape (an image [C, H, W]; byte images carry their 0–255 values as
+    /// floats), a Discrete or MultiDiscrete one one-hot vector part, and a DictSpace one part per key in key order
+    /// (nested keys joined with '.', tuple elements named by index), which is where the flattened row puts them.
+    /// </summary>
+    public static ObservationLayout For(Space space)
     {
-        Box box => new ObservationLayout(("obs", box.Shape)),
-        _ => throw new ArgumentException($"Observations must be a Box (a float tensor); {space} is not. Flatten or one-hot encode them in the environment."),
-    };
+        ArgumentNullException.ThrowIfNull(space);
+        var parts = new List<(string Name, int[] Shape)>();
+        AddParts(space, "", parts);
+        return new ObservationLayout([.. parts]);
+    }
+
+    private static void AddParts(Space space, string name, List<(string Name, int[] Shape)> parts)
+    {
+        switch (space)
+        {
+            case DictSpace dict:
+                for (int i = 0; i < dict.Keys.Count; i++) AddParts(dict.Spaces[i], name.Length == 0 ? dict.Keys[i] : $"{name}.{dict.Keys[i]}", parts);
+                break;
+            case TupleSpace tuple:
+                for (int i = 0; i < tuple.Count; i++) AddParts(tuple.Spaces[i], name.Length == 0 ? $"{i}" : $"{name}.{i}", parts);
+                break;
+            case Box or ByteBox when space.Shape.Length > 0:
+                parts.Add((name.Length == 0 ? "obs" : name, space.Shape));
+                break;
+            default:
+                parts.Add((name.Length == 0 ? "obs" : name, [space.FlatSize]));
+                break;
+        }
+    }
 
     /// <summary>The parts, in row order.</summary>
     public IReadOnlyList<ObservationPart> Parts => _parts;

@@ -29,6 +29,10 @@ public static class EnvChecker
         IEnvironment<float[], int> e => Check(e, seed, maxSteps),
         IEnvironment<float[], float[]> e => Check(e, seed, maxSteps),
         IEnvironment<float[], int[]> e => Check(e, seed, maxSteps),
+        IEnvironment<byte[], int> e => Check(e, seed, maxSteps),
+        IEnvironment<byte[], float[]> e => Check(e, seed, maxSteps),
+        IEnvironment<IReadOnlyDictionary<string, object>, int> e => Check(e, seed, maxSteps),
+        IEnvironment<IReadOnlyDictionary<string, object>, float[]> e => Check(e, seed, maxSteps),
         null => throw new ArgumentNullException(nameof(env)),
         _ => throw new ArgumentException($"{env.Name} is a {env.GetType().Name}; call the generic EnvChecker.Check<TObservation, TAction> for its types.", nameof(env)),
     };
@@ -141,9 +145,10 @@ public static class EnvChecker
                 }
                 return;
             }
-            if (_observationSpace is not null && !_observationSpace.Contains(observation))
+            if (_observationSpace is not null && space.DescribeMismatch(observation) is string mismatch)
             {
-                Add("obs-space", $"The observation {EnvironmentErrors.FormatValue(observation)} after {where} is not in ObservationSpace {space}.");
+                // Byte images, dictionaries and tuples say what is wrong: the shape, the key, the value out of bounds.
+                Add("obs-space", $"The observation after {where} {mismatch}; return a member of ObservationSpace {space}.");
             }
         }
 
@@ -244,9 +249,12 @@ public static class EnvChecker
         {
             if (!TryReset(seed, out _)) return;
             var rng = new Rng(unchecked((ulong)seed + 777));
+            var masks = ActionMasks.Find(env);
+            bool[]? mask = masks is not null && env.ActionSpace is Discrete ? new bool[ActionMasks.MaskSize(env.ActionSpace)] : null;
             for (int t = 1; t <= maxSteps; t++)
             {
                 TAction action = _actionSpace!.Sample(rng);
+                if (mask is not null && !TryLegalAction(masks!, mask, t, rng, ref action)) return;
                 Step<TObservation> step;
                 try
                 {
@@ -265,6 +273,37 @@ public static class EnvChecker
                     return;
                 }
             }
+        }
+
+        /// <summary>With action masks: checks that the state has a legal action and plays a random legal one (as masked PPO would).</summary>
+        private bool TryLegalAction(IActionMaskEnv masks, bool[] mask, int t, Rng rng, ref TAction action)
+        {
+            Array.Clear(mask);
+            try
+            {
+                masks.WriteActionMask(mask);
+            }
+            catch (Exception e)
+            {
+                _problems.Add($"WriteActionMask before step {t} threw {e.GetType().Name}: {e.Message}");
+                return false;
+            }
+            int legal = mask.Count(m => m);
+            if (legal == 0)
+            {
+                _problems.Add($"The action mask before step {t} allows no action; every state an episode can reach needs a legal action (end the episode when no move is left).");
+                return false;
+            }
+            int pick = rng.NextInt(legal);
+            for (int a = 0; a < mask.Length; a++)
+            {
+                if (mask[a] && pick-- == 0)
+                {
+                    action = (TAction)(object)(a + ((Discrete)env.ActionSpace).Start);
+                    break;
+                }
+            }
+            return true;
         }
 
         private void CheckStepAfterEnd(int t, string how, Rng rng)

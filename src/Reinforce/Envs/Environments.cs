@@ -1,4 +1,5 @@
 using Reinforce.Envs.ClassicControl;
+using Reinforce.Envs.Games;
 using Reinforce.Envs.MinAtar;
 using Reinforce.Envs.Remote;
 using Reinforce.Envs.Textbook;
@@ -30,6 +31,9 @@ public static class Environments
     static Environments()
     {
         Register("CartPole-v1", () => new CartPole(), 500, 475.0, "Balance a pole on a cart; Discrete(2); Gymnasium 1.x.");
+        Register("CartPoleNoVel-v1", () => new CartPoleNoVelocity(), 500, 475.0, "CartPole observing only [x, theta] (sb3-contrib's CartPoleNoVel): needs memory; Discrete(2).");
+        Register("ConnectFour-v0", o => new ConnectFour(ParseOpponent(o.GetString("opponent", "lookahead"))), null, null,
+            "Connect Four against a fixed seeded opponent (option opponent: lookahead or random); illegal moves are masked (action masks) or lose; Discrete(7).");
         Register("Acrobot-v1", () => new Acrobot(), 500, -100.0, "Swing a two-link arm above a line; Discrete(3); Gymnasium 1.x.");
         Register("MountainCar-v0", () => new MountainCar(), 200, -110.0, "Drive an underpowered car up a hill; Discrete(3); Gymnasium 1.x.");
         Register("MountainCarContinuous-v0", () => new MountainCarContinuous(), 999, 90.0, "Mountain car with a continuous force; Box(-1, 1, [1]); Gymnasium 1.x.");
@@ -49,6 +53,13 @@ public static class Environments
         }
         Register("Bandit-10arm-mean4", o => new KArmedBandit(o.GetInt("arms", 10), o.GetDouble("mean", 4.0)), null, null, "The 10-armed testbed with mean +4 (Figure 2.5); options mean, arms.");
     }
+
+    private static ConnectFourOpponent ParseOpponent(string name) => name.Trim().ToLowerInvariant() switch
+    {
+        "lookahead" => ConnectFourOpponent.Lookahead,
+        "random" => ConnectFourOpponent.Random,
+        _ => throw new ArgumentException($"ConnectFour-v0: opponent '{name}' is unknown; use lookahead (wins or blocks when it can) or random."),
+    };
 
     /// <summary>Registers an environment made without options. Throws when <paramref name="id"/> is taken (call <see cref="Unregister"/> first to replace it).</summary>
     public static void Register<TObservation, TAction>(string id, Func<IEnvironment<TObservation, TAction>> factory,

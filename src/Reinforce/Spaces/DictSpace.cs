@@ -6,7 +6,7 @@ namespace Reinforce.Spaces;
 /// member of its sub-space (float[] for a <see cref="Box"/>, byte[] for a <see cref="ByteBox"/>, int for a
 /// <see cref="Discrete"/>, int[] for a <see cref="MultiDiscrete"/>, nested dictionaries and tuples). Keys are kept in
 /// ordinal order, as Gymnasium sorts them, and that order is the flattening order: a flattened observation is the
-/// concatenation of each key's flattened value (see <see cref="ObservationLayout"/> for the blocks).
+/// concatenation of each key's flattened value (see <c>Algorithms.ObservationLayout</c> for the blocks).
 /// </summary>
 public sealed class DictSpace : Space<IReadOnlyDictionary<string, object>>
 {
@@ -117,7 +117,7 @@ public sealed class DictSpace : Space<IReadOnlyDictionary<string, object>>
 /// <summary>
 /// An ordered list of sub-spaces, Gymnasium's <c>Tuple</c> (named <c>TupleSpace</c> to avoid <see cref="System.Tuple"/>):
 /// an observation is an <c>object[]</c> with one member of each sub-space, flattened as the concatenation of the
-/// flattened elements (blocks keyed "0", "1", … in <see cref="ObservationLayout"/>).
+/// flattened elements (parts named "0", "1", … by <c>Algorithms.ObservationLayout.For</c>).
 /// </summary>
 public sealed class TupleSpace : Space<object[]>
 {

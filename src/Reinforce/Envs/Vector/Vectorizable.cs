@@ -8,7 +8,7 @@ namespace Reinforce.Envs.Vector;
 /// returned as they are; others (an <c>IEnvironment&lt;TObservation, TAction&gt;</c> with an <c>int</c>,
 /// <c>float[]</c> or <c>int[]</c> action) are adapted by flattening each observation into the caller's span through
 /// the observation space (<see cref="Space.FlattenObject"/>: a Box copied, a ByteBox as byte values, a Discrete
-/// one-hot, a DictSpace key by key; see <see cref="ObservationLayout"/>). The adapted environment's own allocations
+/// one-hot, a DictSpace key by key; see <c>Algorithms.ObservationLayout</c>). The adapted environment's own allocations
 /// remain. An observation that does not match its space fails with a message naming the environment, the space and
 /// the key or shape.
 /// </summary>

@@ -22,7 +22,7 @@ public abstract class VectorEnvWrapper : IVectorEnv
     public Space SingleActionSpace => Inner.SingleActionSpace;
 
     /// <inheritdoc/>
-    public int ObservationSize => Inner.ObservationSize;
+    public virtual int ObservationSize => Inner.ObservationSize;
 
     /// <inheritdoc/>
     public int ActionSize => Inner.ActionSize;
