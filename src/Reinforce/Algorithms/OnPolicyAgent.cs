@@ -264,6 +264,18 @@ public abstract class OnPolicyAgent : Agent
         return lr;
     }
 
+    /// <summary>Fills <paramref name="indices"/> with a fresh random permutation of 0..n−1 (Fisher–Yates with the training generator): minibatch order.</summary>
+    protected void Permute(int[] indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        for (int i = 0; i < indices.Length; i++) indices[i] = i;
+        for (int i = indices.Length - 1; i > 0; i--)
+        {
+            int j = Rng.NextInt(i + 1);
+            (indices[i], indices[j]) = (indices[j], indices[i]);
+        }
+    }
+
     /// <summary>Clips the gradients' global norm when <c>max_grad_norm</c> is set; returns the norm before clipping.</summary>
     protected float ClipGradients() =>
         Options.MaxGradNorm is float max ? GradientClipping.ClipGlobalNorm(Optimizer, max) : GradientClipping.GlobalNorm(Optimizer.Parameters);
@@ -317,6 +329,15 @@ public abstract class OnPolicyAgent : Agent
         Rng.SetState(rngState);
         Actions = actions;
     }
+
+    /// <summary>
+    /// State the algorithm keeps between updates beyond the weights, optimizer and generator (an adaptive penalty
+    /// weight, ...), written into the checkpoint's <c>agent.json</c> so a resumed run continues exactly; null when none.
+    /// </summary>
+    protected internal virtual System.Text.Json.Nodes.JsonObject? SaveAlgorithmState() => null;
+
+    /// <summary>Restores what <see cref="SaveAlgorithmState"/> wrote (null when the checkpoint has none); throw <see cref="InvalidDataException"/> on a malformed state.</summary>
+    protected internal virtual void RestoreAlgorithmState(System.Text.Json.Nodes.JsonObject? state) { }
 
     /// <summary>Resets the training environments with the recorded seed and replays every recorded action, restoring their exact state.</summary>
     internal void ReplayEnvironment()

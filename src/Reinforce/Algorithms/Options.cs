@@ -209,6 +209,18 @@ public abstract class OnPolicyOptions
     /// </summary>
     public virtual string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs) => null;
 
+    /// <summary>
+    /// The minibatch size that keeps the number of minibatches per epoch when the rollout grows or shrinks from
+    /// <paramref name="oldEnvs"/> to <paramref name="newEnvs"/> environments (null when it cannot or need not change).
+    /// </summary>
+    protected int? MinibatchSizeFor(int batchSize, int oldEnvs, int newEnvs)
+    {
+        if (newEnvs < 1 || batchSize <= 0 || (long)NumSteps * oldEnvs % batchSize != 0) return null;
+        long minibatches = (long)NumSteps * oldEnvs / batchSize;
+        long rollout = (long)NumSteps * newEnvs;
+        return rollout % minibatches == 0 && rollout / minibatches != batchSize ? (int)(rollout / minibatches) : null;
+    }
+
     /// <summary>A deep copy of these settings (of the derived type).</summary>
     public OnPolicyOptions CloneOptions()
     {
@@ -270,6 +282,15 @@ public sealed partial class PpoOptions : OnPolicyOptions
 
     /// <summary>Stop the update's epochs early once the approximate KL divergence from the rollout policy exceeds 1.5 × this (null: never).</summary>
     public float? TargetKl { get; set; }
+
+    /// <summary>Keeps PPO's number of minibatches per epoch when the number of environments changes.</summary>
+    public override string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs)
+    {
+        if (MinibatchSizeFor(BatchSize, oldEnvs, newEnvs) is not int size) return null;
+        string note = $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {size} (was {BatchSize}) to keep {(long)NumSteps * oldEnvs / BatchSize} minibatch(es) per epoch.";
+        BatchSize = size;
+        return note;
+    }
 
     /// <inheritdoc/>
     public override void Validate(int envs)

@@ -58,8 +58,8 @@ public sealed class Ppo : OnPolicyAgent
         _sequences?.OnRolloutEnd(Buffer);
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
-            if (_sequences is null) Shuffle(_indices);
-            else _sequences.Shuffle(Rng);
+            if (_sequences is null) Permute(_indices);
+            else _sequences.Shuffle(Permute);
             for (int start = 0, batch = 0; start < _indices.Length; start += o.BatchSize, batch++)
             {
                 // Shuffled transitions; or, with a recurrent policy, whole sequences run from their initial memory.
@@ -141,16 +141,5 @@ public sealed class Ppo : OnPolicyAgent
         int clipped = 0;
         foreach (var r in ratio) if (Math.Abs(r - 1f) > epsilon) clipped++;
         return (double)clipped / ratio.Length;
-    }
-
-    /// <summary>A fresh random permutation of 0..n−1 (Fisher–Yates with the agent's generator).</summary>
-    private void Shuffle(int[] indices)
-    {
-        for (int i = 0; i < indices.Length; i++) indices[i] = i;
-        for (int i = indices.Length - 1; i > 0; i--)
-        {
-            int j = Rng.NextInt(i + 1);
-            (indices[i], indices[j]) = (indices[j], indices[i]);
-        }
     }
 }
