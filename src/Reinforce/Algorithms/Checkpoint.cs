@@ -55,7 +55,7 @@ public static class Checkpoint
         {
             var files = new Dictionary<string, byte[]>(StringComparer.Ordinal)
             {
-                [ModelFile] = SafeTensors.Serialize(agent.Policy.StateDict(), new Dictionary<string, string>
+                [ModelFile] = SafeTensors.Serialize(agent.Policy.StateDict().Concat(agent.MemoryState()).ToDictionary(), new Dictionary<string, string>
                 {
                     ["format"] = "reinforce-policy",
                     ["algorithm"] = agent.AlgorithmName,
@@ -153,6 +153,13 @@ public static class Checkpoint
 
         // Weights: names and shapes must match the network the settings describe.
         var (tensors, _) = SafeTensors.Deserialize(bytes[ModelFile], Path.Combine(dir, ModelFile));
+        // A recurrent policy's rollout memory is stored beside the weights (OnPolicyAgent.MemoryPrefix).
+        var memory = tensors.Where(t => t.Key.StartsWith(OnPolicyAgent.MemoryPrefix, StringComparison.Ordinal)).ToDictionary();
+        tensors = tensors.Where(t => !t.Key.StartsWith(OnPolicyAgent.MemoryPrefix, StringComparison.Ordinal)).ToDictionary();
+        if (agent.Policy.IsRecurrent && memory.Count == 0)
+            throw new CheckpointFormatException(Path.Combine(dir, ModelFile),
+                "the policy is recurrent but the checkpoint holds no rollout memory (no 'memory.*' tensors)",
+                "The training cannot continue exactly without the memory the rollout had; save the checkpoint again with this build, or start a new run from these settings.");
         try
         {
             agent.Policy.LoadStateDict(tensors);
@@ -182,6 +189,7 @@ public static class Checkpoint
 
         // Bring the environments back to where they were, and check that they are.
         agent.ReplayEnvironment();
+        if (memory.Count > 0) agent.RestoreMemoryState(memory, Path.Combine(dir, ModelFile));
         string expectedObservations = Str(manifest["environment"]!.AsObject(), "observations_sha256", manifestPath);
         if (!string.Equals(HashObservations(agent.Env.Observations), expectedObservations, StringComparison.Ordinal))
             throw new ArgumentException($"Checkpoint '{dir}': replaying the recorded actions in the environment given did not reproduce the saved environment state. Make the environment exactly as for training ({environmentId ?? "same id"}, {numEnvs} copies, same options).", nameof(env));

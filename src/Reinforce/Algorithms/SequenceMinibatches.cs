@@ -34,6 +34,18 @@ internal sealed class SequenceMinibatches
         Array.Fill(_lastDone, true);
     }
 
+    /// <summary>Each copy's done flag at the last step of the previous rollout, as 0/1 (saved in checkpoints so a resumed run continues exactly).</summary>
+    public float[] LastDone
+    {
+        get => [.. _lastDone.Select(d => d ? 1f : 0f)];
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Length != _envs) throw new ArgumentException($"SequenceMinibatches.LastDone: {value.Length} flags for {_envs} environment copies.", nameof(value));
+            for (int e = 0; e < _envs; e++) _lastDone[e] = value[e] != 0;
+        }
+    }
+
     /// <summary>Minibatches per epoch.</summary>
     public int Count => _envs / _envsPerBatch;
 

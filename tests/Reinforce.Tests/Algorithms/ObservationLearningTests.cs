@@ -90,3 +90,53 @@ public class ObservationLearningTests(ITestOutputHelper output)
         Assert.True(results[false].Illegal > 0, "unmasked PPO never played an illegal move, so the contrast shows nothing");
     }
 }
+
+/// <summary>Recurrent PPO's memory in checkpoints: a resumed run continues exactly; a checkpoint without its memory is refused; Predict needs the memory.</summary>
+public class RecurrentCheckpointTests
+{
+    private static PpoOptions Options() => new()
+    {
+        Seed = 3, NumSteps = 16, BatchSize = 32, NumEpochs = 2,
+        Policy = new PolicyOptions { HiddenSizes = [16], LstmHiddenSize = 8 },
+    };
+
+    [Fact]
+    public void A_resumed_recurrent_run_ends_with_the_weights_of_the_uninterrupted_one()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "reinforce-recurrent-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            using var env = Environments.MakeVector("CartPoleNoVel-v1", 4, seed: 1);
+            using var agent = new Ppo(env, Options());
+            agent.Learn(128);
+            agent.Save(dir);
+            agent.Learn(256);
+            using var resumed = Ppo.Load(dir, Environments.MakeVector("CartPoleNoVel-v1", 4, seed: 1));
+            resumed.Learn(256);
+            var expected = agent.Policy.StateDict();
+            foreach (var (name, tensor) in resumed.Policy.StateDict()) Assert.Equal(expected[name].Data, tensor.Data);
+
+            // Acting with the loaded policy needs a memory kept by the caller.
+            var observation = new float[2];
+            var ex = Assert.Throws<InvalidOperationException>(() => resumed.Predict(observation));
+            Assert.Contains("CreateState", ex.Message, StringComparison.Ordinal);
+            var state = resumed.CreateState();
+            var action = new int[1];
+            resumed.Predict(observation, action, state);
+            Assert.Contains(((RecurrentPolicyState)state).Get("h"), v => v != 0);
+
+            // The same folder with the memory removed from model.safetensors is refused, naming the file and the fix.
+            string model = Path.Combine(dir, "model.safetensors");
+            var (tensors, metadata) = Reinforce.IO.SafeTensors.Deserialize(File.ReadAllBytes(model), model);
+            var weightsOnly = tensors.Where(t => !t.Key.StartsWith("memory.", StringComparison.Ordinal)).ToDictionary();
+            File.WriteAllBytes(model, Reinforce.IO.SafeTensors.Serialize(weightsOnly, metadata));
+            var error = Assert.ThrowsAny<Exception>(() => Ppo.Load(dir, Environments.MakeVector("CartPoleNoVel-v1", 4, seed: 1)));
+            Assert.Contains("rollout memory", error.Message, StringComparison.Ordinal);
+            Assert.Contains("model.safetensors", error.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+}
