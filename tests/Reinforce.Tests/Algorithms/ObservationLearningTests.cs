@@ -129,7 +129,13 @@ public class RecurrentCheckpointTests
             string model = Path.Combine(dir, "model.safetensors");
             var (tensors, metadata) = Reinforce.IO.SafeTensors.Deserialize(File.ReadAllBytes(model), model);
             var weightsOnly = tensors.Where(t => !t.Key.StartsWith("memory.", StringComparison.Ordinal)).ToDictionary();
-            File.WriteAllBytes(model, Reinforce.IO.SafeTensors.Serialize(weightsOnly, metadata));
+            var bytes = Reinforce.IO.SafeTensors.Serialize(weightsOnly, metadata);
+            File.WriteAllBytes(model, bytes);
+            // Keep the manifest's checksum consistent, as a checkpoint written without the memory would be.
+            string manifestPath = Path.Combine(dir, "agent.json");
+            var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
+            manifest["files"]!["model.safetensors"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            File.WriteAllText(manifestPath, manifest.ToJsonString());
             var error = Assert.ThrowsAny<Exception>(() => Ppo.Load(dir, Environments.MakeVector("CartPoleNoVel-v1", 4, seed: 1)));
             Assert.Contains("rollout memory", error.Message, StringComparison.Ordinal);
             Assert.Contains("model.safetensors", error.Message, StringComparison.Ordinal);
