@@ -33,7 +33,7 @@ public sealed class EncoderPolicy : TrainablePolicy
     private float[] _features = [], _partInput = [], _partOutput = [], _gates = [], _hiddenGates = [], _layerInput = [], _valueState = [];
 
     /// <summary>How one observation part is encoded.</summary>
-    private sealed record Encoder(ObservationPart Part, Cnn? Network, bool ChannelsLast, int Channels, int Height, int Width, int FeatureOffset, int FeatureSize);
+    private sealed record Encoder(ObservationBlock Part, Cnn? Network, bool ChannelsLast, int Channels, int Height, int Width, int FeatureOffset, int FeatureSize);
 
     /// <summary>Builds the encoders for <paramref name="layout"/>, the optional recurrent layer and the actor-critic head for <paramref name="actionSpace"/>.</summary>
     public EncoderPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng)
@@ -48,7 +48,7 @@ public sealed class EncoderPolicy : TrainablePolicy
         ActionSpace = actionSpace;
         _imageScale = options.NormalizeImages ? 1f / 255f : 1f;
         string cnn = options.Cnn.Trim().ToLowerInvariant();
-        bool anyImage = layout.Parts.Any(p => p.Shape.Length == 3);
+        bool anyImage = layout.Blocks.Any(p => p.Shape.Length == 3);
         if (!anyImage && cnn is "nature" or "small")
             throw new ConfigurationException("policy.cnn",
                 $"is '{cnn}', an image encoder, but the observation has no image part: it is {layout} (a vector). " +
@@ -57,11 +57,11 @@ public sealed class EncoderPolicy : TrainablePolicy
         var extractor = new FeatureExtractor();
         var encoders = new List<Encoder>();
         int offset = 0;
-        foreach (var part in layout.Parts)
+        foreach (var part in layout.Blocks)
         {
             Cnn? network = null;
             bool channelsLast = false;
-            int c = 0, h = 0, w = 0, size = part.Size;
+            int c = 0, h = 0, w = 0, size = part.Length;
             if (part.Shape.Length == 3 && cnn != "flatten")
             {
                 // SB3's is_image_space_channels_first: the channel axis is the smallest of the three.
@@ -77,10 +77,10 @@ public sealed class EncoderPolicy : TrainablePolicy
                 catch (ArgumentException e)
                 {
                     throw new ConfigurationException("policy.cnn",
-                        $"is '{cnn}', but the observation part '{part.Name}' of shape [{string.Join(", ", part.Shape)}] is too small for the {kind} CNN ({e.Message}). " +
+                        $"is '{cnn}', but the observation part '{PartName(part)}' of shape [{string.Join(", ", part.Shape)}] is too small for the {kind} CNN ({e.Message}). " +
                         "Use cnn: small for small images such as MinAtar's 10x10, or resize the images.");
                 }
-                extractor.Add(part.Name, network);
+                extractor.Add(PartName(part).Replace('.', '_'), network);
                 size = network.FeaturesDim;
             }
             encoders.Add(new Encoder(part, network, channelsLast, c, h, w, offset, size));
@@ -128,7 +128,10 @@ public sealed class EncoderPolicy : TrainablePolicy
     public ActorCriticPolicy Head => _head;
 
     /// <summary>The CNN of image part <paramref name="partName"/> (null for a vector part).</summary>
-    public Cnn? ImageEncoder(string partName) => _encoders.FirstOrDefault(e => e.Part.Name == partName)?.Network;
+    public Cnn? ImageEncoder(string partName) => _encoders.FirstOrDefault(e => PartName(e.Part) == partName)?.Network;
+
+    /// <summary>A block's name: its Dict key, or "obs" for a plain observation.</summary>
+    private static string PartName(ObservationBlock block) => block.Key.Length == 0 ? "obs" : block.Key;
 
     /// <inheritdoc/>
     public override int DiscreteActionSize => _head.DiscreteActionSize;
@@ -196,22 +199,22 @@ public sealed class EncoderPolicy : TrainablePolicy
     /// <summary>The encoders' features for every row, [rows, FeatureSize], in scratch.</summary>
     private ReadOnlySpan<float> Encode(in ObservationBatch observations)
     {
-        if (!ReferenceEquals(observations.Layout, ObservationLayout) && observations.RowSize != ObservationLayout.RowSize)
-            throw new ArgumentException($"EncoderPolicy: observations of {observations.RowSize} floats per row ({observations.Layout}) do not match the policy's layout {ObservationLayout} ({ObservationLayout.RowSize} floats).");
+        if (!ReferenceEquals(observations.Layout, ObservationLayout) && observations.RowSize != ObservationLayout.Size)
+            throw new ArgumentException($"EncoderPolicy: observations of {observations.RowSize} floats per row ({observations.Layout}) do not match the policy's layout {ObservationLayout} ({ObservationLayout.Size} floats).");
         int rows = observations.Rows;
         if (_encoders.Length == 1 && _encoders[0].Network is null) return observations.Data;
         Grow(ref _features, rows * FeatureSize);
         foreach (var e in _encoders)
         {
-            int size = e.Part.Size;
+            int size = e.Part.Length;
             if (e.Network is null)
             {
-                for (int r = 0; r < rows; r++) observations.Part(r, e.Part).CopyTo(_features.AsSpan(r * FeatureSize + e.FeatureOffset, size));
+                for (int r = 0; r < rows; r++) observations.Block(r, e.Part).CopyTo(_features.AsSpan(r * FeatureSize + e.FeatureOffset, size));
                 continue;
             }
             Grow(ref _partInput, rows * size);
             Grow(ref _partOutput, rows * e.FeatureSize);
-            for (int r = 0; r < rows; r++) ToChannelsFirst(observations.Part(r, e.Part), _partInput.AsSpan(r * size, size), e);
+            for (int r = 0; r < rows; r++) ToChannelsFirst(observations.Block(r, e.Part), _partInput.AsSpan(r * size, size), e);
             e.Network.Infer(_partInput.AsSpan(0, rows * size), rows, _partOutput.AsSpan(0, rows * e.FeatureSize));
             for (int r = 0; r < rows; r++) _partOutput.AsSpan(r * e.FeatureSize, e.FeatureSize).CopyTo(_features.AsSpan(r * FeatureSize + e.FeatureOffset, e.FeatureSize));
         }
@@ -292,15 +295,15 @@ public sealed class EncoderPolicy : TrainablePolicy
     public Tensor Features(Tensor observations)
     {
         ArgumentNullException.ThrowIfNull(observations);
-        if (observations.Rank != 2 || observations.Shape[1] != ObservationLayout.RowSize)
-            throw new ArgumentException($"EncoderPolicy: observations of shape {Tensor.ShapeString(observations.Shape)} do not match the layout {ObservationLayout}: expected [N, {ObservationLayout.RowSize}].");
+        if (observations.Rank != 2 || observations.Shape[1] != ObservationLayout.Size)
+            throw new ArgumentException($"EncoderPolicy: observations of shape {Tensor.ShapeString(observations.Shape)} do not match the layout {ObservationLayout}: expected [N, {ObservationLayout.Size}].");
         if (_encoders.Length == 1 && _encoders[0].Network is null) return observations;
         int rows = observations.Shape[0];
         var parts = new Tensor[_encoders.Length];
         for (int i = 0; i < _encoders.Length; i++)
         {
             var e = _encoders[i];
-            var x = _encoders.Length == 1 ? observations : Ops.Slice(observations, e.Part.Offset, e.Part.Size);
+            var x = _encoders.Length == 1 ? observations : Ops.Slice(observations, e.Part.Offset, e.Part.Length);
             if (e.Network is null) { parts[i] = x; continue; }
             x = e.ChannelsLast
                 ? Ops.Permute(Ops.Reshape(x, rows, e.Height, e.Width, e.Channels), 0, 3, 1, 2)
@@ -333,7 +336,7 @@ public sealed class EncoderPolicy : TrainablePolicy
         ArgumentNullException.ThrowIfNull(observations);
         if (_memory is null) throw new InvalidOperationException("EncoderPolicy.EvaluateSequences: the policy has no recurrent layer (policy.lstm_hidden_size is 0); use EvaluateActions.");
         if (observations.Rank != 2 || observations.Shape[0] != steps * envs)
-            throw new ArgumentException($"EvaluateSequences: observations of shape {Tensor.ShapeString(observations.Shape)} are not [steps {steps} × envs {envs}, {ObservationLayout.RowSize}].");
+            throw new ArgumentException($"EvaluateSequences: observations of shape {Tensor.ShapeString(observations.Shape)} are not [steps {steps} × envs {envs}, {ObservationLayout.Size}].");
         var features = Features(observations);
         var (output, _) = _memory.Forward(Ops.Reshape(features, steps, envs, FeatureSize), initialState, episodeStarts);
         return _head.EvaluateActions(Ops.Reshape(output, steps * envs, _memory.HiddenSize), discreteActions, continuousActions, actionMask);

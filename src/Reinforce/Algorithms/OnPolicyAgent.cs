@@ -65,7 +65,7 @@ public abstract class OnPolicyAgent : Agent
         EnvironmentSeed = Rng.DeriveSeed(seed, 2);
         _predictRng = new Rng(Rng.DeriveSeed(seed, 5));   // Predict never disturbs the training stream
 
-        var layout = ObservationLayout.For(env.SingleObservationSpace);
+        var layout = ObservationLayout.Of(env.SingleObservationSpace);
         Policy = (policyFactory ?? DefaultPolicy)(layout, env.SingleActionSpace, options.Policy, withCritic, initRng);
         if (Policy.ObservationSize != env.ObservationSize)
             throw new ArgumentException($"{options.AlgorithmName}: the policy takes observations of {Policy.ObservationSize} floats, the environment gives {env.ObservationSize}.");
@@ -99,7 +99,7 @@ public abstract class OnPolicyAgent : Agent
     internal static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
         options.NeedsEncoderPolicy(layout)
             ? new EncoderPolicy(layout, actionSpace, options, withCritic, rng)
-            : new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
+            : new ActorCriticPolicy(layout.Size, actionSpace, options, withCritic, rng);
 
     /// <summary>Flags per action mask the rollout takes from the environment (0: no masks).</summary>
     public int MaskSize { get; }
@@ -275,6 +275,17 @@ public abstract class OnPolicyAgent : Agent
             int j = Rng.NextInt(i + 1);
             (indices[i], indices[j]) = (indices[j], indices[i]);
         }
+    }
+
+    /// <summary>One optimizer step on <paramref name="loss"/>: zero the gradients, backpropagate, clip (max_grad_norm), step; returns the gradient norm before clipping.</summary>
+    protected float GradientStep(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        Optimizer.ZeroGrad();
+        loss.Backward();
+        float norm = ClipGradients();
+        Optimizer.Step();
+        return norm;
     }
 
     /// <summary>Clips the gradients' global norm when <c>max_grad_norm</c> is set; returns the norm before clipping.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Reinforce.Spaces;
 
 namespace Reinforce.Algorithms;
 
@@ -109,7 +110,7 @@ public sealed class PolicyOptions
 
     /// <summary>Whether these settings need more than the plain MLP policy (an image encoder or a recurrent layer) for <paramref name="layout"/>.</summary>
     internal bool NeedsEncoderPolicy(ObservationLayout layout) =>
-        LstmHiddenSize > 0 || layout.Parts.Count > 1 || layout.Parts[0].Shape.Length != 1
+        LstmHiddenSize > 0 || layout.Blocks.Count > 1 || layout.Blocks[0].Shape.Length != 1
         || Cnn?.Trim().ToLowerInvariant() is "nature" or "small";
 
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting.</summary>
@@ -211,14 +212,18 @@ public abstract class OnPolicyOptions
 
     /// <summary>
     /// The minibatch size that keeps the number of minibatches per epoch when the rollout grows or shrinks from
-    /// <paramref name="oldEnvs"/> to <paramref name="newEnvs"/> environments (null when it cannot or need not change).
+    /// <paramref name="oldEnvs"/> to <paramref name="newEnvs"/> environments, and a note for the user (null, and the
+    /// size unchanged, when it cannot or need not change).
     /// </summary>
-    protected int? MinibatchSizeFor(int batchSize, int oldEnvs, int newEnvs)
+    protected string? KeepMinibatchCount(int batchSize, int oldEnvs, int newEnvs, out int newBatchSize)
     {
+        newBatchSize = batchSize;
         if (newEnvs < 1 || batchSize <= 0 || (long)NumSteps * oldEnvs % batchSize != 0) return null;
         long minibatches = (long)NumSteps * oldEnvs / batchSize;
         long rollout = (long)NumSteps * newEnvs;
-        return rollout % minibatches == 0 && rollout / minibatches != batchSize ? (int)(rollout / minibatches) : null;
+        if (rollout % minibatches != 0 || rollout / minibatches == batchSize) return null;
+        newBatchSize = (int)(rollout / minibatches);
+        return $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {newBatchSize} (was {batchSize}) to keep {minibatches} minibatch(es) per epoch.";
     }
 
     /// <summary>A deep copy of these settings (of the derived type).</summary>
@@ -286,8 +291,7 @@ public sealed partial class PpoOptions : OnPolicyOptions
     /// <summary>Keeps PPO's number of minibatches per epoch when the number of environments changes.</summary>
     public override string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs)
     {
-        if (MinibatchSizeFor(BatchSize, oldEnvs, newEnvs) is not int size) return null;
-        string note = $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {size} (was {BatchSize}) to keep {(long)NumSteps * oldEnvs / BatchSize} minibatch(es) per epoch.";
+        string? note = KeepMinibatchCount(BatchSize, oldEnvs, newEnvs, out int size);
         BatchSize = size;
         return note;
     }

@@ -108,10 +108,7 @@ public sealed class Ppo : OnPolicyAgent
                 }
 
                 var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
-                Optimizer.ZeroGrad();
-                loss.Backward();
-                gradNormSum += ClipGradients();
-                Optimizer.Step();
+                gradNormSum += GradientStep(loss);
 
                 policyLossSum += policyLoss.Item();
                 valueLossSum += valueLoss.Item();

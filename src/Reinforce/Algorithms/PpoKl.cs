@@ -71,10 +71,7 @@ public sealed class PpoKl : OnPolicyAgent
                 var entropyLoss = -Ops.Mean(entropy);
 
                 var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
-                Optimizer.ZeroGrad();
-                loss.Backward();
-                gradNormSum += ClipGradients();
-                Optimizer.Step();
+                gradNormSum += GradientStep(loss);
 
                 policyLossSum += policyLoss.Item();
                 valueLossSum += valueLoss.Item();
@@ -165,8 +162,7 @@ public sealed class PpoKlOptions : OnPolicyOptions
     /// <summary>Keeps the number of minibatches per epoch when the number of environments changes.</summary>
     public override string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs)
     {
-        if (MinibatchSizeFor(BatchSize, oldEnvs, newEnvs) is not int size) return null;
-        string note = $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {size} (was {BatchSize}) to keep {(long)NumSteps * oldEnvs / BatchSize} minibatch(es) per epoch.";
+        string? note = KeepMinibatchCount(BatchSize, oldEnvs, newEnvs, out int size);
         BatchSize = size;
         return note;
     }
