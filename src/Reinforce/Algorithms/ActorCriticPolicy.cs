@@ -464,7 +464,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
                 int n = _branches[b];
                 var row = logits.Slice(r * OutputSize + offset, n);
                 var logp = _logSoftmax.AsSpan(0, n);
-var allowed = _mask is null ? default : _mask.AsSpan(r * OutputSize + offset, n);
+                var allowed = _mask is null ? default : _mask.AsSpan(r * OutputSize + offset, n);
                 int choice;
                 if (allowed.IsEmpty)
                 {
@@ -482,7 +482,7 @@ var allowed = _mask is null ? default : _mask.AsSpan(r * OutputSize + offset, n)
                     }
                     else
                     {
-                        // Inverse CDF over the legal actions (masked actions have probability 0).
+                        // Inverse CDF: the first action whose cumulative probability exceeds u (masked actions have probability 0).
                         double u = rng.NextDouble(), cumulative = 0;
                         choice = -1;
                         for (int k = 0; k < n; k++)

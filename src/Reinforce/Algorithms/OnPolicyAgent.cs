@@ -42,8 +42,8 @@ public abstract class OnPolicyAgent : Agent
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate(env.NumEnvs);
-        if (env.SingleObservationSpace is not Box)
-            throw new ArgumentException($"{options.AlgorithmName}: observations must be a Box (a float vector); {env.SingleObservationSpace} is not. Flatten or one-hot encode them in the environment.");
+        // Any observation space works: the vector environment flattens it into float rows and ObservationLayout.For
+        // names the parts (a ByteBox image, the keys of a DictSpace, one-hot Discrete values).
         Options = options;
         _rawEnv = env;
         Env = env;

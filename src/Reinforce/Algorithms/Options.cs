@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Reinforce.Spaces;
 
+
 namespace Reinforce.Algorithms;
 
 /// <summary>How a hyperparameter changes over training.</summary>

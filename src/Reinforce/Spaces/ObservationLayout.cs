@@ -21,7 +21,11 @@ public enum BlockKind
 /// <param name="Kind">Vector or image.</param>
 /// <param name="IsByte">Whether the source space holds bytes (a <see cref="ByteBox"/>): the floats are exact byte values, 0–255, unscaled.</param>
 /// <param name="High">The largest value the block can hold (255 for a full byte image, 1 for MinAtar's boolean planes; +infinity when unbounded); an encoder divides images by it when it normalises.</param>
-public sealed record ObservationBlock(string Key, int Offset, int Length, int[] Shape, BlockKind Kind, bool IsByte, float High);
+public sealed record ObservationBlock(string Key, int Offset, int Length, int[] Shape, BlockKind Kind, bool IsByte, float High)
+{
+    /// <summary>The key, or "obs" for the single block of a space that is not a Dict or Tuple (for module and message names).</summary>
+    public string Name => Key.Length == 0 ? "obs" : Key;
+}
 
 /// <summary>
 /// How a space's observations lie in a flat float row, the batch layout of the vector environments: every
@@ -41,6 +45,36 @@ public sealed class ObservationLayout
         _blocks = blocks;
         Size = size;
     }
+
+    /// <summary>
+    /// A layout of float blocks given by key and shape, in row order (for custom policies and tests): a three-axis
+    /// shape is an image, anything else a vector. One block with key "" or "obs" is the single-block layout.
+    /// </summary>
+    public ObservationLayout(params (string Key, int[] Shape)[] blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        if (blocks.Length == 0) throw new ArgumentException("ObservationLayout: give at least one block.", nameof(blocks));
+        var list = new ObservationBlock[blocks.Length];
+        int offset = 0;
+        for (int i = 0; i < blocks.Length; i++)
+        {
+            var (key, shape) = blocks[i];
+            ArgumentNullException.ThrowIfNull(key);
+            ArgumentNullException.ThrowIfNull(shape);
+            if (shape.Length == 0 || shape.Any(d => d < 1))
+                throw new ArgumentException($"ObservationLayout: block '{key}' has shape [{string.Join(", ", shape)}]; every dimension must be at least 1.", nameof(blocks));
+            string k = blocks.Length == 1 && key == "obs" ? "" : key;
+            if (list.Take(i).Any(b => b.Key == k)) throw new ArgumentException($"ObservationLayout: the key '{key}' appears twice.", nameof(blocks));
+            int length = shape.Aggregate(1, (a, b) => a * b);
+            list[i] = new ObservationBlock(k, offset, length, (int[])shape.Clone(), shape.Length == 3 ? BlockKind.Image : BlockKind.Vector, false, float.PositiveInfinity);
+            offset += length;
+        }
+        _blocks = list;
+        Size = offset;
+    }
+
+    /// <summary>A single vector block of <paramref name="size"/> floats (a plain Box observation).</summary>
+    public static ObservationLayout Flat(int size) => new(("", [size]));
 
     /// <summary>The blocks in row order.</summary>
     public IReadOnlyList<ObservationBlock> Blocks => _blocks;

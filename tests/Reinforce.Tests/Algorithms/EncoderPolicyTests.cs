@@ -3,6 +3,7 @@ using Reinforce.Autograd;
 using Reinforce.Nn;
 using Reinforce.Spaces;
 using Reinforce.Tensors;
+using ObservationLayout = Reinforce.Spaces.ObservationLayout;
 
 namespace Reinforce.Tests.Algorithms;
 
@@ -13,10 +14,6 @@ namespace Reinforce.Tests.Algorithms;
 /// </summary>
 public class EncoderPolicyTests
 {
-    private static ObservationLayout Flat(int n) => ObservationLayout.Of(new Box(-1f, 1f, [n]));
-
-    private static ObservationLayout Image(params int[] shape) => ObservationLayout.Of(new Box(0f, 1f, shape));
-
     private static EncoderPolicy Make(ObservationLayout layout, Space actions, Action<PolicyOptions>? configure = null, ulong seed = 1)
     {
         var options = new PolicyOptions { HiddenSizes = [16] };
@@ -34,19 +31,19 @@ public class EncoderPolicyTests
     [Fact]
     public void Encoders_are_chosen_from_the_observation_like_SB3()
     {
-        var small = Make(Image(4, 10, 10), new Discrete(3));
+        var small = Make(new ObservationLayout(("image", [4, 10, 10])), new Discrete(3));
         Assert.Equal(128, small.FeatureSize);                                     // MinAtar-sized images: the small CNN
-        Assert.Single(small.ImageEncoder("obs")!.Convolutions);
-        var nature = Make(Image(84, 84, 4), new Discrete(3));   // HWC recognised: channels are the smallest axis
+        Assert.Single(small.ImageEncoder("image")!.Convolutions);
+        var nature = Make(new ObservationLayout(("image", [84, 84, 4])), new Discrete(3));   // HWC recognised: channels are the smallest axis
         Assert.Equal(512, nature.FeatureSize);
-        Assert.Equal(3, nature.ImageEncoder("obs")!.Convolutions.Count);
-        Assert.Equal(4, nature.ImageEncoder("obs")!.InChannels);
-        var multi = Make(ObservationLayout.Of(new DictSpace(("camera", new Box(0f, 1f, [3, 12, 12])), ("state", new Box(-1f, 1f, [5])))), new Discrete(2), o => o.FeaturesDim = 32);
+        Assert.Equal(3, nature.ImageEncoder("image")!.Convolutions.Count);
+        Assert.Equal(4, nature.ImageEncoder("image")!.InChannels);
+        var multi = Make(new ObservationLayout(("camera", [3, 12, 12]), ("state", [5])), new Discrete(2), o => o.FeaturesDim = 32);
         Assert.Equal(32 + 5, multi.FeatureSize);                                  // one encoder per key, concatenated
         var names = multi.NamedParameters().Select(p => p.Name).ToList();
         Assert.Contains("features_extractor.camera.cnn.0.weight", names);         // SB3's NatureCNN names under the part
         Assert.Contains("features_extractor.camera.linear.0.weight", names);
-        var recurrent = Make(Flat(3), new Discrete(2), o => o.LstmHiddenSize = 8);
+        var recurrent = Make(ObservationLayout.Flat(3), new Discrete(2), o => o.LstmHiddenSize = 8);
         Assert.Contains("lstm.weight_ih_l0", recurrent.NamedParameters().Select(p => p.Name));
         Assert.True(recurrent.IsRecurrent);
     }
@@ -57,7 +54,7 @@ public class EncoderPolicyTests
     public void Acting_agrees_with_the_recorded_evaluation_of_the_same_actions(bool channelsLast)
     {
         int[] shape = channelsLast ? [10, 10, 3] : [3, 10, 10];
-        var layout = ObservationLayout.Of(new DictSpace(("image", new Box(0f, 255f, shape)), ("state", new Box(-1f, 1f, [2]))));
+        var layout = new ObservationLayout(("image", shape), ("state", [2]));
         var policy = Make(layout, new Discrete(4), o => o.NormalizeImages = true);
         var rng = new Rng(3);
         int rows = 5;
@@ -79,7 +76,7 @@ public class EncoderPolicyTests
     [InlineData(RecurrentKind.Gru)]
     public void Recurrent_acting_step_by_step_agrees_with_evaluating_the_whole_sequence(RecurrentKind kind)
     {
-        var layout = Flat(3);
+        var layout = ObservationLayout.Flat(3);
         var policy = Make(layout, new Discrete(3), o => { o.LstmHiddenSize = 6; o.RecurrentKind = kind; o.LstmLayers = 2; });
         int steps = 6, envs = 3;
         var rng = new Rng(5);
@@ -115,7 +112,7 @@ public class EncoderPolicyTests
     [Fact]
     public void Masked_actions_are_never_sampled_and_the_masked_distribution_is_trained()
     {
-        var policy = Make(Flat(4), new Discrete(5));
+        var policy = Make(ObservationLayout.Flat(4), new Discrete(5));
         Assert.Equal(5, policy.ActionMaskSize);
         int rows = 400;
         var obs = RandomObservations(new Rng(7), rows, 4);
@@ -143,7 +140,7 @@ public class EncoderPolicyTests
     [Fact]
     public void A_mask_with_no_legal_action_is_an_error_naming_the_row()
     {
-        var policy = Make(Flat(2), new Discrete(3));
+        var policy = Make(ObservationLayout.Flat(2), new Discrete(3));
         var mask = new[] { true, false, false, false, false, false };
         var ex = Assert.Throws<ArgumentException>(() => policy.Act(new ObservationBatch(new float[4], 2, policy.ObservationLayout), PolicyState.None, mask,
             new Rng(1), false, new ActionBatch(new int[2], [], new float[2], [])));
@@ -154,33 +151,33 @@ public class EncoderPolicyTests
     [Fact]
     public void An_image_encoder_on_a_vector_observation_is_an_error_naming_the_space_and_the_fix()
     {
-        var ex = Assert.Throws<ConfigurationException>(() => Make(Flat(4), new Discrete(2), o => o.Cnn = "nature"));
+        var ex = Assert.Throws<ConfigurationException>(() => Make(ObservationLayout.Flat(4), new Discrete(2), o => o.Cnn = "nature"));
         Assert.Contains("policy.cnn", ex.Message, StringComparison.Ordinal);
         Assert.Contains("obs: Vector [4]", ex.Message, StringComparison.Ordinal);
         Assert.Contains("[C, H, W]", ex.Message, StringComparison.Ordinal);
-        var tooSmall = Assert.Throws<ConfigurationException>(() => Make(Image(4, 10, 10), new Discrete(2), o => o.Cnn = "nature"));
+        var tooSmall = Assert.Throws<ConfigurationException>(() => Make(new ObservationLayout(("image", [4, 10, 10])), new Discrete(2), o => o.Cnn = "nature"));
         Assert.Contains("cnn: small", tooSmall.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void A_recurrent_policy_without_its_memory_or_with_a_wrong_observation_shape_is_an_error_naming_the_fix()
     {
-        var policy = Make(Flat(3), new Discrete(2), o => o.LstmHiddenSize = 4);
+        var policy = Make(ObservationLayout.Flat(3), new Discrete(2), o => o.LstmHiddenSize = 4);
         var ex = Assert.Throws<ArgumentException>(() => policy.Act(new ObservationBatch(new float[6], 2, policy.ObservationLayout), PolicyState.None, [],
             new Rng(1), false, new ActionBatch(new int[2], [], new float[2], [])));
         Assert.Contains("CreateState(2)", ex.Message, StringComparison.Ordinal);
         var sequences = Assert.Throws<InvalidOperationException>(() => policy.EvaluateActions(Tensor.Zeros(2, 3), [0, 1], null));
         Assert.Contains("EvaluateSequences", sequences.Message, StringComparison.Ordinal);
-        var image = Make(Image(2, 10, 10), new Discrete(2));
+        var image = Make(new ObservationLayout(("image", [2, 10, 10])), new Discrete(2));
         var shape = Assert.Throws<ArgumentException>(() => image.Features(Tensor.Zeros(3, 150)));
         Assert.Contains("[3, 150]", shape.Message, StringComparison.Ordinal);
-        Assert.Contains("obs: Image [2, 10, 10]", shape.Message, StringComparison.Ordinal);
+        Assert.Contains("image: Image [2, 10, 10]", shape.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void Acting_allocates_nothing_once_warm()
     {
-        var layout = Image(4, 10, 10);
+        var layout = new ObservationLayout(("image", [4, 10, 10]));
         var policy = Make(layout, new Discrete(6), o => o.LstmHiddenSize = 16);
         int rows = 8;
         var obs = RandomObservations(new Rng(2), rows, layout.Size);

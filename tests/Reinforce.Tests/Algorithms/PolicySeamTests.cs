@@ -1,3 +1,4 @@
+using ObservationLayout = Reinforce.Spaces.ObservationLayout;
 using Reinforce.Algorithms;
 using Reinforce.Autograd;
 using Reinforce.Distributions;

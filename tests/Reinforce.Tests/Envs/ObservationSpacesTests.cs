@@ -1,4 +1,3 @@
-using Reinforce.Algorithms;
 using Reinforce.Envs;
 using Reinforce.Envs.Vector;
 using Reinforce.Spaces;
@@ -108,21 +107,24 @@ public class ObservationSpacesTests
     }
 
     [Fact]
-    public void ObservationLayout_names_a_part_per_key_where_the_flattened_row_puts_it()
+    public void ObservationLayout_names_a_block_per_key_with_its_shape_and_kind()
     {
-        var layout = ObservationLayout.For(RobotSpace);
-        Assert.Equal(8, layout.RowSize);
+        var layout = ObservationLayout.Of(RobotSpace);
+        Assert.Equal(8, layout.Size);
+        Assert.False(layout.IsSingle);
         var camera = layout["camera"];
-        Assert.Equal((0, 6), (camera.Offset, camera.Size));
+        Assert.Equal((0, 6, BlockKind.Image, true, 255f), (camera.Offset, camera.Length, camera.Kind, camera.IsByte, camera.High));
         Assert.Equal([1, 2, 3], camera.Shape);
         var velocity = layout["velocity"];
-        Assert.Equal((6, 2), (velocity.Offset, velocity.Size));
+        Assert.Equal((6, 2, BlockKind.Vector, false), (velocity.Offset, velocity.Length, velocity.Kind, velocity.IsByte));
 
-        var nested = ObservationLayout.For(new DictSpace(("a", new TupleSpace(new Discrete(2), new Box(0f, 1f, [3]))), ("b", new Discrete(4))));
-        Assert.Equal(["a.0", "a.1", "b"], nested.Parts.Select(b => b.Name));
-        Assert.Equal([0, 2, 5], nested.Parts.Select(b => b.Offset));
-        Assert.Equal("obs", ObservationLayout.For(new ByteBox(0, 1, [4, 10, 10])).Parts.Single().Name);
-        Assert.Equal([6], ObservationLayout.For(new Discrete(6)).Parts.Single().Shape);
+        var nested = ObservationLayout.Of(new DictSpace(("a", new TupleSpace(new Discrete(2), new Box(0f, 1f, [3]))), ("b", new Discrete(4))));
+        Assert.Equal(["a.0", "a.1", "b"], nested.Blocks.Select(b => b.Key));
+        Assert.Equal([0, 2, 5], nested.Blocks.Select(b => b.Offset));
+        Assert.True(ObservationLayout.Of(new Box(0f, 1f, [4])).IsSingle);
+
+        var e = Assert.Throws<ArgumentException>(() => ObservationLayout.Of(new ByteBox(0, 255, [84, 84, 3], ImageLayout.ChannelsLast)));
+        Assert.Contains("TransposeImage", e.Message);
     }
 
     [Fact]
