@@ -67,7 +67,7 @@ public static class Checkpoint
         {
             var files = new Dictionary<string, byte[]>(StringComparer.Ordinal)
             {
-                [ModelFile] = SafeTensors.Serialize(agent.Policy.StateDict(), new Dictionary<string, string>
+                [ModelFile] = SafeTensors.Serialize(agent.Policy.StateDict().Concat(agent.MemoryState()).ToDictionary(), new Dictionary<string, string>
                 {
                     ["format"] = "reinforce-policy",
                     ["algorithm"] = agent.AlgorithmName,
@@ -185,6 +185,13 @@ public static class Checkpoint
 
         // Weights: names and shapes must match the network the settings describe.
         var (tensors, _) = SafeTensors.Deserialize(bytes[ModelFile], Path.Combine(dir, ModelFile));
+        // A recurrent policy's rollout memory is stored beside the weights (OnPolicyAgent.MemoryPrefix).
+        var memory = tensors.Where(t => t.Key.StartsWith(OnPolicyAgent.MemoryPrefix, StringComparison.Ordinal)).ToDictionary();
+        tensors = tensors.Where(t => !t.Key.StartsWith(OnPolicyAgent.MemoryPrefix, StringComparison.Ordinal)).ToDictionary();
+        if (agent.Policy.IsRecurrent && memory.Count == 0)
+            throw new CheckpointFormatException(Path.Combine(dir, ModelFile),
+                "the policy is recurrent but the checkpoint holds no rollout memory (no 'memory.*' tensors)",
+                "The training cannot continue exactly without the memory the rollout had; save the checkpoint again with this build, or start a new run from these settings.");
         try
         {
             agent.Policy.LoadStateDict(tensors);
@@ -243,6 +250,8 @@ public static class Checkpoint
                 agent.ResetEnvironmentForResume(Rng.DeriveSeed(resetSeed, iterations));
                 break;
         }
+        // A recurrent policy's rollout memory belongs to the restored episodes (fresh episodes start with fresh memory).
+        if (memory.Count > 0 && restore != EnvironmentRestore.Reset) agent.RestoreMemoryState(memory, Path.Combine(dir, ModelFile));
         if (restore != EnvironmentRestore.Reset)
         {
             string expectedObservations = CheckpointManifest.String(environment, "observations_sha256", manifestPath, "environment.observations_sha256");

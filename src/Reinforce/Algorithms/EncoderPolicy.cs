@@ -77,10 +77,10 @@ public sealed class EncoderPolicy : TrainablePolicy
                 catch (ArgumentException e)
                 {
                     throw new ConfigurationException("policy.cnn",
-                        $"is '{cnn}', but the observation part '{part.Name}' of shape [{string.Join(", ", part.Shape)}] is too small for the {kind} CNN ({e.Message}). " +
+                        $"is '{cnn}', but the observation part '{PartName(part)}' of shape [{string.Join(", ", part.Shape)}] is too small for the {kind} CNN ({e.Message}). " +
                         "Use cnn: small for small images such as MinAtar's 10x10, or resize the images.");
                 }
-                extractor.Add(part.Name, network);
+                extractor.Add(PartName(part).Replace('.', '_'), network);
                 size = network.FeaturesDim;
             }
             encoders.Add(new Encoder(part, network, channelsLast, c, h, w, offset, size));
@@ -128,7 +128,10 @@ public sealed class EncoderPolicy : TrainablePolicy
     public ActorCriticPolicy Head => _head;
 
     /// <summary>The CNN of image part <paramref name="partName"/> (null for a vector part).</summary>
-    public Cnn? ImageEncoder(string partName) => _encoders.FirstOrDefault(e => e.Part.Name == partName)?.Network;
+    public Cnn? ImageEncoder(string partName) => _encoders.FirstOrDefault(e => PartName(e.Part) == partName)?.Network;
+
+    /// <summary>A block's name: its Dict key, or "obs" for a plain observation.</summary>
+    private static string PartName(ObservationBlock block) => block.Key.Length == 0 ? "obs" : block.Key;
 
     /// <inheritdoc/>
     public override int DiscreteActionSize => _head.DiscreteActionSize;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Reinforce.Envs;
+using Reinforce.IO;
 using Reinforce.Optim;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
@@ -390,6 +391,42 @@ public abstract partial class OnPolicyAgent : Agent
         Actions.Clear(seed);
         _envStarted = true;
     }
+
+    /// <summary>Prefix of the rollout-memory tensors a checkpoint stores beside the weights.</summary>
+    internal const string MemoryPrefix = "memory.";
+
+    /// <summary>
+    /// A recurrent policy's rollout memory (each state tensor [layers, envs, hidden]) and the algorithm's own recurrent
+    /// bookkeeping, for checkpoints; empty for a policy without memory.
+    /// </summary>
+    internal IEnumerable<KeyValuePair<string, Tensor>> MemoryState()
+    {
+        if (_rolloutState is not RecurrentPolicyState state) yield break;
+        foreach (var name in state.Names)
+            yield return new(MemoryPrefix + name, Tensor.FromArray(state.Get(name), state.Layers, state.Copies, state.Hidden));
+        foreach (var extra in RecurrentBookkeeping()) yield return new(MemoryPrefix + extra.Key, extra.Value);
+    }
+
+    /// <summary>Restores <see cref="MemoryState"/> after the environments were replayed; errors name <paramref name="file"/>.</summary>
+    internal void RestoreMemoryState(IReadOnlyDictionary<string, Tensor> memory, string file)
+    {
+        if (_rolloutState is not RecurrentPolicyState state)
+            throw new CheckpointFormatException(file, "it holds a rollout memory but the policy has none", "The checkpoint's weights and settings do not belong together; pick another checkpoint.");
+        foreach (var name in state.Names)
+        {
+            if (!memory.TryGetValue(MemoryPrefix + name, out var t) || t.Size != state.Layers * state.Copies * state.Hidden)
+                throw new CheckpointFormatException(file, $"the rollout memory '{MemoryPrefix}{name}' is missing or not [{state.Layers}, {state.Copies}, {state.Hidden}]",
+                    "The checkpoint was edited or mixed with another run's files; pick another checkpoint.");
+            state.Set(name, t.Data);
+        }
+        RestoreRecurrentBookkeeping(memory.Where(m => !state.Names.Contains(m.Key[MemoryPrefix.Length..])).ToDictionary(m => m.Key[MemoryPrefix.Length..], m => m.Value));
+    }
+
+    /// <summary>Extra tensors a recurrent algorithm needs to resume exactly (recurrent PPO: each copy's last done flag).</summary>
+    private protected virtual IEnumerable<KeyValuePair<string, Tensor>> RecurrentBookkeeping() => [];
+
+    /// <summary>Restores <see cref="RecurrentBookkeeping"/>.</summary>
+    private protected virtual void RestoreRecurrentBookkeeping(IReadOnlyDictionary<string, Tensor> tensors) { }
 
     /// <summary>The environment the agent was given (below its own normalisation wrappers).</summary>
     internal IVectorEnv RawEnv => _rawEnv;

@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
-
 using Reinforce.Spaces;
+
 
 namespace Reinforce.Algorithms;
 

@@ -27,6 +27,14 @@ public sealed class Ppo : OnPolicyAgent
     /// <inheritdoc/>
     protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
 
+    private protected override IEnumerable<KeyValuePair<string, Tensor>> RecurrentBookkeeping() =>
+        _sequences is null ? [] : [new("last_done", Tensor.FromArray(_sequences.LastDone))];
+
+    private protected override void RestoreRecurrentBookkeeping(IReadOnlyDictionary<string, Tensor> tensors)
+    {
+        if (_sequences is not null && tensors.TryGetValue("last_done", out var lastDone)) _sequences.LastDone = lastDone.Data;
+    }
+
     /// <summary>Creates PPO for <paramref name="env"/> (for tuned settings use <c>PpoOptions.For("CartPole-v1")</c>).</summary>
     public Ppo(IVectorEnv env, PpoOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
     {
@@ -66,7 +74,7 @@ public sealed class Ppo : OnPolicyAgent
         {
             if (parallel) ShuffleGlobal();
             else if (_sequences is null) Permute(_indices);
-            else _sequences.Shuffle(Rng);
+            else _sequences.Shuffle(Permute);
             for (int start = 0, index = 0; start < samples; start += o.BatchSize, index++)
             {
                 var batch = _batch;

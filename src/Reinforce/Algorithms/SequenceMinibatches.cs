@@ -34,6 +34,18 @@ internal sealed class SequenceMinibatches
         Array.Fill(_lastDone, true);
     }
 
+    /// <summary>Each copy's done flag at the last step of the previous rollout, as 0/1 (saved in checkpoints so a resumed run continues exactly).</summary>
+    public float[] LastDone
+    {
+        get => [.. _lastDone.Select(d => d ? 1f : 0f)];
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Length != _envs) throw new ArgumentException($"SequenceMinibatches.LastDone: {value.Length} flags for {_envs} environment copies.", nameof(value));
+            for (int e = 0; e < _envs; e++) _lastDone[e] = value[e] != 0;
+        }
+    }
+
     /// <summary>Minibatches per epoch.</summary>
     public int Count => _envs / _envsPerBatch;
 
@@ -61,15 +73,11 @@ internal sealed class SequenceMinibatches
         for (int e = 0; e < _envs; e++) _lastDone[e] = buffer.Terminated[(_steps - 1) * _envs + e] || buffer.Truncated[(_steps - 1) * _envs + e];
     }
 
-    /// <summary>A new order of the environment copies for an epoch (Fisher–Yates with the training generator).</summary>
-    public void Shuffle(Rng rng)
+    /// <summary>A new order of the environment copies for an epoch, drawn by <paramref name="permute"/> (the agent's minibatch permutation).</summary>
+    public void Shuffle(Action<int[]> permute)
     {
-        for (int i = 0; i < _envs; i++) _envOrder[i] = i;
-        for (int i = _envs - 1; i > 0; i--)
-        {
-            int j = rng.NextInt(i + 1);
-            (_envOrder[i], _envOrder[j]) = (_envOrder[j], _envOrder[i]);
-        }
+        ArgumentNullException.ThrowIfNull(permute);
+        permute(_envOrder);
     }
 
     /// <summary>The buffer rows of minibatch <paramref name="batch"/>, step-major: row (t, j) is step t of copy envOrder[batch·k + j].</summary>
