@@ -5,7 +5,8 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Reinforce.Autograd;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Training;
 using Tensor = Reinforce.Tensors.Tensor;
 
 namespace Reinforce.Benchmarks.Rlhf;

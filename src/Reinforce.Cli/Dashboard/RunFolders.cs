@@ -30,7 +30,8 @@ public sealed class RunFolders(string root)
             .Order(StringComparer.Ordinal);
         foreach (var folder in folders)
         {
-            var csv = MetricsFile(folder)!;
+            var csv = MetricsFile(folder);
+            if (csv is null || !IsUnderRoot(folder)) continue;
             var name = Path.GetRelativePath(Root, folder).Replace('\\', '/');
             var table = ReadMetrics(csv, 0);
             runs.Add(new RunSummary(name, table.Columns, table.NextRow, ReadConfig(folder), File.GetLastWriteTimeUtc(csv)));
@@ -47,23 +48,79 @@ public sealed class RunFolders(string root)
         return csv is null ? null : ReadMetrics(csv, fromRow);
     }
 
-    private static string? MetricsFile(string folder) =>
-        MetricsNames.Select(n => Path.Combine(folder, n)).FirstOrDefault(File.Exists);
+    /// <summary>The folder's metrics file, when it has one whose real location (symbolic links followed) is inside the root.</summary>
+    private string? MetricsFile(string folder) =>
+        MetricsNames.Select(n => Path.Combine(folder, n)).FirstOrDefault(f => File.Exists(f) && IsUnderRoot(f));
 
-    /// <summary>The run folder for a name, or null when the name escapes the root or does not exist.</summary>
+    /// <summary>
+    /// The run folder for a name, or null when the name escapes the root or does not exist. The check compares whole
+    /// path segments ("runs-other" is not inside "runs") on real locations, so a symbolic link leading out of the
+    /// root is refused too.
+    /// </summary>
     private string? Resolve(string name)
     {
+        if (string.IsNullOrEmpty(name) || name.Contains('\0', StringComparison.Ordinal) || Path.IsPathRooted(name)) return null;
         var folder = Path.GetFullPath(Path.Combine(Root, name));
-        if (!folder.StartsWith(Root, StringComparison.Ordinal)) return null;
-        return Directory.Exists(folder) ? folder : null;
+        if (!IsInside(Root, folder) || !Directory.Exists(folder) || !IsUnderRoot(folder)) return null;
+        return folder;
     }
 
-    private static JsonNode? ReadConfig(string folder)
+    /// <summary>Whether <paramref name="path"/>'s real location (every symbolic link on the way followed) lies inside the root's real location.</summary>
+    private bool IsUnderRoot(string path)
+    {
+        try
+        {
+            return IsInside(RealPath(Root), RealPath(path));
+        }
+        catch (IOException)
+        {
+            return false; // a link loop or an unreadable link: not served
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether <paramref name="path"/> is <paramref name="root"/> or below it, comparing whole path segments.</summary>
+    internal static bool IsInside(string root, string path)
+    {
+        root = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+        if (string.Equals(root, path, StringComparison.Ordinal)) return true;
+        var prefix = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        return path.StartsWith(prefix, StringComparison.Ordinal);
+    }
+
+    /// <summary>The absolute path with every symbolic link resolved, segment by segment (like POSIX realpath; missing segments are kept as written).</summary>
+    internal static string RealPath(string path) => RealPath(path, 0);
+
+    private static string RealPath(string path, int links)
+    {
+        path = Path.GetFullPath(path);
+        var root = Path.GetPathRoot(path) ?? "/";
+        var current = root;
+        foreach (var segment in path[root.Length..].Split([Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar], StringSplitOptions.RemoveEmptyEntries))
+        {
+            var next = Path.Combine(current, segment);
+            var target = new FileInfo(next).LinkTarget;
+            if (target is null)
+            {
+                current = next;
+                continue;
+            }
+            if (++links > 40) throw new IOException($"Too many levels of symbolic links at {next}.");
+            current = RealPath(Path.GetFullPath(target, current), links);
+        }
+        return current;
+    }
+
+    private JsonNode? ReadConfig(string folder)
     {
         foreach (var file in ConfigNames)
         {
             var path = Path.Combine(folder, file);
-            if (!File.Exists(path)) continue;
+            if (!File.Exists(path) || !IsUnderRoot(path)) continue;
             try { return JsonNode.Parse(ReadShared(path)); }
             catch (JsonException e) { return new JsonObject { ["error"] = $"{file} is not valid JSON: {e.Message}" }; }
         }

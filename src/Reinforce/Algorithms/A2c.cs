@@ -18,7 +18,7 @@ public sealed class A2c : OnPolicyAgent
     private readonly Minibatch _batch;
 
     /// <summary>Creates A2C for <paramref name="env"/>.</summary>
-    public A2c(IVectorEnv env, A2cOptions options) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true)
+    public A2c(IVectorEnv env, A2cOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
     {
         _indices = Enumerable.Range(0, Buffer.Capacity).ToArray();
         _batch = new Minibatch(Buffer.Capacity, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
@@ -39,9 +39,7 @@ public sealed class A2c : OnPolicyAgent
         float learningRate = ApplyLearningRate(progress);
         _batch.Fill(Buffer, _indices, o.NormalizeAdvantage);
 
-        var output = Policy.ActorCritic(_batch.Observations);
-        var (logProb, entropy) = Policy.Evaluate(output, _batch.DiscreteActions, _batch.ContinuousActions);
-        var values = output.Values;
+        var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);
 
         // The policy gradient: ∇ log π(a_t|s_t) weighted by the advantage (a constant here).
         var policyLoss = -Ops.Mean(logProb * _batch.Advantages);

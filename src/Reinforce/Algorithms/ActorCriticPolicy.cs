@@ -36,12 +36,12 @@ public enum ActionHeadKind
 /// </summary>
 /// <remarks>
 /// <para>Two ways through the network: <see cref="ActorCritic"/> records a differentiable graph for the update;
-/// <see cref="Act"/> and <see cref="PredictValues"/> compute the same numbers without recording and without
+/// <see cref="IPolicy.Act"/> and <see cref="IPolicy.PredictValues"/> compute the same numbers without recording and without
 /// allocating, for the rollout loop (one batched pass over all environments per step).</para>
 /// <para>For Box actions the environment receives the action clipped to its bounds; the unclipped sample and
 /// its log-probability are what the buffer stores and the update trains on.</para>
 /// </remarks>
-public sealed class ActorCriticPolicy : Module
+public sealed class ActorCriticPolicy : TrainablePolicy
 {
     private const float Log2Pi = 1.8378770664093453f;
 
@@ -73,7 +73,7 @@ public sealed class ActorCriticPolicy : Module
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), observationSize, "The policy needs at least one observation feature.");
         options.Validate();
         Options = options.Clone();
-        ObservationSize = observationSize;
+        ObservationLayout = ObservationLayout.Flat(observationSize);
         HasCritic = withCritic;
         Activation = ParseActivation(options.Activation);
         (Kind, _branches, OutputSize) = ChooseHead(actionSpace, options.Distribution);
@@ -128,14 +128,14 @@ public sealed class ActorCriticPolicy : Module
     /// <summary>The settings the network was built with.</summary>
     public PolicyOptions Options { get; }
 
-    /// <summary>Floats per observation.</summary>
-    public int ObservationSize { get; }
+    /// <summary>One flat vector part of the observation size (the MLP reads the row as features).</summary>
+    public override ObservationLayout ObservationLayout { get; }
 
     /// <summary>The action space the policy acts in.</summary>
-    public Space ActionSpace { get; }
+    public override Space ActionSpace { get; }
 
     /// <summary>Whether the network has a value head.</summary>
-    public bool HasCritic { get; }
+    public override bool HasCritic { get; }
 
     /// <summary>The hidden layers' activation.</summary>
     public Activation Activation { get; }
@@ -147,13 +147,13 @@ public sealed class ActorCriticPolicy : Module
     public int OutputSize { get; }
 
     /// <summary>Ints per action (Discrete: 1, MultiDiscrete / Bernoulli: the branch count; 0 for Box).</summary>
-    public int DiscreteActionSize => Kind == ActionHeadKind.Gaussian ? 0 : _branches.Length;
+    public override int DiscreteActionSize => Kind == ActionHeadKind.Gaussian ? 0 : _branches.Length;
 
     /// <summary>Floats per action (the Box dimension; 0 for discrete actions).</summary>
-    public int ContinuousActionSize => Kind == ActionHeadKind.Gaussian ? OutputSize : 0;
+    public override int ContinuousActionSize => Kind == ActionHeadKind.Gaussian ? OutputSize : 0;
 
     /// <summary>The learned log standard deviation of the Gaussian head: [D], or [L, D] with gSDE (null for discrete actions).</summary>
-    public Parameter? LogStd { get; }
+    public override Parameter? LogStd { get; }
 
     /// <summary>Whether exploration is generalised state-dependent (gSDE, Raffin et al. 2021): Box actions with <c>use_sde</c>.</summary>
     public bool UsesSde => Kind == ActionHeadKind.Gaussian && Options.UseSde;
@@ -212,6 +212,15 @@ public sealed class ActorCriticPolicy : Module
         if (_criticNet is null) throw new InvalidOperationException("This policy has no critic (it was built without a value head).");
         var features = _trunkNet is null ? observations : _trunkNet.Forward(observations);
         return Ops.Reshape(_criticNet.Forward(features), observations.Rows);
+    }
+
+    /// <inheritdoc/>
+    public override PolicyEvaluation EvaluateActions(Tensor observations, ReadOnlySpan<int> discreteActions, Tensor? continuousActions, ReadOnlySpan<bool> actionMask = default)
+    {
+        RequireNoMask(actionMask);
+        var output = ActorCritic(observations);
+        var (logProb, entropy) = Evaluate(output, discreteActions, continuousActions);
+        return new PolicyEvaluation(logProb, entropy, output.Values);
     }
 
     /// <summary>
@@ -279,6 +288,33 @@ public sealed class ActorCriticPolicy : Module
 
     // ------------------------------------------------------------------ inference path (rollouts, Predict)
 
+    /// <inheritdoc/>
+    public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
+    {
+        RequireNoMask(actionMask);
+        Act(observations.Data, observations.Rows, rng, deterministic, output.Discrete, output.Continuous, output.LogProbs, output.Values);
+    }
+
+    /// <inheritdoc/>
+    public override void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values) =>
+        PredictValuesFlat(observations.Data, observations.Rows, values);
+
+    /// <summary>gSDE: draws new exploration matrices at the start of each rollout and every <c>sde_sample_freq</c> steps.</summary>
+    public override void OnRolloutStep(int step, int rows, Rng rng)
+    {
+        int frequency = Options.SdeSampleFreq;
+        if (UsesSde && (step == 0 || (frequency > 0 && step % frequency == 0))) ResampleExploration(rng, rows);
+    }
+
+    /// <summary>Clips Gaussian actions to the Box bounds (what the environment receives).</summary>
+    public override void ToEnvironmentActions(ReadOnlySpan<float> sampled, Span<float> environmentActions) => ClipToBounds(sampled, environmentActions);
+
+    private static void RequireNoMask(ReadOnlySpan<bool> actionMask)
+    {
+        if (!actionMask.IsEmpty)
+            throw new ArgumentException("ActorCriticPolicy: this policy takes no action masks (ActionMaskSize is 0); pass an empty mask, or use a policy whose ActionMaskSize matches the environment's mask.", nameof(actionMask));
+    }
+
     /// <summary>
     /// Chooses actions for <paramref name="rows"/> observations in one batched pass, without recording a graph or
     /// allocating: samples (or takes the mode when <paramref name="deterministic"/>), writing the actions, their
@@ -316,7 +352,7 @@ public sealed class ActorCriticPolicy : Module
     }
 
     /// <summary>The critic's V(s) for <paramref name="rows"/> observations, without recording or allocating (zeros without a critic).</summary>
-    public void PredictValues(ReadOnlySpan<float> observations, int rows, Span<float> values)
+    private void PredictValuesFlat(ReadOnlySpan<float> observations, int rows, Span<float> values)
     {
         ReadOnlySpan<float> features = _trunkNet is null ? observations[..(rows * ObservationSize)] : _trunkNet.Infer(observations, rows);
         CriticInfer(features, rows, values);

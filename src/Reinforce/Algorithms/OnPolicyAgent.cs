@@ -8,9 +8,8 @@ using Reinforce.Envs.Wrappers;
 namespace Reinforce.Algorithms;
 
 /// <summary>
-/// What REINFORCE, A2C and PPO share, with Stable-Baselines3's surface: <see cref="Learn"/> alternates collecting a
-/// rollout from the vector environment with the algorithm's <see cref="Update"/>; <see cref="Predict(ReadOnlySpan{float}, bool)"/>
-/// acts; <see cref="Evaluate"/> measures; <see cref="Save"/> and <see cref="Load"/> checkpoint.
+/// What REINFORCE, A2C and PPO share: <see cref="Learn"/> alternates collecting a rollout from the vector environment
+/// with the algorithm's <see cref="Update"/>; acting, evaluation and checkpoints come from <see cref="Agent"/>.
 /// </summary>
 /// <remarks>
 /// <para>One seed fixes everything: the weights, the action sampling, the minibatch order and the environments'
@@ -18,9 +17,12 @@ namespace Reinforce.Algorithms;
 /// checkpoint continues exactly as the uninterrupted run would have.</para>
 /// <para>Observation and reward normalisation (options <c>normalize_observations</c>, <c>normalize_rewards</c>)
 /// wrap the environment inside the agent, so the statistics travel with the checkpoint and
-/// <see cref="Predict(ReadOnlySpan{float}, bool)"/> takes raw observations.</para>
+/// <see cref="Agent.Predict(ReadOnlySpan{float}, bool)"/> takes raw observations.</para>
+/// <para>The rollout drives the policy only through <see cref="IPolicy"/>: structured observations
+/// (<see cref="ObservationBatch"/>), one <see cref="PolicyState"/> per environment copy reset at episode starts, and
+/// (issue 11) action masks. Pass a <see cref="PolicyFactory"/> to train another <see cref="TrainablePolicy"/>.</para>
 /// </remarks>
-public abstract class OnPolicyAgent : IDisposable
+public abstract class OnPolicyAgent : Agent
 {
     private readonly IVectorEnv _rawEnv;
     private readonly int[] _discreteActions;
@@ -29,13 +31,12 @@ public abstract class OnPolicyAgent : IDisposable
     private readonly float[] _logProbs;
     private readonly float[] _values;
     private readonly float[] _finalValue = new float[1];
-    private readonly float[] _predictBuffer;
     private readonly Rng _predictRng;
+    private PolicyState _rolloutState = PolicyState.None;
     private bool _envStarted;
-    private bool _disposed;
 
-    /// <summary>Builds the agent for <paramref name="env"/>; <paramref name="withCritic"/> adds a value head.</summary>
-    protected OnPolicyAgent(IVectorEnv env, OnPolicyOptions options, bool withCritic)
+    /// <summary>Builds the agent for <paramref name="env"/>; <paramref name="withCritic"/> adds a value head; <paramref name="policyFactory"/> (default: the MLP <see cref="ActorCriticPolicy"/>) builds the policy.</summary>
+    protected OnPolicyAgent(IVectorEnv env, OnPolicyOptions options, bool withCritic, PolicyFactory? policyFactory = null)
     {
         ArgumentNullException.ThrowIfNull(env);
         ArgumentNullException.ThrowIfNull(options);
@@ -63,15 +64,12 @@ public abstract class OnPolicyAgent : IDisposable
         EnvironmentSeed = Rng.DeriveSeed(seed, 2);
         _predictRng = new Rng(Rng.DeriveSeed(seed, 5));   // Predict never disturbs the training stream
 
-        Policy = new ActorCriticPolicy(env.ObservationSize, env.SingleActionSpace, options.Policy, withCritic, initRng);
+        var layout = ObservationLayout.For(env.SingleObservationSpace);
+        Policy = (policyFactory ?? DefaultPolicy)(layout, env.SingleActionSpace, options.Policy, withCritic, initRng);
+        if (Policy.ObservationSize != env.ObservationSize)
+            throw new ArgumentException($"{options.AlgorithmName}: the policy takes observations of {Policy.ObservationSize} floats, the environment gives {env.ObservationSize}.");
         var named = Policy.NamedParameters().ToArray();
-        Optimizer = options.Optimizer switch
-        {
-            OptimizerKind.Sgd => new Sgd(named.Select(p => p.Parameter.Value), options.LearningRate, names: named.Select(p => p.Name)),
-            OptimizerKind.RmsProp => new RmsProp(named.Select(p => p.Parameter.Value), options.LearningRate,
-                alpha: options is A2cOptions a2c ? a2c.RmsPropAlpha : 0.99f, eps: options.OptimizerEps, names: named.Select(p => p.Name)),
-            _ => new Adam(named.Select(p => p.Parameter.Value), options.LearningRate, eps: options.OptimizerEps, names: named.Select(p => p.Name)),
-        };
+        Optimizer = options.CreateOptimizer(named.Select(p => p.Parameter.Value), named.Select(p => p.Name));
 
         int envs = env.NumEnvs;
         Buffer = new RolloutBuffer(options.NumSteps, envs, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
@@ -80,12 +78,14 @@ public abstract class OnPolicyAgent : IDisposable
         _envActions = new float[envs * Policy.ContinuousActionSize];
         _logProbs = new float[envs];
         _values = new float[envs];
-        _predictBuffer = new float[env.ObservationSize];
         // Environments made by Environments.Make/MakeVector carry their registered id as their name.
         string name = env.Envs.Count > 0 ? env.Envs[0].Name : "";
         EnvironmentId = Environments.IsRegistered(name) ? name : null;
         Actions = new ActionLog(Policy.DiscreteActionSize > 0 ? envs * Policy.DiscreteActionSize : envs * Policy.ContinuousActionSize, Policy.ContinuousActionSize > 0);
     }
+
+    private static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
+        new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
 
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
@@ -99,8 +99,14 @@ public abstract class OnPolicyAgent : IDisposable
     /// <summary>The reward normaliser (null unless <c>normalize_rewards</c>).</summary>
     public VectorNormalizeReward? RewardNormalizer { get; }
 
-    /// <summary>The actor-critic network.</summary>
-    public ActorCriticPolicy Policy { get; }
+    /// <summary>The policy being trained (by default the MLP <see cref="ActorCriticPolicy"/>).</summary>
+    public TrainablePolicy Policy { get; }
+
+    /// <inheritdoc/>
+    public override IPolicy ActingPolicy => Policy;
+
+    /// <inheritdoc/>
+    protected override Rng PredictRng => _predictRng;
 
     /// <summary>The optimizer over all of the policy's parameters.</summary>
     public Optimizer Optimizer { get; }
@@ -117,33 +123,25 @@ public abstract class OnPolicyAgent : IDisposable
     /// <summary>Every action sent to the training environments since their reset (replayed to restore them on <see cref="Load"/>).</summary>
     public ActionLog Actions { get; private set; }
 
-    /// <summary>Environment steps taken so far, summed over environments.</summary>
-    public long StepsDone { get; protected set; }
-
-    /// <summary>Updates done so far.</summary>
-    public int Iterations { get; protected set; }
-
-    /// <summary>Finished training episodes (raw rewards, before any normalisation).</summary>
-    public EpisodeStatistics Episodes { get; } = new();
-
-    /// <summary>The algorithm's name ("ppo", "a2c", "vpg").</summary>
-    public string AlgorithmName => Options.AlgorithmName;
+    /// <summary>The algorithm's name ("ppo", "a2c", "vpg", ...).</summary>
+    public override string AlgorithmName => Options.AlgorithmName;
 
     /// <summary>
-    /// Trains until <see cref="StepsDone"/> reaches <paramref name="totalSteps"/> (whole rollouts, so it may overshoot by
+    /// Trains until <see cref="Agent.StepsDone"/> reaches <paramref name="totalSteps"/> (whole rollouts, so it may overshoot by
     /// less than one rollout). Schedules (learning rate, clip range) anneal over [0, <paramref name="totalSteps"/>], so
     /// resuming a checkpoint with the same <paramref name="totalSteps"/> continues the interrupted run exactly; to
     /// train for M more steps call <c>Learn(agent.StepsDone + M)</c>.
     /// </summary>
-    public void Learn(long totalSteps, IEnumerable<TrainingCallback>? callbacks = null)
+    public override void Learn(long totalSteps, IEnumerable<TrainingCallback>? callbacks = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         if (totalSteps < 1) throw new ArgumentOutOfRangeException(nameof(totalSteps), totalSteps, "Learn: train for at least one step.");
         var hooks = callbacks?.ToArray() ?? [];
         if (!_envStarted)
         {
             Env.Reset(EnvironmentSeed);
             Actions.Clear(EnvironmentSeed);
+            _rolloutState = Policy.CreateState(Env.NumEnvs);
             _envStarted = true;
         }
         foreach (var hook in hooks) hook.OnTrainingStart(this, totalSteps);
@@ -190,17 +188,18 @@ public abstract class OnPolicyAgent : IDisposable
     {
         int envs = Env.NumEnvs;
         Buffer.Clear();
-        int sdeFrequency = Options.Policy.SdeSampleFreq;
+        var layout = Policy.ObservationLayout;
+        var state = _rolloutState;
         for (int t = 0; t < Options.NumSteps; t++)
         {
-            // gSDE keeps each environment's exploration matrix for sde_sample_freq steps (or the whole rollout).
-            if (Policy.UsesSde && (t == 0 || (sdeFrequency > 0 && t % sdeFrequency == 0))) Policy.ResampleExploration(Rng, envs);
+            Policy.OnRolloutStep(t, envs, Rng);
             var observations = Env.Observations;
-            Policy.Act(observations, envs, Rng, deterministic: false, _discreteActions, _continuousActions, _logProbs, _values);
+            Policy.Act(new ObservationBatch(observations, envs, layout), state, [], Rng, deterministic: false,
+                new ActionBatch(_discreteActions, _continuousActions, _logProbs, _values));
             Buffer.AddStep(observations, _discreteActions, _continuousActions, _logProbs, _values);
             if (Policy.ContinuousActionSize > 0)
             {
-                Policy.ClipToBounds(_continuousActions, _envActions);
+                Policy.ToEnvironmentActions(_continuousActions, _envActions);
                 Env.Step(_envActions);
                 Actions.Add(_envActions);
             }
@@ -216,14 +215,15 @@ public abstract class OnPolicyAgent : IDisposable
             {
                 if (truncated[i] && !terminated[i])
                 {
-                    Policy.PredictValues(Env.FinalObservation(i), 1, _finalValue);
+                    Policy.PredictValues(new ObservationBatch(Env.FinalObservation(i), 1, layout), state, _finalValue);
                     Buffer.SetTruncationValue(i, _finalValue[0]);
                 }
             }
+            ResetFinishedCopies(state, terminated, truncated);
             foreach (var episode in Env.CompletedEpisodes) Episodes.Add(episode.Return, episode.Length);
             StepsDone += envs;
         }
-        Policy.PredictValues(Env.Observations, envs, Buffer.LastValues);
+        Policy.PredictValues(new ObservationBatch(Env.Observations, envs, layout), state, Buffer.LastValues);
     }
 
     /// <summary>The algorithm: turns the full <see cref="Buffer"/> into parameter updates and reports its figures in <paramref name="metrics"/>.</summary>
@@ -260,139 +260,27 @@ public abstract class OnPolicyAgent : IDisposable
         return varReturns == 0 ? double.NaN : 1 - varDiff / varReturns;
     }
 
-    // ------------------------------------------------------------------ acting
-
-    /// <summary>
-    /// The action for one raw observation (normalised internally when the agent normalises observations), for a
-    /// Discrete action space. <paramref name="deterministic"/> takes the most likely action instead of sampling.
-    /// </summary>
-    public int Predict(ReadOnlySpan<float> observation, bool deterministic = true)
+    /// <inheritdoc/>
+    protected override void NormalizeObservations(ReadOnlySpan<float> raw, Span<float> normalized)
     {
-        if (Policy.DiscreteActionSize != 1)
-            throw new InvalidOperationException($"Predict: the action space {Policy.ActionSpace} is not Discrete; use Predict(observation, actions, deterministic) to get the action values.");
-        Span<int> action = stackalloc int[1];
-        Predict(observation, action, deterministic);
-        return action[0];
+        if (ObservationNormalizer is null) raw.CopyTo(normalized);
+        else ObservationNormalizer.Normalize(raw, normalized);
     }
-
-    /// <summary>
-    /// Actions for a batch of raw observations ([rows × ObservationSize]) of a Discrete or MultiDiscrete space:
-    /// writes [rows × branches] ints.
-    /// </summary>
-    public void Predict(ReadOnlySpan<float> observations, Span<int> actions, bool deterministic = true)
-    {
-        int rows = RowsOf(observations);
-        if (Policy.DiscreteActionSize == 0) throw new InvalidOperationException($"Predict: the action space {Policy.ActionSpace} is continuous; pass a Span<float> for the actions.");
-        var normalized = Normalized(observations);
-        Policy.Act(normalized, rows, _predictRng, deterministic, actions, [], new float[rows], []);
-    }
-
-    /// <summary>
-    /// Actions for a batch of raw observations of a Box space, clipped to the bounds as the environment receives them:
-    /// writes [rows × D] floats.
-    /// </summary>
-    public void Predict(ReadOnlySpan<float> observations, Span<float> actions, bool deterministic = true)
-    {
-        int rows = RowsOf(observations);
-        if (Policy.ContinuousActionSize == 0) throw new InvalidOperationException($"Predict: the action space {Policy.ActionSpace} is discrete; pass a Span<int> for the actions.");
-        var normalized = Normalized(observations);
-        var raw = new float[rows * Policy.ContinuousActionSize];
-        Policy.Act(normalized, rows, _predictRng, deterministic, [], raw, new float[rows], []);
-        Policy.ClipToBounds(raw, actions);
-    }
-
-    private int RowsOf(ReadOnlySpan<float> observations)
-    {
-        int d = Policy.ObservationSize;
-        if (observations.Length == 0 || observations.Length % d != 0)
-            throw new ArgumentException($"Predict: {observations.Length} observation values; expected a multiple of the observation size {d}.", nameof(observations));
-        return observations.Length / d;
-    }
-
-    private ReadOnlySpan<float> Normalized(ReadOnlySpan<float> observations)
-    {
-        if (ObservationNormalizer is null) return observations;
-        var buffer = observations.Length == _predictBuffer.Length ? _predictBuffer : new float[observations.Length];
-        ObservationNormalizer.Normalize(observations, buffer);
-        return buffer;
-    }
-
-    /// <summary>
-    /// Runs <paramref name="episodes"/> complete episodes in <paramref name="env"/> (a separate evaluation environment;
-    /// raw observations and rewards) with the current policy and returns their returns. Episodes are spread over the
-    /// environment's copies as Stable-Baselines3's <c>evaluate_policy</c> does, so short episodes are not over-counted.
-    /// </summary>
-    public EvaluationResult Evaluate(IVectorEnv env, int episodes, bool deterministic = true, ulong seed = 0)
-    {
-        ArgumentNullException.ThrowIfNull(env);
-        if (episodes < 1) throw new ArgumentOutOfRangeException(nameof(episodes), episodes, "Evaluate: run at least one episode.");
-        if (env.ObservationSize != Policy.ObservationSize || env.SingleActionSpace.ToString() != Policy.ActionSpace.ToString())
-            throw new ArgumentException($"Evaluate: the environment ({env.SingleObservationSpace}, {env.SingleActionSpace}) does not match the policy's (observations of {Policy.ObservationSize}, actions {Policy.ActionSpace}).");
-        int n = env.NumEnvs;
-        var targets = new int[n];
-        var counts = new int[n];
-        for (int i = 0; i < n; i++) targets[i] = (episodes + i) / n;
-        var returns = new List<double>(episodes);
-        var lengths = new List<int>(episodes);
-        var evalRng = new Rng(Rng.DeriveSeed(seed, 7));
-        var observations = new float[n * Policy.ObservationSize];
-        var discrete = new int[n * Policy.DiscreteActionSize];
-        var continuous = new float[n * Policy.ContinuousActionSize];
-        var clipped = new float[n * Policy.ContinuousActionSize];
-        var logProbs = new float[n];
-        env.Reset(seed);
-        while (returns.Count < episodes)
-        {
-            var raw = env.Observations;
-            if (ObservationNormalizer is null) raw.CopyTo(observations);
-            else ObservationNormalizer.Normalize(raw, observations);
-            Policy.Act(observations, n, evalRng, deterministic, discrete, continuous, logProbs, []);
-            if (Policy.ContinuousActionSize > 0)
-            {
-                Policy.ClipToBounds(continuous, clipped);
-                env.Step(clipped);
-            }
-            else env.Step(discrete);
-            foreach (var e in env.CompletedEpisodes)
-            {
-                if (counts[e.EnvIndex] < targets[e.EnvIndex])
-                {
-                    counts[e.EnvIndex]++;
-                    returns.Add(e.Return);
-                    lengths.Add(e.Length);
-                }
-            }
-        }
-        return new EvaluationResult([.. returns], [.. lengths]);
-    }
-
-    /// <summary>
-    /// The registered id of the training environment (recorded in checkpoints so <see cref="Load"/> can remake it):
-    /// the environment's name when that is a registered id; set it when the environment was made with options.
-    /// </summary>
-    public string? EnvironmentId { get; set; }
 
     /// <summary>
     /// Writes a checkpoint folder (weights, optimizer state, settings, step count, generator state, normalisation
     /// statistics, the environments' recorded actions); an existing checkpoint there is replaced atomically.
     /// </summary>
-    public void Save(string directory) => Checkpoint.Save(this, directory);
+    public override void Save(string directory) => Checkpoint.Save(this, directory);
 
     /// <summary>
     /// Loads a checkpoint folder written by <see cref="Save"/>, continuing exactly where it stopped: pass an
     /// environment made as the training one was (or none, to remake the recorded environment id).
     /// </summary>
-    public static OnPolicyAgent Load(string directory, IVectorEnv? env = null) => Checkpoint.Load(directory, env);
+    public static new OnPolicyAgent Load(string directory, IVectorEnv? env = null) => Checkpoint.Load(directory, env);
 
     /// <summary>The sampling generator's state (saved in checkpoints).</summary>
     internal ulong[] RngState() => Rng.GetState();
-
-    /// <summary>Marks the agent as finished; the environment it was given is left to its owner to dispose.</summary>
-    public void Dispose()
-    {
-        _disposed = true;
-        GC.SuppressFinalize(this);
-    }
 
     // ------------------------------------------------------------------ checkpoints (see OnPolicyAgent.Checkpoint.cs)
 
@@ -410,29 +298,10 @@ public abstract class OnPolicyAgent : IDisposable
     {
         Env.Reset(Actions.ResetSeed);
         Actions.Replay(a => Env.Step(a), a => Env.Step(a));
+        _rolloutState = Policy.CreateState(Env.NumEnvs);
         _envStarted = true;
     }
 
     /// <summary>The environment the agent was given (below its own normalisation wrappers).</summary>
     internal IVectorEnv RawEnv => _rawEnv;
-}
-
-/// <summary>The returns and lengths of evaluation episodes, with their mean and standard deviation.</summary>
-public sealed record EvaluationResult(double[] Returns, int[] Lengths)
-{
-    /// <summary>Mean return.</summary>
-    public double Mean => Returns.Average();
-
-    /// <summary>Population standard deviation of the returns (as NumPy's std, which Stable-Baselines3 reports).</summary>
-    public double Std
-    {
-        get
-        {
-            double m = Mean;
-            return Math.Sqrt(Returns.Sum(r => (r - m) * (r - m)) / Returns.Length);
-        }
-    }
-
-    /// <summary>Mean episode length.</summary>
-    public double MeanLength => Lengths.Average();
 }

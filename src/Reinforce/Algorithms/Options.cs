@@ -154,6 +154,31 @@ public abstract class OnPolicyOptions
     [JsonIgnore]
     public abstract string AlgorithmName { get; }
 
+    /// <summary>The optimizer <see cref="Optimizer"/> names, over the policy's parameters (with their names, for checkpoints).</summary>
+    public virtual Optim.Optimizer CreateOptimizer(IEnumerable<Tensor> parameters, IEnumerable<string> names) => Optimizer switch
+    {
+        OptimizerKind.Sgd => new Optim.Sgd(parameters, LearningRate, names: names),
+        OptimizerKind.RmsProp => new Optim.RmsProp(parameters, LearningRate, alpha: RmsPropSmoothing, eps: OptimizerEps, names: names),
+        _ => new Optim.Adam(parameters, LearningRate, eps: OptimizerEps, names: names),
+    };
+
+    /// <summary>RMSprop's smoothing constant α when <see cref="Optimizer"/> is RMSprop (A2C makes it a setting).</summary>
+    protected virtual float RmsPropSmoothing => 0.99f;
+
+    /// <summary>
+    /// Adjusts settings that depend on the number of environments when a run changes it from <paramref name="oldEnvs"/>
+    /// to <paramref name="newEnvs"/> (PPO keeps its number of minibatches); returns a note for the user, or null.
+    /// </summary>
+    public virtual string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs) => null;
+
+    /// <summary>A deep copy of these settings (of the derived type).</summary>
+    public OnPolicyOptions CloneOptions()
+    {
+        var copy = (OnPolicyOptions)MemberwiseClone();
+        copy.Policy = Policy.Clone();
+        return copy;
+    }
+
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting; <paramref name="envs"/> is the number of environments it will run with.</summary>
     public virtual void Validate(int envs)
     {
@@ -265,6 +290,9 @@ public sealed partial class A2cOptions : OnPolicyOptions
 
     /// <summary>RMSprop's smoothing constant α.</summary>
     public float RmsPropAlpha { get; set; } = 0.99f;
+
+    /// <inheritdoc/>
+    protected override float RmsPropSmoothing => RmsPropAlpha;
 
     /// <inheritdoc/>
     public override void Validate(int envs)

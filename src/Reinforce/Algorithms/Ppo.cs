@@ -23,7 +23,7 @@ public sealed class Ppo : OnPolicyAgent
     private readonly Minibatch _batch;
 
     /// <summary>Creates PPO for <paramref name="env"/> (for tuned settings use <c>PpoOptions.For("CartPole-v1")</c>).</summary>
-    public Ppo(IVectorEnv env, PpoOptions options) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true)
+    public Ppo(IVectorEnv env, PpoOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: true, policy)
     {
         _indices = new int[Buffer.Capacity];
         _batch = new Minibatch(Options.BatchSize, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
@@ -57,9 +57,7 @@ public sealed class Ppo : OnPolicyAgent
                 var advantages = _batch.Advantages;
 
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
-                var output = Policy.ActorCritic(_batch.Observations);
-                var (logProb, entropy) = Policy.Evaluate(output, _batch.DiscreteActions, _batch.ContinuousActions);
-                var values = output.Values;
+                var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);
                 var logRatio = logProb - _batch.OldLogProbs;
                 var ratio = Ops.Exp(logRatio);
 

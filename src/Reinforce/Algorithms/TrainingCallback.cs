@@ -3,21 +3,21 @@ using System.Globalization;
 namespace Reinforce.Algorithms;
 
 /// <summary>
-/// Hooks into <see cref="OnPolicyAgent.Learn"/> (Stable-Baselines3's <c>BaseCallback</c>): called once at the start,
+/// Hooks into <see cref="Agent.Learn"/> (Stable-Baselines3's <c>BaseCallback</c>): called once at the start,
 /// after every update with that update's metrics, and once at the end. Ready-made callbacks (progress display,
 /// CSV and TensorBoard logs, periodic evaluation, stopping at a reward threshold, periodic checkpoints) live in
 /// <c>Reinforce.Training</c>.
 /// </summary>
 public abstract class TrainingCallback
 {
-    /// <summary>Called before the first rollout of a <see cref="OnPolicyAgent.Learn"/> call.</summary>
-    public virtual void OnTrainingStart(OnPolicyAgent agent, long totalSteps) { }
+    /// <summary>Called before the first rollout of a <see cref="Agent.Learn"/> call.</summary>
+    public virtual void OnTrainingStart(Agent agent, long totalSteps) { }
 
     /// <summary>Called after each update; return false to stop training after this update.</summary>
-    public virtual bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics) => true;
+    public virtual bool OnUpdate(Agent agent, TrainingMetrics metrics) => true;
 
-    /// <summary>Called when <see cref="OnPolicyAgent.Learn"/> returns (also after a stop requested by a callback).</summary>
-    public virtual void OnTrainingEnd(OnPolicyAgent agent) { }
+    /// <summary>Called when <see cref="Agent.Learn"/> returns (also after a stop requested by a callback).</summary>
+    public virtual void OnTrainingEnd(Agent agent) { }
 }
 
 /// <summary>
@@ -35,13 +35,13 @@ public sealed class TrainingMetrics
     /// <summary>The number of updates so far (this one included).</summary>
     public int Iteration { get; init; }
 
-    /// <summary>The step budget of the current <see cref="OnPolicyAgent.Learn"/> call.</summary>
+    /// <summary>The step budget of the current <see cref="Agent.Learn"/> call.</summary>
     public long TotalSteps { get; init; }
 
-    /// <summary>Wall-clock time spent in the current <see cref="OnPolicyAgent.Learn"/> call.</summary>
+    /// <summary>Wall-clock time spent in the current <see cref="Agent.Learn"/> call.</summary>
     public TimeSpan Elapsed { get; init; }
 
-    /// <summary>Environment steps per second over the current <see cref="OnPolicyAgent.Learn"/> call (rollouts and updates).</summary>
+    /// <summary>Environment steps per second over the current <see cref="Agent.Learn"/> call (rollouts and updates).</summary>
     public double StepsPerSecond { get; init; }
 
     /// <summary>Mean return of the last 100 finished training episodes (null before the first one finishes).</summary>

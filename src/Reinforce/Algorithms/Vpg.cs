@@ -22,7 +22,7 @@ public sealed class Vpg : OnPolicyAgent
     private readonly Minibatch _batch;
 
     /// <summary>Creates REINFORCE for <paramref name="env"/>.</summary>
-    public Vpg(IVectorEnv env, VpgOptions options) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: options.UseBaseline)
+    public Vpg(IVectorEnv env, VpgOptions options, PolicyFactory? policy = null) : base(env, options?.Clone() ?? throw new ArgumentNullException(nameof(options)), withCritic: options.UseBaseline, policy)
     {
         _indices = Enumerable.Range(0, Buffer.Capacity).ToArray();
         _batch = new Minibatch(Buffer.Capacity, env.ObservationSize, Policy.DiscreteActionSize, Policy.ContinuousActionSize);
@@ -49,9 +49,7 @@ public sealed class Vpg : OnPolicyAgent
         var weights = _batch.Weights;
         float perStep = 1f / counted;
 
-        var output = Policy.ActorCritic(_batch.Observations);
-        var (logProb, entropy) = Policy.Evaluate(output, _batch.DiscreteActions, _batch.ContinuousActions);
-        var values = output.Values;
+        var (logProb, entropy, values) = Policy.EvaluateActions(_batch.Observations, _batch.DiscreteActions, _batch.ContinuousActions);
 
         // −Ê[log π(a_t|s_t) · (G_t − b(s_t))] over the steps whose return is known.
         var policyLoss = -Ops.Sum(logProb * _batch.Advantages * weights) * perStep;

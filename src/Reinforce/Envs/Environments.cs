@@ -139,19 +139,7 @@ public static class Environments
     public static RemoteVectorEnv MakeRemote(string address, int count, ulong seed) => RemoteVectorEnv.Connect(address, count, seed);
 
     /// <summary>The C# spelling of common observation and action types (float[] rather than Single[]).</summary>
-    internal static string TypeName(Type type)
-    {
-        if (type.IsArray) return TypeName(type.GetElementType()!) + "[]";
-        return Type.GetTypeCode(type) switch
-        {
-            TypeCode.Single => "float",
-            TypeCode.Double => "double",
-            TypeCode.Int32 => "int",
-            TypeCode.Int64 => "long",
-            TypeCode.Boolean => "bool",
-            _ => type.Name,
-        };
-    }
+    internal static string TypeName(Type type) => Spaces.Space.TypeName(type);
 
     private static Registration Find(string id)
     {

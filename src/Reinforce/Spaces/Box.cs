@@ -153,6 +153,10 @@ public sealed class Box : Space<float[]>
     }
 
     /// <inheritdoc/>
+    public override string? DescribeMismatch(object? value) =>
+        value is float[] f ? Explain(f) : DescribeWrongType(value, "float[]", value is byte[] ? " (a byte image belongs in a ByteBox)" : "");
+
+    /// <inheritdoc/>
     public override string ToString()
     {
         bool uniform = true;

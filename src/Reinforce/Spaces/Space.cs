@@ -51,6 +51,42 @@ public abstract class Space
     /// <summary>Writes the flattened (float) form of <paramref name="value"/> into <paramref name="destination"/> (length <see cref="FlatSize"/>).</summary>
     public abstract void FlattenObject(object value, Span<float> destination);
 
+    /// <summary>
+    /// The first reason <paramref name="value"/> is not a member (wrong type, shape, a missing or extra key, a value
+    /// out of bounds), worded to follow "the observation …", or null when it is a member.
+    /// </summary>
+    public virtual string? DescribeMismatch(object? value) => Contains(value) ? null : $"{FormatValue(value)} is not in {this}";
+
+    /// <summary>The message for a value of the wrong type: names the type found and the one expected.</summary>
+    protected string DescribeWrongType(object? value, string expected, string hint = "") =>
+        $"is {(value is null ? "null" : TypeName(value.GetType()))} but {this} holds {expected} values{hint}";
+
+    /// <summary>A short rendering of a value for messages.</summary>
+    internal static string FormatValue(object? value) => value switch
+    {
+        null => "null",
+        float[] f => f.Length <= 8 ? "[" + string.Join(", ", f.Select(x => x.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "]" : $"float[{f.Length}]",
+        int[] i => i.Length <= 8 ? "[" + string.Join(", ", i) + "]" : $"int[{i.Length}]",
+        byte[] b => $"byte[{b.Length}]",
+        _ => Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? value.GetType().Name,
+    };
+
+    /// <summary>The C# spelling of a value type (float[] rather than Single[]).</summary>
+    internal static string TypeName(Type type)
+    {
+        if (type.IsArray) return TypeName(type.GetElementType()!) + "[]";
+        return Type.GetTypeCode(type) switch
+        {
+            TypeCode.Single => "float",
+            TypeCode.Double => "double",
+            TypeCode.Int32 => "int",
+            TypeCode.Int64 => "long",
+            TypeCode.Byte => "byte",
+            TypeCode.Boolean => "bool",
+            _ => type.Name,
+        };
+    }
+
     /// <summary>Draws a sample as an object (the typed <see cref="Space{T}.Sample"/> boxed).</summary>
     protected abstract object SampleObject(Rng rng);
 
@@ -81,7 +117,7 @@ public abstract class Space<T> : Space
     {
         if (value is not T typed)
         {
-            throw new ArgumentException($"{this} holds values of type {typeof(T).Name}, got {(value is null ? "null" : value.GetType().Name)}.", nameof(value));
+            throw new ArgumentException($"The value {DescribeWrongType(value, TypeName(typeof(T)))}.", nameof(value));
         }
         Flatten(typed, destination);
     }

@@ -13,7 +13,7 @@ public sealed class MetricsCallback(MetricsLogger logger) : TrainingCallback
     private readonly MetricsLogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
 
     /// <inheritdoc/>
-    public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+    public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         var row = new Dictionary<string, double>(metrics.Scalars, StringComparer.Ordinal)
@@ -26,7 +26,7 @@ public sealed class MetricsCallback(MetricsLogger logger) : TrainingCallback
     }
 
     /// <inheritdoc/>
-    public override void OnTrainingEnd(OnPolicyAgent agent) => _logger.Flush();
+    public override void OnTrainingEnd(Agent agent) => _logger.Flush();
 }
 
 /// <summary>
@@ -95,14 +95,14 @@ public sealed class EvalCallback : TrainingCallback
     public bool IsFinal { get; private set; }
 
     /// <inheritdoc/>
-    public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps)
+    public override void OnTrainingStart(Agent agent, long totalSteps)
     {
         ArgumentNullException.ThrowIfNull(agent);
         _next = (agent.StepsDone / EverySteps + 1) * EverySteps;
     }
 
     /// <inheritdoc/>
-    public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+    public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(agent);
         if (agent.StepsDone < _next) return true;
@@ -116,7 +116,7 @@ public sealed class EvalCallback : TrainingCallback
     }
 
     /// <summary>Evaluates now (also used for the final evaluation, with <paramref name="final"/>) and records the result.</summary>
-    public EvaluationResult Run(OnPolicyAgent agent, int? episodes = null, bool final = false)
+    public EvaluationResult Run(Agent agent, int? episodes = null, bool final = false)
     {
         ArgumentNullException.ThrowIfNull(agent);
         IsFinal = final;
@@ -162,17 +162,17 @@ public sealed class CheckpointCallback : TrainingCallback
     public List<string> Saved { get; } = [];
 
     /// <summary>The folder name of the checkpoint at <paramref name="steps"/> (sortable).</summary>
-    public static string FolderName(long steps) => "step-" + steps.ToString("D10", CultureInfo.InvariantCulture);
+    public static string FolderName(long steps) => RunFolder.CheckpointFolderName(steps);
 
     /// <inheritdoc/>
-    public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps)
+    public override void OnTrainingStart(Agent agent, long totalSteps)
     {
         ArgumentNullException.ThrowIfNull(agent);
         _next = (agent.StepsDone / EverySteps + 1) * EverySteps;
     }
 
     /// <inheritdoc/>
-    public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+    public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(agent);
         if (agent.StepsDone < _next) return true;
@@ -191,7 +191,7 @@ public sealed class StopOnRewardThreshold(double threshold) : TrainingCallback
     public double Threshold { get; } = threshold;
 
     /// <inheritdoc/>
-    public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics) =>
+    public override bool OnUpdate(Agent agent, TrainingMetrics metrics) =>
         !(metrics?.EpisodeReturnMean is double mean && mean >= Threshold);
 }
 
@@ -202,7 +202,7 @@ public sealed class StopAtSteps(long steps) : TrainingCallback
     public long Steps { get; } = steps;
 
     /// <inheritdoc/>
-    public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics) => agent is null || agent.StepsDone < Steps;
+    public override bool OnUpdate(Agent agent, TrainingMetrics metrics) => agent is null || agent.StepsDone < Steps;
 }
 
 /// <summary>
@@ -216,7 +216,7 @@ public sealed class ProgressLines(TextWriter writer, int every = 10) : TrainingC
     private TrainingMetrics? _last;
 
     /// <inheritdoc/>
-    public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+    public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _last = metrics;
@@ -225,7 +225,7 @@ public sealed class ProgressLines(TextWriter writer, int every = 10) : TrainingC
     }
 
     /// <inheritdoc/>
-    public override void OnTrainingEnd(OnPolicyAgent agent)
+    public override void OnTrainingEnd(Agent agent)
     {
         if (_last is not null && _last.Iteration % Math.Max(every, 1) != 0) _writer.WriteLine(Format(_last));
         _writer.Flush();

@@ -10,7 +10,7 @@ public class PpoTests
     {
         public List<TrainingMetrics> Updates { get; } = [];
 
-        public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
         {
             Updates.Add(metrics);
             return true;

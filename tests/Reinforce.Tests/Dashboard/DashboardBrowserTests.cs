@@ -76,9 +76,15 @@ public class DashboardBrowserTests
     [Fact]
     public void Run_names_cannot_escape_the_runs_folder()
     {
+        // A sibling whose name extends the root's ("runs-other" beside "runs") holds real metrics, so only the
+        // boundary check can refuse it (RunFolderBoundaryTests covers parents and symbolic links through every endpoint).
         var dir = Directory.CreateTempSubdirectory("reinforce-runs-");
-        var folders = new RunFolders(dir.FullName);
-        Assert.Null(folders.Metrics("../../etc", 0));
+        var root = Directory.CreateDirectory(Path.Combine(dir.FullName, "runs"));
+        var sibling = Directory.CreateDirectory(Path.Combine(dir.FullName, "runs-other", "x"));
+        File.WriteAllText(Path.Combine(sibling.FullName, "metrics.csv"), "step,secret\n1,42\n");
+        var folders = new RunFolders(root.FullName);
+        Assert.Null(folders.Metrics("../runs-other/x", 0));
+        Assert.NotNull(new RunFolders(dir.FullName).Metrics("runs-other/x", 0)); // the file is readable from a root that holds it
         dir.Delete(true);
     }
 }
@@ -93,7 +99,7 @@ public class DashboardLiveTrainingTests
         public readonly SemaphoreSlim Resume = new(0);
         private int _updates;
 
-        public override bool OnUpdate(Reinforce.Algorithms.OnPolicyAgent agent, Reinforce.Algorithms.TrainingMetrics metrics)
+        public override bool OnUpdate(Reinforce.Algorithms.Agent agent, Reinforce.Algorithms.TrainingMetrics metrics)
         {
             if (++_updates == pauseAfterUpdate)
             {

@@ -56,7 +56,7 @@ public sealed class ExportCommandTests(TrainedRunFixture run) : IClassFixture<Tr
         }
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Export_of_a_trained_run_folder_runs_in_onnx_runtime_with_the_agents_numbers()
     {
         var (code, output, error) = Run("export", run.RunDirectory, "--format", "onnx");
@@ -88,7 +88,7 @@ public sealed class ExportCommandTests(TrainedRunFixture run) : IClassFixture<Tr
         Assert.True(means.Distinct().Count() > 1);
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Unity_export_of_a_checkpoint_folder_has_the_ml_agents_outputs()
     {
         // The run's first periodic checkpoint (checkpoint_every_steps 256).

@@ -4,7 +4,7 @@ namespace Reinforce.Tests.Export;
 
 public class OnnxGraphBuilderTests
 {
-    [OnnxRuntimeFact]
+    [Fact]
     public void A_hand_built_gemm_softmax_argmax_graph_runs_in_onnx_runtime_with_the_expected_values()
     {
         // y = softmax(tanh(x · Wᵀ + b)), action = argmax(y)

@@ -1,24 +1,15 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
-using System.Text.Json.Nodes;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Reinforce.Tests.Export;
 
 /// <summary>
-/// Runs ONNX models in the real ONNX Runtime (the npm package onnxruntime-node, driven by tests/onnx-runner/run.js).
-/// The runner's packages are installed on first use (npm install --ignore-scripts: the CPU runtime ships in the
-/// package; the install script would only fetch optional GPU libraries from GitHub, which is unreachable here).
+/// Runs ONNX models in the real ONNX Runtime, in process (NuGet Microsoft.ML.OnnxRuntime, referenced by the test
+/// project only, with the linux-x64 native runtime; the library itself stays free of native code). Nothing is
+/// installed at test time, so these tests cannot be skipped: a missing runtime is a build or load failure.
 /// </summary>
 internal static class OnnxRuntime
 {
-    private static readonly Lazy<string?> RunnerDirectory = new(Prepare);
-
-    public static bool Available => RunnerDirectory.Value is not null;
-
-    /// <summary>Why the runtime is unavailable (for skip messages), or null.</summary>
-    public static string? Unavailable { get; private set; }
-
     public static string RepositoryRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
@@ -26,78 +17,39 @@ internal static class OnnxRuntime
         return dir?.FullName ?? throw new InvalidOperationException("Reinforce.slnx not found above the test output folder.");
     }
 
-    private static string? Prepare()
-    {
-        var runner = Path.Combine(RepositoryRoot(), "tests", "onnx-runner");
-        if (!File.Exists(Path.Combine(runner, "node_modules", "onnxruntime-node", "package.json")))
-        {
-            var (code, _, err) = Run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts"], runner, 300_000);
-            if (code != 0) { Unavailable = $"npm install of onnxruntime-node failed: {err}"; return null; }
-        }
-        return runner;
-    }
-
     /// <summary>Runs the model on float32 inputs; returns each output's dims and values.</summary>
     public static Dictionary<string, (long[] Dims, double[] Data)> Run(string modelPath, IReadOnlyDictionary<string, (int[] Dims, float[] Data)> inputs) =>
         Session(modelPath, inputs).Outputs.ToDictionary(o => o.Key, o => (o.Value.Dims, o.Value.Data));
 
-    /// <summary>Runs serialised model bytes (through a temporary file) on float32 inputs.</summary>
+    /// <summary>Runs a model file on float32 inputs.</summary>
+    public static OrtResult Session(string modelPath, IReadOnlyDictionary<string, (int[] Dims, float[] Data)> inputs) =>
+        Session(File.ReadAllBytes(modelPath), inputs);
+
+    /// <summary>Runs serialised model bytes on float32 inputs; returns the session's input and output names (in the model's order) and every output's dims, element type and values.</summary>
     public static OrtResult Session(byte[] model, IReadOnlyDictionary<string, (int[] Dims, float[] Data)> inputs)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"reinforce-test-{Guid.NewGuid():N}.onnx");
-        File.WriteAllBytes(path, model);
-        try
+        using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+        using var session = new InferenceSession(model, options);
+        var feeds = inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Key, new DenseTensor<float>(i.Value.Data, i.Value.Dims))).ToList();
+        using var results = session.Run(feeds);
+        var outputs = new Dictionary<string, OrtOutput>(StringComparer.Ordinal);
+        foreach (var value in results)
         {
-            return Session(path, inputs);
+            outputs[value.Name] = value.ElementType switch
+            {
+                TensorElementType.Float => Output(value.AsTensor<float>(), "float32", v => v),
+                TensorElementType.Double => Output(value.AsTensor<double>(), "float64", v => v),
+                TensorElementType.Int64 => Output(value.AsTensor<long>(), "int64", v => v),
+                TensorElementType.Int32 => Output(value.AsTensor<int>(), "int32", v => v),
+                TensorElementType.Bool => Output(value.AsTensor<bool>(), "bool", v => v ? 1 : 0),
+                var other => throw new NotSupportedException($"Output '{value.Name}' has element type {other}, which these tests do not read."),
+            };
         }
-        finally
-        {
-            File.Delete(path);
-        }
+        return new OrtResult([.. session.InputNames], [.. session.OutputNames], outputs);
     }
 
-    /// <summary>Runs the model on float32 inputs; returns the session's input and output names (in the model's order) and every output's dims, element type and values.</summary>
-    public static OrtResult Session(string modelPath, IReadOnlyDictionary<string, (int[] Dims, float[] Data)> inputs)
-    {
-        var runner = RunnerDirectory.Value ?? throw new InvalidOperationException(Unavailable);
-        var spec = new JsonObject();
-        foreach (var (name, (dims, data)) in inputs)
-            spec[name] = new JsonObject { ["dims"] = new JsonArray(dims.Select(d => (JsonNode)d).ToArray()), ["data"] = new JsonArray(data.Select(v => (JsonNode)(double)v).ToArray()) };
-        var inputsPath = Path.GetTempFileName();
-        File.WriteAllText(inputsPath, spec.ToJsonString());
-        var (code, stdout, stderr) = Run("node", [Path.Combine(runner, "run.js"), modelPath, inputsPath], runner, 120_000);
-        File.Delete(inputsPath);
-        if (code != 0) throw new InvalidOperationException($"ONNX Runtime rejected or failed on {modelPath}: {stderr}");
-        var json = JsonNode.Parse(stdout)!;
-        var result = new Dictionary<string, OrtOutput>();
-        foreach (var (name, node) in json["outputs"]!.AsObject())
-        {
-            result[name] = new OrtOutput(node!["dims"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray(), node["type"]!.GetValue<string>(),
-                node["data"]!.AsArray().Select(d => d!.GetValue<double>()).ToArray());
-        }
-        return new OrtResult(
-            json["inputNames"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray(),
-            json["outputNames"]!.AsArray().Select(n => n!.GetValue<string>()).ToArray(),
-            result);
-    }
-
-    private static (int Code, string Stdout, string Stderr) Run(string file, string[] args, string workingDirectory, int timeoutMs)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeoutMs)) { p.Kill(true); return (-1, "", $"{file} timed out"); }
-            return (p.ExitCode, stdout.Result, stderr.Result);
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            return (-1, "", $"{file} is not installed ({e.Message})");
-        }
-    }
+    private static OrtOutput Output<T>(Tensor<T> tensor, string type, Func<T, double> convert) =>
+        new(tensor.Dimensions.ToArray().Select(d => (long)d).ToArray(), type, tensor.ToArray().Select(convert).ToArray());
 }
 
 /// <summary>One output of an ONNX Runtime session: its dims, element type ("float32", "int64", ...) and values.</summary>
@@ -107,24 +59,4 @@ internal sealed record OrtOutput(long[] Dims, string Type, double[] Data);
 internal sealed record OrtResult(string[] InputNames, string[] OutputNames, Dictionary<string, OrtOutput> Outputs)
 {
     public OrtOutput this[string name] => Outputs.TryGetValue(name, out var o) ? o : throw new KeyNotFoundException($"The model has no output '{name}'; it has {string.Join(", ", OutputNames)}.");
-}
-
-/// <summary>A test that needs ONNX Runtime (Node.js + npm); required when REINFORCE_REQUIRE_ONNXRUNTIME=1 (.ci/run sets it).</summary>
-public sealed class OnnxRuntimeFactAttribute : FactAttribute
-{
-    public OnnxRuntimeFactAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("REINFORCE_REQUIRE_ONNXRUNTIME") == "1") return;
-        if (!OnnxRuntime.Available) Skip = "ONNX Runtime unavailable: " + OnnxRuntime.Unavailable;
-    }
-}
-
-/// <summary>A theory that needs ONNX Runtime (Node.js + npm); required when REINFORCE_REQUIRE_ONNXRUNTIME=1 (.ci/run sets it).</summary>
-public sealed class OnnxRuntimeTheoryAttribute : TheoryAttribute
-{
-    public OnnxRuntimeTheoryAttribute()
-    {
-        if (Environment.GetEnvironmentVariable("REINFORCE_REQUIRE_ONNXRUNTIME") == "1") return;
-        if (!OnnxRuntime.Available) Skip = "ONNX Runtime unavailable: " + OnnxRuntime.Unavailable;
-    }
 }

@@ -21,7 +21,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
 
     // ------------------------------------------------------------------ default layout, agents on real environments
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void CartPole_categorical_policy_gives_the_librarys_probabilities_and_actions_in_onnx_runtime()
     {
         using var env = Environments.MakeVector("CartPole-v1", 2, 1);
@@ -45,7 +45,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         AssertActions(actions, ort["action"], [rows, 1]);
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void MultiDiscrete_policy_gives_per_branch_softmaxes_and_argmaxes_in_onnx_runtime()
     {
         TinyMultiDiscreteEnv.EnsureRegistered();
@@ -63,7 +63,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         AssertActions(actions, ort["action"], [rows, 3]);
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Pendulum_gaussian_policy_with_observation_normalization_gives_the_means_and_clipped_actions_of_predict()
     {
         using var env = Environments.MakeVector("Pendulum-v1", 2, 1);
@@ -98,7 +98,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
 
     public static TheoryData<string> Variants => new() { "relu-shared", "elu", "sigmoid", "softplus", "identity-linear", "bernoulli", "multibinary", "discrete-start", "box" };
 
-    [OnnxRuntimeTheory]
+    [Theory]
     [MemberData(nameof(Variants))]
     public void Every_head_and_activation_matches_the_library(string variant)
     {
@@ -135,7 +135,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         }
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Every_supported_opset_runs_with_the_same_outputs_and_its_release_ir_version()
     {
         var policy = new ActorCriticPolicy(4, new MultiDiscrete([3, 2]), new PolicyOptions { HiddenSizes = [8] }, withCritic: false, new Rng(41));
@@ -167,7 +167,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
 
     // ------------------------------------------------------------------ Unity ML-Agents layout
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Unity_discrete_export_has_ml_agents_names_constants_and_shapes_and_respects_action_masks()
     {
         using var env = Environments.MakeVector("CartPole-v1", 2, 1);
@@ -201,7 +201,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         Assert.Equal(actions.Select(a => (double)(1 - a)), ort["discrete_actions"].Data);
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Unity_multi_discrete_samples_follow_the_policys_probabilities_and_never_take_masked_actions()
     {
         var policy = new ActorCriticPolicy(4, new MultiDiscrete([3, 2, 4]), new PolicyOptions { HiddenSizes = [8] }, withCritic: true, new Rng(61));
@@ -240,7 +240,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         output.WriteLine($"Unity multi-discrete: largest |sample frequency − probability| over 3000 draws = {worst:F4}");
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Unity_bernoulli_branches_become_two_way_choices_with_the_same_deterministic_action()
     {
         var policy = new ActorCriticPolicy(3, new MultiDiscrete([2, 2]), new PolicyOptions { HiddenSizes = [8], Distribution = DistributionKind.Bernoulli }, withCritic: false, new Rng(71));
@@ -254,7 +254,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         Assert.All(ort["discrete_actions"].Data, a => Assert.True(a is 0 or 1));
     }
 
-    [OnnxRuntimeTheory]
+    [Theory]
     [InlineData(false)]
     [InlineData(true)]
     public void Unity_continuous_samples_have_the_policys_mean_and_standard_deviation(bool sde)
@@ -292,7 +292,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         }
     }
 
-    [OnnxRuntimeFact]
+    [Fact]
     public void Unity_continuous_actions_are_clipped_to_the_box_bounds()
     {
         var policy = new ActorCriticPolicy(3, new Box([-0.1f], [0.1f]), new PolicyOptions { HiddenSizes = [8], LogStdInit = 0f }, withCritic: false, new Rng(91));
@@ -329,7 +329,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
     // ------------------------------------------------------------------ helpers
 
     /// <summary>Spreads the weights so outputs differ clearly between observations (fresh heads start at gain 0.01).</summary>
-    internal static void Randomize(ActorCriticPolicy policy, ulong seed, float scale = 1.2f)
+    internal static void Randomize(TrainablePolicy policy, ulong seed, float scale = 1.2f)
     {
         var rng = new Rng(seed);
         foreach (var (name, parameter) in policy.NamedParameters())
@@ -349,8 +349,9 @@ public class PolicyExporterTests(ITestOutputHelper output)
         [.. Enumerable.Range(0, rows * size).Select(_ => (float)(scale * rng.NextGaussian()))];
 
     /// <summary>The library's distribution parameters from the policy's forward pass: probabilities (per branch) or Gaussian means.</summary>
-    internal static float[] LibraryOutput(ActorCriticPolicy policy, float[] observations, int rows)
+    internal static float[] LibraryOutput(TrainablePolicy trainable, float[] observations, int rows)
     {
+        var policy = (ActorCriticPolicy)trainable;
         using var scope = Graph.NoGrad();
         var output = policy.Forward(Tensor.FromArray(observations, rows, policy.ObservationSize));
         switch (policy.Kind)
@@ -377,8 +378,9 @@ public class PolicyExporterTests(ITestOutputHelper output)
     }
 
     /// <summary>Deterministic actions from the policy's inference path (what Predict runs).</summary>
-    internal static (int[] Discrete, float[] Continuous) Act(ActorCriticPolicy policy, float[] observations, int rows)
+    internal static (int[] Discrete, float[] Continuous) Act(TrainablePolicy trainable, float[] observations, int rows)
     {
+        var policy = (ActorCriticPolicy)trainable;
         var discrete = new int[rows * policy.DiscreteActionSize];
         var continuous = new float[rows * policy.ContinuousActionSize];
         policy.Act(observations, rows, new Rng(0), deterministic: true, discrete, continuous, new float[rows], []);
@@ -386,8 +388,9 @@ public class PolicyExporterTests(ITestOutputHelper output)
     }
 
     /// <summary>The Gaussian head's standard deviation for one observation: exp(log_std), or with gSDE sqrt(Σ latent²·σ² + 1e-6).</summary>
-    private static double[] ExpectedStd(ActorCriticPolicy policy, float[] observation)
+    private static double[] ExpectedStd(TrainablePolicy trainable, float[] observation)
     {
+        var policy = (ActorCriticPolicy)trainable;
         var logStd = policy.LogStd!.Value.Data;
         int d = policy.OutputSize;
         if (!policy.UsesSde) return [.. logStd.Select(v => Math.Exp(v))];

@@ -131,7 +131,7 @@ internal sealed class PythonServer : IDisposable
     /// <summary>Starts <c>python3 -m reinforce_env corridor:FACTORY --port 0</c> in the test's Python folder and reads the port it prints.</summary>
     public static PythonServer Start(string factory)
     {
-        string root = Export.OnnxRuntime.RepositoryRoot();
+        string root = RepositoryRoot();
         var psi = new ProcessStartInfo(Python ?? throw new InvalidOperationException(Unavailable), ["-u", "-m", "reinforce_env", $"corridor:{factory}", "--port", "0", "--bind", "127.0.0.1"])
         {
             WorkingDirectory = Path.Combine(root, "tests", "Reinforce.Tests", "Remote", "Python"),
@@ -158,6 +158,13 @@ internal sealed class PythonServer : IDisposable
             while ((more = process.StandardOutput.ReadLine()) is not null) lock (server._output) server._output.AppendLine(more);
         });
         return server;
+    }
+
+    private static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Reinforce.slnx"))) dir = dir.Parent;
+        return dir?.FullName ?? throw new InvalidOperationException("Reinforce.slnx not found above the test output folder.");
     }
 
     public void Dispose()

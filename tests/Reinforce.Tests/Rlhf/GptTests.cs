@@ -1,6 +1,8 @@
 using Reinforce.Autograd;
 using Reinforce.IO;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 using Reinforce.Tensors;
 using Reinforce.Tests.Golden;
 

@@ -60,6 +60,19 @@ public interface IVectorEnv : IDisposable
     /// <summary>The last observation of the episode copy <paramref name="envIndex"/> finished in the last step; throws when it did not finish.</summary>
     ReadOnlySpan<float> FinalObservation(int envIndex);
 
+    /// <summary>
+    /// The number of flags per copy in <see cref="ActionMasks"/>: the action count of a Discrete space (the sum of
+    /// Nvec for MultiDiscrete) when the copies expose legal actions (<see cref="IActionMaskEnv"/>), 0 otherwise.
+    /// </summary>
+    int ActionMaskSize => 0;
+
+    /// <summary>
+    /// The legal actions of each copy's current state, <c>[NumEnvs × ActionMaskSize]</c> row-major (true = legal), for
+    /// the observations in <see cref="Observations"/> (after an auto-reset, the new episode's first state). Empty when
+    /// <see cref="ActionMaskSize"/> is 0. A state with no legal action throws during Step or Reset, naming the copy and step.
+    /// </summary>
+    ReadOnlySpan<bool> ActionMasks => default;
+
     /// <summary>The episodes that ended in the last step (return of raw rewards, length), in copy order.</summary>
     ReadOnlySpan<EpisodeRecord> CompletedEpisodes { get; }
 }

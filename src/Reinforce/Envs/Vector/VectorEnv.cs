@@ -33,6 +33,9 @@ public abstract class VectorEnv : IVectorEnv
     private readonly EpisodeRecord[] _completed;
     private int _completedCount;
     private bool _hasReset;
+    private readonly IActionMaskEnv[]? _maskers;
+    private readonly int _maskSize;
+    private readonly bool[] _masks;
 
     /// <summary>Batches <paramref name="envs"/> (distinct instances with the same spaces) under an optional per-copy time limit.</summary>
     protected VectorEnv(IReadOnlyList<IVectorizableEnv> envs, int? maxEpisodeSteps)
@@ -88,6 +91,20 @@ public abstract class VectorEnv : IVectorEnv
         _finished = new bool[n];
         _finishedRecord = new EpisodeRecord[n];
         _completed = new EpisodeRecord[n];
+
+        var maskers = _envs.Select(Reinforce.Envs.ActionMasks.Find).ToArray();
+        int withMasks = maskers.Count(m => m is not null);
+        if (withMasks > 0 && withMasks < n)
+        {
+            int without = Array.FindIndex(maskers, m => m is null);
+            throw new ArgumentException($"Environment {without} ({_envs[without].Name}) provides no action masks but others do; all copies must implement IActionMaskEnv, or none.", nameof(envs));
+        }
+        if (withMasks == n)
+        {
+            _maskers = maskers!;
+            _maskSize = Reinforce.Envs.ActionMasks.MaskSize(first.ActionSpace);
+        }
+        _masks = new bool[n * _maskSize];
     }
 
     private T[] Cast<T>() where T : class
@@ -140,6 +157,12 @@ public abstract class VectorEnv : IVectorEnv
     public ReadOnlySpan<float> FinalObservations => _finalObservations;
 
     /// <inheritdoc/>
+    public int ActionMaskSize => _maskSize;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<bool> ActionMasks => _masks;
+
+    /// <inheritdoc/>
     public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => _completed.AsSpan(0, _completedCount);
 
     /// <inheritdoc/>
@@ -157,6 +180,7 @@ public abstract class VectorEnv : IVectorEnv
         for (int i = 0; i < _envs.Length; i++)
         {
             _envs[i].ResetInto(Rng.DeriveSeed(seed, i), _observations.AsSpan(i * _observationSize, _observationSize));
+            if (_maskers is not null) UpdateMask(i, 0);
         }
         ClearAfterReset();
     }
@@ -289,12 +313,27 @@ public abstract class VectorEnv : IVectorEnv
             _episodeReturn[i] = 0;
             _episodeLength[i] = 0;
             _envs[i].ResetInto(null, row);
+            if (_maskers is not null) UpdateMask(i, 0);
         }
         else
         {
             _finished[i] = false;
             _episodeReturn[i] = episodeReturn;
             _episodeLength[i] = length;
+            if (_maskers is not null) UpdateMask(i, length);
+        }
+    }
+
+    /// <summary>Reads copy <paramref name="i"/>'s legal actions into its mask row and checks that one is left.</summary>
+    private void UpdateMask(int i, int step)
+    {
+        var row = _masks.AsSpan(i * _maskSize, _maskSize);
+        row.Clear();
+        _maskers![i].WriteActionMask(row);
+        if (!row.Contains(true) || SingleActionSpace is MultiDiscrete)
+        {
+            Reinforce.Envs.ActionMasks.Check($"{Name}: environment {i} ({_envs[i].Name})", SingleActionSpace, row,
+                step == 0 ? "at the start of an episode (after reset)" : $"at step {step} of its episode");
         }
     }
 

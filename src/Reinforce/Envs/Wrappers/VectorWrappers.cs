@@ -52,6 +52,12 @@ public abstract class VectorEnvWrapper : IVectorEnv
     public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => Inner.CompletedEpisodes;
 
     /// <inheritdoc/>
+    public int ActionMaskSize => Inner.ActionMaskSize;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<bool> ActionMasks => Inner.ActionMasks;
+
+    /// <inheritdoc/>
     public virtual ReadOnlySpan<float> FinalObservation(int envIndex) => Inner.FinalObservation(envIndex);
 
     /// <inheritdoc/>

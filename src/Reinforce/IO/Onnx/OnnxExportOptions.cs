@@ -58,7 +58,7 @@ public sealed record OnnxExportOptions
 /// <summary>
 /// The observation normalisation a policy was trained behind, as <see cref="VectorNormalizeObservation"/> applies
 /// it: <c>clip((x − mean) / sqrt(var + epsilon), −clip, clip)</c> per element. Exported models apply it first,
-/// so they take raw observations as <see cref="OnPolicyAgent.Predict(ReadOnlySpan{float}, bool)"/> does.
+/// so they take raw observations as <see cref="Agent.Predict(ReadOnlySpan{float}, bool)"/> does.
 /// </summary>
 /// <param name="Mean">The running mean per observation element.</param>
 /// <param name="Variance">The running (population) variance per element.</param>

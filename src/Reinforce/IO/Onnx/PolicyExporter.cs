@@ -30,7 +30,7 @@ public sealed record OnnxExport(byte[] Model, int Opset, int IrVersion, IReadOnl
 /// the model when the run normalised them), the action distribution's parameters and the deterministic action out,
 /// with a dynamic batch dimension. Built from the policy's public surface (its named parameters, activation, head
 /// kind and action space), so the model computes what <see cref="ActorCriticPolicy.Forward"/> and
-/// <see cref="OnPolicyAgent.Predict(ReadOnlySpan{float}, bool)"/> compute.
+/// <see cref="Agent.Predict(ReadOnlySpan{float}, bool)"/> compute.
 /// </summary>
 /// <remarks>
 /// <para>Default layout — input <c>obs</c> float32 [batch, observation size]; outputs for discrete actions
@@ -50,7 +50,9 @@ public static partial class PolicyExporter
     public static OnnxExport Export(OnPolicyAgent agent, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        return Export(agent.Policy, ObservationNormalization.Of(agent), options);
+        var policy = agent.Policy as ActorCriticPolicy ?? throw new NotSupportedException(
+            $"ONNX export: the agent's policy is a {agent.Policy.GetType().Name}; the exporter writes the MLP ActorCriticPolicy only.");
+        return Export(policy, ObservationNormalization.Of(agent), options);
     }
 
     /// <summary>Exports <paramref name="policy"/>, applying <paramref name="normalization"/> to the observations first when given.</summary>

@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text.Json;
+using Reinforce.IO;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Text;
+
+namespace Reinforce.Rlhf.Training;
+
+/// <summary>What a checkpoint file holds.</summary>
+public enum CheckpointKind
+{
+    /// <summary>A <see cref="Gpt"/> language model.</summary>
+    LanguageModel,
+    /// <summary>A <see cref="RewardModel"/> (a GPT trunk and a scalar head).</summary>
+    RewardModel,
+}
+
+/// <summary>
+/// Language-model and reward-model checkpoints: one safetensors file holding the weights under GPT-2's names, with
+/// the model shape, the tokenizer's vocabulary and any run facts (step, losses) in its metadata, so the file alone
+/// is enough to rebuild the model. Written to a temporary file and renamed, so a crash never leaves half a file.
+/// </summary>
+public static class LmCheckpoint
+{
+    private const string FormatKey = "format", FormatValue = "reinforce-rlhf/1";
+    private const string KindKey = "kind", ConfigKey = "gpt_config", VocabularyKey = "vocabulary";
+
+    /// <summary>Saves a language model and its tokenizer, with <paramref name="facts"/> (free-form, e.g. "step") in the metadata.</summary>
+    public static void Save(string path, Gpt model, CharTokenizer tokenizer, IReadOnlyDictionary<string, string>? facts = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Write(path, CheckpointKind.LanguageModel, model.Config, tokenizer, model.StateDict(), facts);
+    }
+
+    /// <summary>Saves a reward model (trunk and head) and its tokenizer.</summary>
+    public static void Save(string path, RewardModel model, IReadOnlyDictionary<string, string>? facts = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Write(path, CheckpointKind.RewardModel, model.Config, model.Tokenizer, model.StateDict(), facts);
+    }
+
+    /// <summary>Loads a language model saved by <see cref="Save(string, Gpt, CharTokenizer, IReadOnlyDictionary{string, string}?)"/>.</summary>
+    public static (Gpt Model, CharTokenizer Tokenizer, IReadOnlyDictionary<string, string> Facts) LoadLanguageModel(string path)
+    {
+        var (kind, config, tokenizer, tensors, facts) = Read(path);
+        if (kind != CheckpointKind.LanguageModel)
+            throw new CheckpointFormatException(path, "it holds a reward model, not a language model", "Give the checkpoint written by `reinforce lm pretrain` (or by RL fine-tuning).");
+        var model = new Gpt(config, new Rng(0));
+        LoadState(path, model, tensors);
+        return (model, tokenizer, facts);
+    }
+
+    /// <summary>Loads a reward model saved by <see cref="Save(string, RewardModel, IReadOnlyDictionary{string, string}?)"/>.</summary>
+    public static (RewardModel Model, IReadOnlyDictionary<string, string> Facts) LoadRewardModel(string path)
+    {
+        var (kind, config, tokenizer, tensors, facts) = Read(path);
+        if (kind != CheckpointKind.RewardModel)
+            throw new CheckpointFormatException(path, "it holds a language model, not a reward model", "Give the checkpoint written by `reinforce rlhf reward`.");
+        var model = new RewardModel(new Gpt(config, new Rng(0)), tokenizer, new Rng(0));
+        LoadState(path, model, tensors);
+        return (model, facts);
+    }
+
+    /// <summary>The kind of model a checkpoint holds, from its header alone.</summary>
+    public static CheckpointKind KindOf(string path)
+    {
+        var (_, metadata) = SafeTensors.ReadHeader(path);
+        return ParseKind(path, metadata);
+    }
+
+    private static void Write(string path, CheckpointKind kind, GptConfig config, CharTokenizer tokenizer,
+        IReadOnlyDictionary<string, Tensor> state, IReadOnlyDictionary<string, string>? facts)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (facts is not null)
+            foreach (var (k, v) in facts) metadata[k] = v;
+        metadata[FormatKey] = FormatValue;
+        metadata[KindKey] = kind == CheckpointKind.LanguageModel ? "language_model" : "reward_model";
+        metadata[ConfigKey] = JsonSerializer.Serialize(new Dictionary<string, int>
+        {
+            ["vocab_size"] = config.VocabSize, ["context_length"] = config.ContextLength, ["layers"] = config.Layers,
+            ["width"] = config.Width, ["heads"] = config.Heads, ["mlp_ratio"] = config.MlpRatio,
+        });
+        metadata[VocabularyKey] = tokenizer.Vocabulary;
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
+        SafeTensors.Save(path, state, metadata);
+    }
+
+    private static (CheckpointKind, GptConfig, CharTokenizer, Dictionary<string, Tensor>, IReadOnlyDictionary<string, string>) Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var (tensors, metadata) = SafeTensors.Load(path);
+        if (!metadata.TryGetValue(FormatKey, out var format) || format != FormatValue)
+            throw new CheckpointFormatException(path, "it is a safetensors file, but not a Reinforce language-model checkpoint (no \"format\": \"reinforce-rlhf/1\" in its metadata)", "Give a checkpoint written by `reinforce lm pretrain` or `reinforce rlhf`.");
+        var kind = ParseKind(path, metadata);
+        if (!metadata.TryGetValue(ConfigKey, out var configJson)) throw new CheckpointFormatException(path, "the model shape (gpt_config) is missing from the metadata", "Re-create the checkpoint.");
+        GptConfig config;
+        try
+        {
+            var c = JsonSerializer.Deserialize<Dictionary<string, int>>(configJson) ?? [];
+            config = new GptConfig
+            {
+                VocabSize = c["vocab_size"], ContextLength = c["context_length"], Layers = c["layers"],
+                Width = c["width"], Heads = c["heads"], MlpRatio = c["mlp_ratio"],
+            };
+            config.Validate();
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or ArgumentException)
+        {
+            throw new CheckpointFormatException(path, $"the model shape in the metadata cannot be read ({e.Message})", "Re-create the checkpoint.", e);
+        }
+        if (!metadata.TryGetValue(VocabularyKey, out var vocabulary) || vocabulary.Length != config.VocabSize)
+            throw new CheckpointFormatException(path, $"the tokenizer's vocabulary is missing or does not have {config.VocabSize} characters", "Re-create the checkpoint.");
+        var facts = metadata.Where(kv => kv.Key is not (FormatKey or KindKey or ConfigKey or VocabularyKey))
+            .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        return (kind, config, new CharTokenizer(vocabulary), tensors, facts);
+    }
+
+    private static CheckpointKind ParseKind(string path, IReadOnlyDictionary<string, string> metadata) =>
+        metadata.TryGetValue(KindKey, out var kind) ? kind switch
+        {
+            "language_model" => CheckpointKind.LanguageModel,
+            "reward_model" => CheckpointKind.RewardModel,
+            _ => throw new CheckpointFormatException(path, $"unknown model kind '{kind}'", "Give a checkpoint written by `reinforce lm pretrain` or `reinforce rlhf reward`."),
+        } : throw new CheckpointFormatException(path, "the metadata does not say what model the file holds", "Give a checkpoint written by `reinforce lm pretrain` or `reinforce rlhf reward`.");
+
+    private static void LoadState(string path, Nn.Module model, Dictionary<string, Tensor> tensors)
+    {
+        try { model.LoadStateDict(tensors); }
+        catch (Nn.StateDictException e)
+        {
+            throw new CheckpointFormatException(path, $"its weights do not fit the model its metadata describes: {e.Message}", "Re-create the checkpoint.", e);
+        }
+    }
+
+    /// <summary>Formats a number for checkpoint facts (invariant culture, round-trip).</summary>
+    public static string Fact(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+}

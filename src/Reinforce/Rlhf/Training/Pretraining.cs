@@ -1,0 +1,243 @@
+using System.Diagnostics;
+using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
+using Reinforce.Optim;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
+
+namespace Reinforce.Rlhf.Training;
+
+/// <summary>Settings of language-model pretraining (next-character prediction on a corpus).</summary>
+public sealed record PretrainOptions
+{
+    /// <summary>Optimizer steps.</summary>
+    public int Steps { get; init; } = 2000;
+
+    /// <summary>Sequences per step; each is a random window of the training text as long as the model's context.</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Peak learning rate (reached after the warm-up, then cosine-decayed to <see cref="MinLearningRate"/>).</summary>
+    public float LearningRate { get; init; } = 2e-3f;
+
+    /// <summary>Learning rate at the end.</summary>
+    public float MinLearningRate { get; init; } = 2e-4f;
+
+    /// <summary>Fraction of the steps spent warming the learning rate up from zero.</summary>
+    public double WarmupFraction { get; init; } = 0.05;
+
+    /// <summary>AdamW weight decay on the weight matrices.</summary>
+    public float WeightDecay { get; init; } = 0.1f;
+
+    /// <summary>Gradients are clipped to this global norm.</summary>
+    public float MaxGradNorm { get; init; } = 1f;
+
+    /// <summary>The last part of the corpus held out for the validation loss.</summary>
+    public double ValidationFraction { get; init; } = 0.1;
+
+    /// <summary>Windows of held-out text the validation loss is averaged over (the same windows every time).</summary>
+    public int ValidationWindows { get; init; } = 256;
+
+    /// <summary>Seed of the window sampling.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Throws if a setting is out of range.</summary>
+    public void Validate()
+    {
+        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "PretrainOptions: at least one step.");
+        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "PretrainOptions: the batch needs at least one sequence.");
+        if (!(LearningRate > 0) || MinLearningRate < 0) throw new ArgumentOutOfRangeException(nameof(LearningRate), "PretrainOptions: learning rates must be positive.");
+        if (ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "PretrainOptions: the validation fraction must be in (0, 1).");
+    }
+}
+
+/// <summary>One pretraining step's figures.</summary>
+public sealed record PretrainStep(int Step, double Loss, double LearningRate, double GradNorm, double TokensPerSecond);
+
+/// <summary>
+/// Trains a <see cref="Gpt"/> to predict the next character of a corpus: random windows of the first part of the text,
+/// mean cross-entropy, AdamW with warm-up and cosine decay, gradient clipping; <see cref="ValidationLoss"/> on fixed
+/// windows of the held-out end of the text.
+/// </summary>
+public sealed class Pretrainer
+{
+    private readonly Gpt _model;
+    private readonly PretrainOptions _options;
+    private readonly int[] _train;
+    private readonly int[] _validation;
+    private readonly Rng _rng;
+    private readonly ModelOptimizer _optimizer;
+    private readonly LearningRateSchedule _schedule;
+    private readonly int[] _inputs, _targets;
+    private readonly (int[] Tokens, int PromptLength)[]? _trainExamples, _validationExamples;
+
+    /// <summary>Prepares to train <paramref name="model"/> on <paramref name="corpus"/>, encoded with <paramref name="tokenizer"/>.</summary>
+    public Pretrainer(Gpt model, CharTokenizer tokenizer, string corpus, PretrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(corpus);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _model = model;
+        _options = options;
+        var tokens = tokenizer.Encode(DemoCorpus.NormalizeLineEnds(corpus));
+        int context = model.Config.ContextLength;
+        int split = (int)(tokens.Length * (1 - options.ValidationFraction));
+        if (split < context + 1 || tokens.Length - split < context + 1)
+            throw new ArgumentException($"Pretrainer: the corpus has {tokens.Length} characters; with {options.ValidationFraction:P0} held out, each part needs more than the context of {context}. Give a longer corpus or a shorter context.", nameof(corpus));
+        _train = tokens[..split];
+        _validation = tokens[split..];
+        _rng = new Rng(options.Seed);
+        _optimizer = new ModelOptimizer(model, options.LearningRate, options.WeightDecay);
+        _schedule = new WarmupSchedule(options.WarmupFraction, new CosineSchedule(options.LearningRate, options.MinLearningRate));
+        _inputs = new int[options.BatchSize * context];
+        _targets = new int[options.BatchSize * context];
+    }
+
+    /// <summary>
+    /// Prepares to train <paramref name="model"/> on prompt–completion examples (a task's format, say), one example per
+    /// sequence, with the loss on the completion tokens only: the prompts are given, not predicted. The last
+    /// <see cref="PretrainOptions.ValidationFraction"/> of the examples is held out.
+    /// </summary>
+    public Pretrainer(Gpt model, CharTokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> examples, PretrainOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(examples);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        _model = model;
+        _options = options;
+        int context = model.Config.ContextLength;
+        var encoded = new (int[] Tokens, int PromptLength)[examples.Count];
+        for (int i = 0; i < encoded.Length; i++)
+        {
+            var (prompt, completion) = examples[i];
+            var p = tokenizer.Encode(prompt);
+            var c = tokenizer.Encode(completion);
+            if (p.Length == 0 || c.Length == 0) throw new ArgumentException($"Pretrainer: example {i} has an empty prompt or completion.", nameof(examples));
+            if (p.Length + c.Length > context + 1)
+                throw new ArgumentException($"Pretrainer: example {i} (\"{prompt}\" + \"{completion}\") has {p.Length + c.Length} tokens; the context holds {context} plus the last target.", nameof(examples));
+            encoded[i] = ([.. p, .. c], p.Length);
+        }
+        int split = (int)(encoded.Length * (1 - options.ValidationFraction));
+        if (split < 1 || split >= encoded.Length)
+            throw new ArgumentException($"Pretrainer: {encoded.Length} examples are too few to hold {options.ValidationFraction:P0} out; give more examples.", nameof(examples));
+        _trainExamples = encoded[..split];
+        _validationExamples = encoded[split..];
+        _train = _validation = [];
+        _rng = new Rng(options.Seed);
+        _optimizer = new ModelOptimizer(model, options.LearningRate, options.WeightDecay);
+        _schedule = new WarmupSchedule(options.WarmupFraction, new CosineSchedule(options.LearningRate, options.MinLearningRate));
+        _inputs = _targets = [];
+    }
+
+    /// <summary>Steps taken so far.</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Characters in the training part.</summary>
+    public int TrainTokens => _train.Length;
+
+    /// <summary>Characters in the held-out part.</summary>
+    public int ValidationTokens => _validation.Length;
+
+    /// <summary>One optimizer step on a fresh batch of random windows.</summary>
+    public PretrainStep Step()
+    {
+        var clock = Stopwatch.StartNew();
+        int context = _model.Config.ContextLength, batch = _options.BatchSize;
+        int[] inputs = _inputs, targets = _targets;
+        if (_trainExamples is not null)
+        {
+            var picked = new (int[] Tokens, int PromptLength)[batch];
+            for (int b = 0; b < batch; b++) picked[b] = _trainExamples[_rng.NextInt(_trainExamples.Length)];
+            (inputs, targets, context) = ExampleBatch(picked);
+        }
+        else
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int start = _rng.NextInt(_train.Length - context);
+                _train.AsSpan(start, context).CopyTo(_inputs.AsSpan(b * context));
+                _train.AsSpan(start + 1, context).CopyTo(_targets.AsSpan(b * context));
+            }
+        }
+        float lr = _schedule.At((double)StepCount / _options.Steps);
+        _optimizer.LearningRate = lr;
+        _optimizer.ZeroGrad();
+        var loss = _model.Loss(inputs, targets, batch, context);
+        loss.Backward();
+        float norm = _optimizer.Step(_options.MaxGradNorm);
+        StepCount++;
+        double seconds = clock.Elapsed.TotalSeconds;
+        return new PretrainStep(StepCount, loss.Item(), lr, norm, batch * context / Math.Max(seconds, 1e-9));
+    }
+
+    /// <summary>
+    /// The mean next-character loss (nats) on held-out data: over <see cref="PretrainOptions.ValidationWindows"/> evenly
+    /// spaced windows of the held-out text, or over the held-out examples' completion tokens.
+    /// </summary>
+    public double ValidationLoss()
+    {
+        if (_validationExamples is null) return MeanLoss(_model, _validation, _options.ValidationWindows, _options.BatchSize);
+        double total = 0;
+        int tokens = 0;
+        using (Graph.NoGrad())
+        {
+            for (int start = 0; start < _validationExamples.Length; start += _options.BatchSize)
+            {
+                var chunk = _validationExamples[start..Math.Min(start + _options.BatchSize, _validationExamples.Length)];
+                var (inputs, targets, time) = ExampleBatch(chunk);
+                int counted = targets.Count(t => t >= 0);
+                total += _model.Loss(inputs, targets, chunk.Length, time).Item() * counted;
+                tokens += counted;
+            }
+        }
+        return total / tokens;
+    }
+
+    /// <summary>Examples right-padded to the longest, targets −100 (ignored) on the prompt and the padding.</summary>
+    private static (int[] Inputs, int[] Targets, int Time) ExampleBatch((int[] Tokens, int PromptLength)[] examples)
+    {
+        int time = examples.Max(e => e.Tokens.Length) - 1;
+        var inputs = new int[examples.Length * time];
+        var targets = new int[examples.Length * time];
+        Array.Fill(targets, -100);
+        for (int b = 0; b < examples.Length; b++)
+        {
+            var (tokens, promptLength) = examples[b];
+            tokens.AsSpan(0, tokens.Length - 1).CopyTo(inputs.AsSpan(b * time));
+            for (int t = promptLength - 1; t < tokens.Length - 1; t++) targets[b * time + t] = tokens[t + 1];
+        }
+        return (inputs, targets, time);
+    }
+
+    /// <summary>The mean next-token loss of <paramref name="model"/> on up to <paramref name="windows"/> evenly spaced context windows of <paramref name="tokens"/>.</summary>
+    public static double MeanLoss(Gpt model, int[] tokens, int windows, int batchSize = 32)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokens);
+        int context = model.Config.ContextLength;
+        int span = tokens.Length - context - 1;
+        if (span < 0) throw new ArgumentException($"MeanLoss: {tokens.Length} tokens are fewer than a context window of {context} + 1.", nameof(tokens));
+        windows = Math.Max(1, Math.Min(windows, span + 1));
+        double total = 0;
+        using (Graph.NoGrad())
+        {
+            for (int first = 0; first < windows; first += batchSize)
+            {
+                int count = Math.Min(batchSize, windows - first);
+                var inputs = new int[count * context];
+                var targets = new int[count * context];
+                for (int b = 0; b < count; b++)
+                {
+                    int start = windows == 1 ? 0 : (int)((long)(first + b) * span / (windows - 1));
+                    tokens.AsSpan(start, context).CopyTo(inputs.AsSpan(b * context));
+                    tokens.AsSpan(start + 1, context).CopyTo(targets.AsSpan(b * context));
+                }
+                total += model.Loss(inputs, targets, count, context).Item() * count;
+            }
+        }
+        return total / windows;
+    }
+}

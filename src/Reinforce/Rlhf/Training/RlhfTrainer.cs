@@ -1,0 +1,511 @@
+using System.Diagnostics;
+using Reinforce.Autograd;
+using Reinforce.Distributions;
+using Reinforce.Nn.Transformers;
+using Reinforce.Nn;
+using Reinforce.Rlhf.Text;
+
+namespace Reinforce.Rlhf.Training;
+
+/// <summary>The RL fine-tuning algorithm.</summary>
+public enum RlAlgorithm
+{
+    /// <summary>
+    /// REINFORCE Leave-One-Out (Ahmadian et al. 2024): k completions per prompt, each one's baseline the mean reward of the
+    /// other k − 1; the sequence-level KL to the reference folded into the reward.
+    /// </summary>
+    Rloo,
+    /// <summary>
+    /// Group Relative Policy Optimization (Shao et al. 2024): group-normalised advantages, PPO's clipped ratio per token,
+    /// and the k3 estimate of the KL to the reference added to the loss.
+    /// </summary>
+    Grpo,
+    /// <summary>
+    /// PPO with a value head (Ziegler et al. 2019, Ouyang et al. 2022): a per-token KL penalty in the reward, the score at
+    /// the last token, GAE over the completion, clipped policy and value losses over several epochs.
+    /// </summary>
+    Ppo,
+}
+
+/// <summary>Settings of RL fine-tuning.</summary>
+public sealed record RlhfOptions
+{
+    /// <summary>The algorithm (RLOO by default).</summary>
+    public RlAlgorithm Algorithm { get; init; } = RlAlgorithm.Rloo;
+
+    /// <summary>Distinct prompts per step.</summary>
+    public int PromptsPerStep { get; init; } = 16;
+
+    /// <summary>Completions sampled per prompt (k); RLOO and GRPO compare them with each other.</summary>
+    public int GroupSize { get; init; } = 4;
+
+    /// <summary>Longest completion, in tokens.</summary>
+    public int MaxNewTokens { get; init; } = 48;
+
+    /// <summary>The character that ends a completion (kept in it); null lets completions run to <see cref="MaxNewTokens"/>.</summary>
+    public char? StopCharacter { get; init; }
+
+    /// <summary>β: weight of the KL divergence to the reference model (in the reward for RLOO and PPO, in the loss for GRPO).</summary>
+    public float KlCoefficient { get; init; } = 0.05f;
+
+    /// <summary>Adam learning rate (constant).</summary>
+    public float LearningRate { get; init; } = 1e-4f;
+
+    /// <summary>AdamW weight decay on the weight matrices.</summary>
+    public float WeightDecay { get; init; }
+
+    /// <summary>Gradients are clipped to this global norm.</summary>
+    public float MaxGradNorm { get; init; } = 1f;
+
+    /// <summary>ε of the clipped probability ratio (and of the clipped value loss).</summary>
+    public float ClipRange { get; init; } = 0.2f;
+
+    /// <summary>Passes over each batch of samples (1 for RLOO and GRPO is on-policy: the ratio is exactly 1; PPO usually 4).</summary>
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Minibatches per pass.</summary>
+    public int MiniBatches { get; init; } = 1;
+
+    /// <summary>PPO: discount over completion tokens.</summary>
+    public float Gamma { get; init; } = 1f;
+
+    /// <summary>PPO: GAE's λ.</summary>
+    public float Lambda { get; init; } = 0.95f;
+
+    /// <summary>PPO: weight of the value loss.</summary>
+    public float ValueCoefficient { get; init; } = 0.1f;
+
+    /// <summary>GRPO: divide by the group's standard deviation (false: Dr. GRPO's mean-only centring).</summary>
+    public bool ScaleByGroupStd { get; init; } = true;
+
+    /// <summary>Sample completions kept in each step's metrics.</summary>
+    public int LoggedSamples { get; init; } = 4;
+
+    /// <summary>Seed of prompt choice and sampling.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>The usual settings for <paramref name="algorithm"/>: PPO gets 4 epochs of 4 minibatches.</summary>
+    public static RlhfOptions For(RlAlgorithm algorithm) => algorithm == RlAlgorithm.Ppo
+        ? new RlhfOptions { Algorithm = algorithm, Epochs = 4, MiniBatches = 4 }
+        : new RlhfOptions { Algorithm = algorithm };
+
+    /// <summary>Throws if a setting is out of range, naming it.</summary>
+    public void Validate()
+    {
+        if (PromptsPerStep < 1) throw new ArgumentOutOfRangeException(nameof(PromptsPerStep), PromptsPerStep, "RlhfOptions: at least one prompt per step.");
+        int minGroup = Algorithm == RlAlgorithm.Ppo ? 1 : 2;
+        if (GroupSize < minGroup) throw new ArgumentOutOfRangeException(nameof(GroupSize), GroupSize, $"RlhfOptions: {Algorithm} needs at least {minGroup} completions per prompt (RLOO and GRPO compare completions of the same prompt).");
+        if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "RlhfOptions: completions need at least one token.");
+        if (KlCoefficient < 0) throw new ArgumentOutOfRangeException(nameof(KlCoefficient), KlCoefficient, "RlhfOptions: the KL coefficient cannot be negative.");
+        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "RlhfOptions: the learning rate must be positive.");
+        if (!(ClipRange > 0)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "RlhfOptions: the clip range must be positive.");
+        if (Epochs < 1 || MiniBatches < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), "RlhfOptions: epochs and minibatches must be at least 1.");
+        if (MiniBatches > PromptsPerStep * GroupSize) throw new ArgumentOutOfRangeException(nameof(MiniBatches), MiniBatches, $"RlhfOptions: {MiniBatches} minibatches of {PromptsPerStep * GroupSize} completions would leave some empty.");
+    }
+}
+
+/// <summary>One sampled completion in a step's log.</summary>
+public sealed record RlhfSample(string Prompt, string Completion, double Reward);
+
+/// <summary>
+/// What one RL fine-tuning step saw and did. Rewards are the reward source's scores before any KL penalty;
+/// <see cref="Kl"/> is the mean over completions of Σ_t (log π − log π_ref) at the sampled tokens (the sequence-level
+/// KL estimate); <see cref="Entropy"/> the policy's mean per-token entropy over completion tokens.
+/// </summary>
+public sealed record RlhfStepMetrics
+{
+    public int Step { get; init; }
+    public double RewardMean { get; init; }
+    public double RewardStd { get; init; }
+    public double Kl { get; init; }
+    public double Entropy { get; init; }
+    public double CompletionLengthMean { get; init; }
+    public double CompletionLengthMax { get; init; }
+    public double StoppedFraction { get; init; }
+    public double ZeroVarianceGroupFraction { get; init; }
+    public double ClipFraction { get; init; }
+    public double Loss { get; init; }
+    public double GradNorm { get; init; }
+    public double LearningRate { get; init; }
+    public double? ValueLoss { get; init; }
+    public double Seconds { get; init; }
+    public double TokensPerSecond { get; init; }
+
+    /// <summary>Every prompt of the step, one per completion.</summary>
+    public IReadOnlyList<string> Prompts { get; init; } = [];
+
+    /// <summary>Every completion of the step.</summary>
+    public IReadOnlyList<string> Completions { get; init; } = [];
+
+    /// <summary>Every completion's reward.</summary>
+    public IReadOnlyList<float> Rewards { get; init; } = [];
+
+    /// <summary>A few completions with their rewards, for the log.</summary>
+    public IReadOnlyList<RlhfSample> Samples { get; init; } = [];
+
+    /// <summary>The scalar figures by name, for CSV and TensorBoard.</summary>
+    public Dictionary<string, double> ToDictionary()
+    {
+        var d = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["reward_mean"] = RewardMean, ["reward_std"] = RewardStd, ["kl"] = Kl, ["entropy"] = Entropy,
+            ["completion_length_mean"] = CompletionLengthMean, ["completion_length_max"] = CompletionLengthMax,
+            ["stopped_fraction"] = StoppedFraction, ["zero_variance_groups"] = ZeroVarianceGroupFraction,
+            ["clip_fraction"] = ClipFraction, ["loss"] = Loss, ["grad_norm"] = GradNorm, ["learning_rate"] = LearningRate,
+            ["seconds"] = Seconds, ["tokens_per_second"] = TokensPerSecond,
+        };
+        if (ValueLoss is double v) d["value_loss"] = v;
+        return d;
+    }
+}
+
+/// <summary>
+/// RL fine-tuning of a language model against a reward (a reward model or a reward function): each step samples k
+/// completions for each of a batch of prompts with pure sampling from the policy, scores them, measures the KL to a
+/// frozen copy of the starting model (the reference), and takes policy-gradient steps (<see cref="RlAlgorithm"/>).
+/// </summary>
+public sealed class RlhfTrainer
+{
+    private readonly Gpt _policy;
+    private readonly Gpt _reference;
+    private readonly CharTokenizer _tokenizer;
+    private readonly IRewardSource _reward;
+    private readonly Func<Rng, string> _prompts;
+    private readonly RlhfOptions _options;
+    private readonly Rng _rng;
+    private readonly Linear? _valueHead;
+    private readonly ModelOptimizer _optimizer;
+    private readonly int _stopToken;
+
+    /// <summary>
+    /// Prepares to fine-tune <paramref name="policy"/> (updated in place). <paramref name="prompts"/> draws a prompt;
+    /// <paramref name="reference"/> defaults to a frozen copy of the policy as it is now.
+    /// </summary>
+    public RlhfTrainer(Gpt policy, CharTokenizer tokenizer, IRewardSource reward, Func<Rng, string> prompts, RlhfOptions options, Gpt? reference = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(reward);
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        if (tokenizer.VocabSize != policy.Config.VocabSize)
+            throw new ArgumentException($"RlhfTrainer: the tokenizer has {tokenizer.VocabSize} characters but the policy's vocabulary has {policy.Config.VocabSize}.", nameof(tokenizer));
+        if (reference is not null && reference.Config != policy.Config)
+            throw new ArgumentException("RlhfTrainer: the reference model must have the policy's shape.", nameof(reference));
+        _policy = policy;
+        _reference = reference ?? policy.Clone();
+        _tokenizer = tokenizer;
+        _reward = reward;
+        _prompts = prompts;
+        _options = options;
+        _rng = new Rng(options.Seed);
+        if (options.StopCharacter is char stop)
+        {
+            if (!tokenizer.Contains(stop)) throw new ArgumentException($"RlhfTrainer: the stop character {CharTokenizer.Describe(stop)} is not in the vocabulary.", nameof(options));
+            _stopToken = tokenizer.Encode(stop);
+        }
+        else _stopToken = -1;
+        if (options.Algorithm == RlAlgorithm.Ppo)
+        {
+            var head = new ValueHeadModule(policy, new Rng(Rng.DeriveSeed((ulong)options.Seed, 7)));
+            _valueHead = head.Head;
+            _optimizer = new ModelOptimizer(head, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+        }
+        else
+        {
+            _optimizer = new ModelOptimizer(policy, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+        }
+    }
+
+    /// <summary>The model being fine-tuned.</summary>
+    public Gpt Policy => _policy;
+
+    /// <summary>The frozen model the KL is measured against.</summary>
+    public Gpt Reference => _reference;
+
+    /// <summary>Steps taken so far.</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>The policy with a value head, registered together so one optimizer trains both (PPO).</summary>
+    private sealed class ValueHeadModule : Module
+    {
+        public ValueHeadModule(Gpt policy, Rng rng)
+        {
+            RegisterModule("policy", policy);
+            Head = RegisterModule("value_head", new Linear(policy.Config.Width, 1, rng));
+            Init.Normal(Head.Weight.Value, 1.0 / Math.Sqrt(policy.Config.Width + 1), rng);
+            Init.Zeros(Head.Bias!.Value);
+        }
+
+        public Linear Head { get; }
+    }
+
+    /// <summary>Sampled sequences laid out for a forward pass.</summary>
+    private sealed class Rollout
+    {
+        public required int[][] Sequences;       // prompt + completion tokens, per row
+        public required int[] PromptLengths;
+        public required int[][] Completions;
+        public required int[] TokenOffset;       // where each row's completion tokens start in the flat per-token arrays
+        public int TokenCount;
+    }
+
+    /// <summary>One fine-tuning step: sample, score, compute advantages, update.</summary>
+    public RlhfStepMetrics Step()
+    {
+        var clock = Stopwatch.StartNew();
+        var o = _options;
+        int k = o.GroupSize, n = o.PromptsPerStep * k;
+
+        // 1. Prompts, k rows each, and pure samples from the policy.
+        var promptTexts = new string[n];
+        var promptTokens = new int[n][];
+        for (int p = 0; p < o.PromptsPerStep; p++)
+        {
+            string text = _prompts(_rng);
+            var ids = _tokenizer.Encode(text);
+            if (ids.Length == 0) throw new InvalidOperationException("RlhfTrainer: the prompt source returned an empty prompt.");
+            if (ids.Length >= _policy.Config.ContextLength)
+                throw new InvalidOperationException($"RlhfTrainer: the prompt \"{text}\" has {ids.Length} tokens, as many as the context ({_policy.Config.ContextLength}) holds; use shorter prompts.");
+            for (int i = 0; i < k; i++) { promptTexts[p * k + i] = text; promptTokens[p * k + i] = ids; }
+        }
+        var generation = _policy.Generate(promptTokens, o.MaxNewTokens, SamplingOptions.Pure, _rng, _stopToken);
+        var completionTexts = generation.Completions.Select(c => _tokenizer.Decode(c)).ToArray();
+        var rewards = _reward.Score(promptTexts, completionTexts);
+        if (rewards.Length != n) throw new InvalidOperationException($"RlhfTrainer: the reward source '{_reward.Name}' returned {rewards.Length} rewards for {n} completions.");
+
+        var rollout = new Rollout
+        {
+            Sequences = new int[n][], PromptLengths = new int[n], Completions = [.. generation.Completions], TokenOffset = new int[n],
+        };
+        for (int i = 0; i < n; i++)
+        {
+            rollout.Sequences[i] = [.. promptTokens[i], .. generation.Completions[i]];
+            rollout.PromptLengths[i] = promptTokens[i].Length;
+            rollout.TokenOffset[i] = rollout.TokenCount;
+            rollout.TokenCount += generation.Completions[i].Length;
+        }
+        int m = rollout.TokenCount;
+        var allRows = Enumerable.Range(0, n).ToArray();
+
+        // 2. Reference log-probabilities of the sampled tokens.
+        float[] refLogProbs;
+        using (Graph.NoGrad()) refLogProbs = Evaluate(_reference, null, rollout, allRows).LogProbs.Data;
+
+        // 3. The policy's log-probabilities (and values) before the update. With one on-policy pass, the same forward
+        //    pass gives the loss, so the ratio is exactly 1.
+        bool singlePass = o.Epochs == 1 && o.MiniBatches == 1;
+        Evaluation? first = null;
+        float[] oldLogProbs, oldValues = [], entropies;
+        if (singlePass)
+        {
+            first = Evaluate(_policy, _valueHead, rollout, allRows);
+            oldLogProbs = first.LogProbs.Data.ToArray();
+            if (first.Values is not null) oldValues = first.Values.Data.ToArray();
+            entropies = first.Entropies;
+        }
+        else
+        {
+            using (Graph.NoGrad())
+            {
+                var e = Evaluate(_policy, _valueHead, rollout, allRows);
+                oldLogProbs = e.LogProbs.Data;
+                if (e.Values is not null) oldValues = e.Values.Data;
+                entropies = e.Entropies;
+            }
+        }
+
+        // 4. KL to the reference and the advantages.
+        var tokenKl = new float[m];
+        for (int t = 0; t < m; t++) tokenKl[t] = oldLogProbs[t] - refLogProbs[t];
+        var sequenceKl = new float[n];
+        for (int i = 0; i < n; i++)
+            for (int t = 0; t < rollout.Completions[i].Length; t++) sequenceKl[i] += tokenKl[rollout.TokenOffset[i] + t];
+
+        var tokenAdvantages = new float[m];
+        float[] returns = [];
+        switch (o.Algorithm)
+        {
+            case RlAlgorithm.Rloo:
+            {
+                var shaped = new float[n];
+                for (int i = 0; i < n; i++) shaped[i] = rewards[i] - o.KlCoefficient * sequenceKl[i];
+                var a = Advantages.LeaveOneOut(shaped, k);
+                for (int i = 0; i < n; i++) Fill(tokenAdvantages, rollout, i, a[i]);
+                break;
+            }
+            case RlAlgorithm.Grpo:
+            {
+                var a = Advantages.GroupNormalized(rewards, k, o.ScaleByGroupStd);
+                for (int i = 0; i < n; i++) Fill(tokenAdvantages, rollout, i, a[i]);
+                break;
+            }
+            case RlAlgorithm.Ppo:
+            {
+                returns = new float[m];
+                for (int i = 0; i < n; i++)
+                {
+                    int off = rollout.TokenOffset[i], len = rollout.Completions[i].Length;
+                    var tokenRewards = new float[len];
+                    for (int t = 0; t < len; t++) tokenRewards[t] = -o.KlCoefficient * tokenKl[off + t];
+                    tokenRewards[len - 1] += rewards[i];
+                    Advantages.Gae(tokenRewards, oldValues.AsSpan(off, len), o.Gamma, o.Lambda, tokenAdvantages.AsSpan(off, len), returns.AsSpan(off, len));
+                }
+                var (mean, std) = Advantages.MeanStd(tokenAdvantages);
+                for (int t = 0; t < m; t++) tokenAdvantages[t] = (float)((tokenAdvantages[t] - mean) / (std + 1e-8));
+                break;
+            }
+        }
+
+        // 5. Updates.
+        double lossSum = 0, clipSum = 0, normSum = 0, valueLossSum = 0;
+        int updates = 0;
+        var order = (int[])allRows.Clone();
+        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        {
+            if (!singlePass) Shuffle(order);
+            for (int mb = 0; mb < o.MiniBatches; mb++)
+            {
+                int from = mb * n / o.MiniBatches, to = (mb + 1) * n / o.MiniBatches;
+                var rows = order[from..to];
+                var eval = singlePass ? first! : Evaluate(_policy, _valueHead, rollout, rows);
+                var (loss, clipFraction, valueLoss) = Loss(eval, rollout, rows, oldLogProbs, refLogProbs, tokenAdvantages, oldValues, returns);
+                _optimizer.LearningRate = o.LearningRate;
+                _optimizer.ZeroGrad();
+                loss.Backward();
+                normSum += _optimizer.Step(o.MaxGradNorm);
+                lossSum += loss.Item();
+                clipSum += clipFraction;
+                valueLossSum += valueLoss;
+                updates++;
+            }
+        }
+        StepCount++;
+
+        double seconds = clock.Elapsed.TotalSeconds;
+        var (rewardMean, rewardStd) = Advantages.MeanStd(rewards);
+        var lengths = rollout.Completions.Select(c => (double)c.Length).ToArray();
+        int logged = Math.Min(o.LoggedSamples, n);
+        return new RlhfStepMetrics
+        {
+            Step = StepCount,
+            RewardMean = rewardMean,
+            RewardStd = rewardStd,
+            Kl = sequenceKl.Average(),
+            Entropy = entropies.Length == 0 ? 0 : entropies.Average(),
+            CompletionLengthMean = lengths.Average(),
+            CompletionLengthMax = lengths.Max(),
+            StoppedFraction = generation.Stopped.Count(s => s) / (double)n,
+            ZeroVarianceGroupFraction = Advantages.ZeroVarianceGroupFraction(rewards, k),
+            ClipFraction = clipSum / updates,
+            Loss = lossSum / updates,
+            GradNorm = normSum / updates,
+            LearningRate = o.LearningRate,
+            ValueLoss = o.Algorithm == RlAlgorithm.Ppo ? valueLossSum / updates : null,
+            Seconds = seconds,
+            TokensPerSecond = rollout.Sequences.Sum(s => s.Length) / Math.Max(seconds, 1e-9),
+            Prompts = promptTexts,
+            Completions = completionTexts,
+            Rewards = rewards,
+            // One sample from each of the first prompts, so the log shows different prompts.
+            Samples = [.. Enumerable.Range(0, logged).Select(j => Math.Min(j * k, n - 1)).Distinct()
+                .Select(i => new RlhfSample(promptTexts[i], completionTexts[i], rewards[i]))],
+        };
+    }
+
+    private static void Fill(float[] perToken, Rollout rollout, int row, float value) =>
+        perToken.AsSpan(rollout.TokenOffset[row], rollout.Completions[row].Length).Fill(value);
+
+    private void Shuffle(int[] order)
+    {
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = _rng.NextInt(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+    }
+
+    /// <summary>A forward pass's outputs at the completion tokens of some rows, in row order then token order.</summary>
+    private sealed record Evaluation(Tensor LogProbs, Tensor? Values, float[] Entropies);
+
+    /// <summary>
+    /// Runs <paramref name="model"/> over <paramref name="rows"/> of the rollout (right-padded to the longest) and returns
+    /// each completion token's log-probability (and value, with a value head) from the position before it.
+    /// </summary>
+    private static Evaluation Evaluate(Gpt model, Linear? valueHead, Rollout rollout, int[] rows)
+    {
+        int n = rows.Length, time = rows.Max(r => rollout.Sequences[r].Length), width = model.Config.Width;
+        var tokens = new int[n * time];
+        int count = rows.Sum(r => rollout.Completions[r].Length);
+        var positions = new int[count];
+        var targets = new int[count];
+        int at = 0;
+        for (int b = 0; b < n; b++)
+        {
+            int r = rows[b];
+            rollout.Sequences[r].CopyTo(tokens, b * time);
+            int promptLength = rollout.PromptLengths[r];
+            var completion = rollout.Completions[r];
+            for (int t = 0; t < completion.Length; t++)
+            {
+                positions[at] = b * time + promptLength + t - 1;   // the logits that predicted this token
+                targets[at] = completion[t];
+                at++;
+            }
+        }
+        var hidden = Ops.Reshape(model.Hidden(tokens, n, time), n * time, width);
+        var picked = Ops.IndexRows(hidden, positions);                 // [count, width]
+        var policy = new Categorical(model.Logits(picked));             // one distribution per completion token
+        var logProbs = policy.LogProb(targets);                         // [count]
+        var values = valueHead is null ? null : Ops.Reshape(valueHead.Forward(picked), count);
+        float[] entropies;
+        using (Graph.NoGrad()) entropies = policy.Entropy().Data;
+        return new Evaluation(logProbs, values, entropies);
+    }
+
+    /// <summary>The loss of one minibatch, its clip fraction and (PPO) value loss.</summary>
+    private (Tensor Loss, double ClipFraction, double ValueLoss) Loss(Evaluation eval, Rollout rollout, int[] rows,
+        float[] oldLogProbs, float[] refLogProbs, float[] advantages, float[] oldValues, float[] returns)
+    {
+        var o = _options;
+        int count = eval.LogProbs.Size;
+        var old = new float[count];
+        var reference = new float[count];
+        var adv = new float[count];
+        var weights = new float[count];
+        var oldV = o.Algorithm == RlAlgorithm.Ppo ? new float[count] : [];
+        var ret = o.Algorithm == RlAlgorithm.Ppo ? new float[count] : [];
+        int at = 0;
+        foreach (int r in rows)
+        {
+            int off = rollout.TokenOffset[r], len = rollout.Completions[r].Length;
+            for (int t = 0; t < len; t++, at++)
+            {
+                old[at] = oldLogProbs[off + t];
+                reference[at] = refLogProbs[off + t];
+                adv[at] = advantages[off + t];
+                // RLOO: Σ over the sequence, mean over sequences (REINFORCE on whole completions).
+                // GRPO: mean over each sequence's tokens, then over sequences. PPO: mean over all tokens.
+                weights[at] = o.Algorithm switch
+                {
+                    RlAlgorithm.Rloo => 1f / rows.Length,
+                    RlAlgorithm.Grpo => 1f / (rows.Length * len),
+                    _ => 1f / count,
+                };
+                if (o.Algorithm == RlAlgorithm.Ppo) { oldV[at] = oldValues[off + t]; ret[at] = returns[off + t]; }
+            }
+        }
+        var (loss, clipFraction) = RlLosses.ClippedSurrogate(eval.LogProbs, old, adv, weights, o.ClipRange);
+        double valueLoss = 0;
+        if (o.Algorithm == RlAlgorithm.Grpo && o.KlCoefficient > 0)
+            loss = Ops.Add(loss, Ops.MulScalar(RlLosses.K3Penalty(eval.LogProbs, reference, weights), o.KlCoefficient));
+        if (o.Algorithm == RlAlgorithm.Ppo)
+        {
+            var vLoss = RlLosses.ClippedValueLoss(eval.Values!, oldV, ret, weights, o.ClipRange);
+            valueLoss = vLoss.Item();
+            loss = Ops.Add(loss, Ops.MulScalar(vLoss, o.ValueCoefficient));
+        }
+        return (loss, clipFraction, valueLoss);
+    }
+}
