@@ -4,6 +4,7 @@ using Reinforce.Distributions;
 using Reinforce.Nn;
 using Reinforce.Spaces;
 using Tensor = Reinforce.Tensors.Tensor;
+using ObservationLayout = Reinforce.Algorithms.ObservationLayout;
 
 namespace Reinforce.Tests.Algorithms;
 
