@@ -32,16 +32,25 @@ internal static partial class TrainCommand
         var threads = new Option<int?>("--threads") { Description = "Threads for the network passes (default: the core count; results do not depend on it)." };
         var dashboard = new Option<bool>("--dashboard") { Description = "Serve the live dashboard (127.0.0.1) for the runs folder while training." };
         var port = DashboardCommand.PortOption();
+        var unity = new Option<bool>("--unity") { Description = "Train the behaviour of a Unity ML-Agents scene: listen on port 5004 (--port, or 5005 + --worker-id for a built player) and press Play." };
+        var workerId = new Option<int?>("--worker-id") { Description = "With --unity: the worker id of a built player (port 5005 + id)." };
         var remoteEnv = new Option<string?>("--env") { Description = "Train on copies served by other processes: remote://HOST:PORT, or remote://HOST:PORT,HOST:PORT to spread them (see `reinforce serve-env`). The env argument, if given, names the preset." };
         var command = new Command("train", "Train an agent on an environment and write a run folder.")
         {
-            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv,
+            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv, unity, workerId,
         };
         command.SetAction(parse =>
         {
             try
             {
                 ApplyThreads(parse.GetValue(threads));
+                if (parse.GetValue(unity))
+                {
+                    if (parse.GetValue(env) is not null || parse.GetValue(remoteEnv) is not null || parse.GetValue(resume) is not null || parse.GetValue(dashboard))
+                        throw new ConfigurationException("--unity trains the scene that connects; do not combine it with an environment, --env, --resume or --dashboard.");
+                    int unityPort = Servers.Unity.UnityVectorEnv.PortFor(parse.GetValue(workerId), parse.GetResult(port) is null ? Servers.Unity.UnityVectorEnv.DefaultPort : parse.GetValue(port));
+                    return UnityTraining.Run(unityPort, parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(output), parse.GetValue(quiet));
+                }
                 TrainingRun run;
                 string? resumeDir = parse.GetValue(resume);
                 if (resumeDir is not null)
