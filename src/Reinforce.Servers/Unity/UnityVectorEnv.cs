@@ -364,6 +364,7 @@ public sealed class UnityVectorEnv : IVectorEnv
             _episodeLength[slot] = 0;
             _slotOf.Remove(info.Id);
             _agentOf[slot] = -1;
+            _ready[slot] = false;   // the copy waits for its agent's next episode
         }
         foreach (var info in list.Value.Where(i => !i.Done))
         {
