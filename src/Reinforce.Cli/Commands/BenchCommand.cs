@@ -15,8 +15,7 @@ internal static class BenchCommand
     public static Command Create()
     {
         var env = new Option<string>("--env") { Description = "Environment id.", DefaultValueFactory = _ => "CartPole-v1" };
-        var algo = new Option<string?>("--algo") { Description = "ppo, a2c or vpg (default: the preset's or config's)." };
-        algo.AcceptOnlyFromAmong("ppo", "a2c", "vpg");
+        var algo = TrainCommand.AlgoOption("the preset's or config's");
         var seeds = new Option<int>("--seeds") { Description = "Number of seeds (1, 2, ...).", DefaultValueFactory = _ => 10 };
         var firstSeed = new Option<int>("--first-seed") { Description = "The first seed.", DefaultValueFactory = _ => 1 };
         var steps = new Option<long?>("--steps") { Description = "Budget per seed (default: the preset's total_steps)." };

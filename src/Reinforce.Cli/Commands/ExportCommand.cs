@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Reinforce.Algorithms;
 using Reinforce.IO;
+using Reinforce.Export;
 using Reinforce.IO.Onnx;
 
 namespace Reinforce.Cli.Commands;

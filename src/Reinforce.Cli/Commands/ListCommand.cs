@@ -27,9 +27,12 @@ internal static class ListCommand
             foreach (var name in PresetFiles.Names)
             {
                 var preset = TrainingConfig.Preset(name);
-                var algos = TrainingConfig.Algorithms.Where(a => a switch { "ppo" => preset.Ppo is not null, "a2c" => preset.A2c is not null, _ => preset.Vpg is not null });
+                var algos = preset.SectionNames;
                 Console.WriteLine($"  {name,-26} {string.Join(", ", algos.Select(a => a == preset.Algo ? a + " (default)" : a)),-28} {preset.TotalSteps:N0} steps, {preset.NumEnvs} envs");
             }
+            Console.WriteLine();
+            Console.WriteLine("Algorithms (--algo, and the section names of presets and configs):");
+            foreach (var algorithm in AlgorithmRegistry.All) Console.WriteLine($"  {algorithm.Name,-26} {algorithm.Description}");
             return 0;
         });
         return command;

@@ -19,8 +19,7 @@ internal static partial class TrainCommand
     public static Command Create()
     {
         var env = new Argument<string?>("env") { Description = "Environment id (see `reinforce list`); its preset gives the settings.", Arity = ArgumentArity.ZeroOrOne };
-        var algo = new Option<string?>("--algo") { Description = "Algorithm: ppo, a2c or vpg (default: the preset's)." };
-        algo.AcceptOnlyFromAmong("ppo", "a2c", "vpg");
+        var algo = AlgoOption("the preset's");
         var steps = new Option<long?>("--steps") { Description = "Training budget in environment steps (default: the preset's total_steps)." };
         var seed = new Option<int?>("--seed") { Description = "Seed for weights, sampling and environments (default: the preset's)." };
         var envs = new Option<int?>("--envs") { Description = "Number of environments stepped together (default: the preset's n_envs)." };
@@ -118,6 +117,13 @@ internal static partial class TrainCommand
         return server;
     }
 
+    /// <summary>
+    /// The --algo option: any registered algorithm (checked in <see cref="BuildConfig"/>, so an unknown name is a
+    /// configuration error, exit code 2, that lists the registered ones).
+    /// </summary>
+    internal static Option<string?> AlgoOption(string fallback) =>
+        new("--algo") { Description = $"Algorithm: {string.Join(", ", AlgorithmRegistry.Names)} (default: {fallback})." };
+
     /// <summary>Sets <see cref="Tensors.Kernels.MaxThreads"/> from --threads.</summary>
     internal static void ApplyThreads(int? threads)
     {
@@ -150,22 +156,13 @@ internal static partial class TrainCommand
             Console.WriteLine($"Note: no preset for {envId}; using the algorithm's default settings (write your own with --config).");
             cfg = new TrainingConfig { Env = envId };
         }
-        if (algo is not null) cfg.Algo = algo;
+        if (algo is not null) cfg.Algo = AlgorithmRegistry.Get(algo, "--algo").Name;
         if (steps is not null) cfg.TotalSteps = steps.Value;
         if (seed is not null) cfg.Seed = seed.Value;
         if (envs is not null && envs.Value != cfg.NumEnvs)
         {
-            // Keep PPO's number of minibatches per epoch when the rollout grows or shrinks with the environment count.
-            if (cfg.Algo == "ppo" && cfg.Ppo is { } ppo && envs.Value >= 1 && ppo.BatchSize > 0 && (long)ppo.NumSteps * cfg.NumEnvs % ppo.BatchSize == 0)
-            {
-                long minibatches = (long)ppo.NumSteps * cfg.NumEnvs / ppo.BatchSize;
-                long rollout = (long)ppo.NumSteps * envs.Value;
-                if (rollout % minibatches == 0 && rollout / minibatches != ppo.BatchSize)
-                {
-                    Console.WriteLine($"Note: with {envs.Value} environments, ppo.batch_size becomes {rollout / minibatches} (was {ppo.BatchSize}) to keep {minibatches} minibatch(es) per epoch.");
-                    ppo.BatchSize = (int)(rollout / minibatches);
-                }
-            }
+            // e.g. PPO keeps its number of minibatches per epoch when the rollout grows or shrinks with the environment count.
+            if (cfg.Section(cfg.Algo)?.AdaptToEnvironmentCount(cfg.NumEnvs, envs.Value) is string note) Console.WriteLine(note);
             cfg.NumEnvs = envs.Value;
         }
         return cfg;

@@ -48,10 +48,7 @@ public sealed class A2c : OnPolicyAgent
         var entropyLoss = -Ops.Mean(entropy);
 
         var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
-        Optimizer.ZeroGrad();
-        loss.Backward();
-        float gradNorm = ClipGradients();
-        Optimizer.Step();
+        float gradNorm = GradientStep(loss);
 
         metrics.Set("train/policy_loss", policyLoss.Item());
         metrics.Set("train/value_loss", valueLoss.Item());

@@ -43,8 +43,6 @@ public enum ActionHeadKind
 /// </remarks>
 public sealed class ActorCriticPolicy : TrainablePolicy
 {
-    private const float Log2Pi = 1.8378770664093453f;
-
     private readonly Linear[] _trunk;        // shared hidden layers (empty unless SharedTrunk)
     private readonly Linear[] _actor;        // actor hidden layers + policy head
     private readonly Linear[] _critic;       // critic hidden layers + value head (empty without a critic)
@@ -73,7 +71,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         if (observationSize < 1) throw new ArgumentOutOfRangeException(nameof(observationSize), observationSize, "The policy needs at least one observation feature.");
         options.Validate();
         Options = options.Clone();
-        ObservationLayout = ObservationLayout.Flat(observationSize);
+        ObservationLayout = ObservationLayout.Of(new Box(float.NegativeInfinity, float.PositiveInfinity, [observationSize]));
         HasCritic = withCritic;
         Activation = ParseActivation(options.Activation);
         (Kind, _branches, OutputSize) = ChooseHead(actionSpace, options.Distribution);
@@ -157,6 +155,12 @@ public sealed class ActorCriticPolicy : TrainablePolicy
 
     /// <summary>Whether exploration is generalised state-dependent (gSDE, Raffin et al. 2021): Box actions with <c>use_sde</c>.</summary>
     public bool UsesSde => Kind == ActionHeadKind.Gaussian && Options.UseSde;
+
+    /// <summary>The modules that turn an observation into the actor's features, in order (the shared trunk, then the actor's hidden stack): what exporters walk.</summary>
+    public IReadOnlyList<Module> ActorFeatureModules => [.. Children().Where(c => c.Name is "trunk" or "actor").Select(c => c.Module)];
+
+    /// <summary>The policy head: features → logits or Gaussian means.</summary>
+    public Linear PolicyHead => _actor[^1];
 
     /// <summary>Width L of the actor's last hidden layer (the observation size without hidden layers).</summary>
     public int LatentSize { get; }
@@ -388,6 +392,8 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         _criticNet.Infer(features, rows).CopyTo(values);
     }
 
+    // Sampling goes through the distributions' span-level helpers (the same code the tensor distributions sample with).
+
     private void SampleCategorical(ReadOnlySpan<float> logits, int rows, Rng rng, bool deterministic, Span<int> actions, Span<float> logProbs)
     {
         if (_logSoftmax.Length < OutputSize) _logSoftmax = new float[OutputSize];
@@ -401,23 +407,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
                 var row = logits.Slice(r * OutputSize + offset, n);
                 var logp = _logSoftmax.AsSpan(0, n);
                 Kernels.LogSoftmaxRows(row, logp, n);
-                int choice;
-                if (deterministic)
-                {
-                    choice = 0;
-                    for (int k = 1; k < n; k++) if (row[k] > row[choice]) choice = k;
-                }
-                else
-                {
-                    // Inverse CDF: the first action whose cumulative probability exceeds u.
-                    double u = rng.NextDouble(), cumulative = 0;
-                    choice = n - 1;
-                    for (int k = 0; k < n; k++)
-                    {
-                        cumulative += Math.Exp(logp[k]);
-                        if (u < cumulative) { choice = k; break; }
-                    }
-                }
+                int choice = deterministic ? Categorical.ModeIndex(row) : Categorical.SampleIndex(logp, rng.NextDouble());
                 actions[r * _branches.Length + b] = choice;
                 total += logp[choice];
                 offset += n;
@@ -435,12 +425,9 @@ public sealed class ActorCriticPolicy : TrainablePolicy
             for (int j = 0; j < k; j++)
             {
                 float x = logits[r * k + j];
-                double p = 1.0 / (1.0 + Math.Exp(-x));
-                int a = deterministic ? (x > 0f ? 1 : 0) : (rng.NextDouble() < p ? 1 : 0);
+                int a = deterministic ? Bernoulli.ModeOne(x) : Bernoulli.SampleOne(x, rng.NextDouble());
                 actions[r * k + j] = a;
-                // log σ(x) = −softplus(−x), log(1 − σ(x)) = −softplus(x)
-                double z = a == 1 ? -x : x;
-                total -= (float)(Math.Max(z, 0) + Math.Log(1 + Math.Exp(-Math.Abs(z))));
+                total += (float)Bernoulli.LogProbOne(x, a);
             }
             logProbs[r] = total;
         }
@@ -456,11 +443,8 @@ public sealed class ActorCriticPolicy : TrainablePolicy
             for (int j = 0; j < d; j++)
             {
                 float eps = deterministic ? 0f : (float)rng.NextGaussian();
-                float std = MathF.Exp(logStd[j]);
-                float a = means[r * d + j] + std * eps;
-                actions[r * d + j] = a;
-                float z = (a - means[r * d + j]) / std;
-                total += -0.5f * z * z - logStd[j] - 0.5f * Log2Pi;
+                actions[r * d + j] = DiagGaussian.SampleOne(means[r * d + j], logStd[j], eps, out float logDensity);
+                total += logDensity;
             }
             logProbs[r] = total;
         }
@@ -488,8 +472,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
                 }
                 float std = MathF.Sqrt(variance);
                 actions[r * d + j] = means[r * d + j] + noise;
-                float u = noise / std;
-                total += -0.5f * u * u - MathF.Log(std) - 0.5f * Log2Pi;
+                total += DiagGaussian.LogDensity(noise, std, MathF.Log(std));
             }
             logProbs[r] = total;
         }
@@ -581,6 +564,5 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         return stack;
     }
 
-    private FusedMlp Fuse(Linear[] layers, bool activateLast) =>
-        new(layers.Select(l => l.Weight.Value).ToArray(), layers.Select(l => l.Bias!.Value).ToArray(), Activation, activateLast);
+    private FusedMlp Fuse(Linear[] layers, bool activateLast) => new(layers, Activation, activateLast);
 }

@@ -144,13 +144,11 @@ public static class Checkpoint
             throw new ArgumentException($"Checkpoint '{dir}' was trained with {numEnvs} environments, but the environment given has {env.NumEnvs}; make it with the same count so the recorded actions can be replayed.", nameof(env));
         }
 
-        OnPolicyAgent agent = algorithm switch
-        {
-            "ppo" => new Ppo(env, ConfigJson.Parse<PpoOptions>(optionsJson, $"{manifestPath} (options)")),
-            "a2c" => new A2c(env, ConfigJson.Parse<A2cOptions>(optionsJson, $"{manifestPath} (options)")),
-            "vpg" => new Vpg(env, ConfigJson.Parse<VpgOptions>(optionsJson, $"{manifestPath} (options)")),
-            _ => throw new CheckpointFormatException(manifestPath, $"unknown algorithm \"{algorithm}\"", "Expected ppo, a2c or vpg."),
-        };
+        var info = AlgorithmRegistry.Find(algorithm) ?? throw new CheckpointFormatException(manifestPath, $"unknown algorithm \"{algorithm}\"",
+            $"This build knows {string.Join(", ", AlgorithmRegistry.Names)}; load the checkpoint with the build (or plug-in) that registered \"{algorithm}\".");
+        OnPolicyOptions options;
+        using (var optionsDocument = JsonDocument.Parse(optionsJson)) options = info.ParseOptions(optionsDocument.RootElement, $"{manifestPath} (options)");
+        var agent = info.Create(env, options);
         agent.EnvironmentId = environmentId;
 
         // Weights: names and shapes must match the network the settings describe.
@@ -196,6 +194,14 @@ public static class Checkpoint
                 episodes["lengths"]!.AsArray().Select(n => n!.GetValue<int>()).ToArray(),
                 episodes["total"]!.GetValue<long>());
         }
+        try
+        {
+            agent.RestoreAlgorithmState(manifest["algorithm_state"] as JsonObject);
+        }
+        catch (InvalidDataException ex)
+        {
+            throw new CheckpointFormatException(manifestPath, $"algorithm_state: {ex.Message}", "The file is damaged or was edited; pick another checkpoint.", ex);
+        }
         RestoreStatistics(manifest["normalization"]?["observations"], agent.ObservationNormalizer?.Statistics);
         RestoreStatistics(manifest["normalization"]?["rewards"], agent.RewardNormalizer?.Statistics);
         return agent;
@@ -222,7 +228,7 @@ public static class Checkpoint
             ["format"] = "reinforce-checkpoint",
             ["format_version"] = FormatVersion,
             ["algorithm"] = agent.AlgorithmName,
-            ["options"] = JsonNode.Parse(SerializeOptions(agent.Options)),
+            ["options"] = JsonNode.Parse(AlgorithmInfo.SerializeOptions(agent.Options)),
             ["environment"] = new JsonObject
             {
                 ["id"] = environmentId ?? agent.EnvironmentId,
@@ -252,16 +258,9 @@ public static class Checkpoint
             },
             ["files"] = checksums,
         };
+        if (agent.SaveAlgorithmState() is { } algorithmState) manifest["algorithm_state"] = algorithmState;
         return manifest;
     }
-
-    private static string SerializeOptions(OnPolicyOptions options) => options switch
-    {
-        PpoOptions p => ConfigJson.Serialize(p),
-        A2cOptions a => ConfigJson.Serialize(a),
-        VpgOptions v => ConfigJson.Serialize(v),
-        _ => throw new InvalidOperationException($"Checkpoint: unknown options type {options.GetType().Name}."),
-    };
 
     private static JsonNode? StatisticsJson(RunningMeanStd? statistics) => statistics is null ? null : new JsonObject
     {

@@ -54,19 +54,23 @@ public static class ConfigJson
     }
 
     /// <summary>Parses one element (the root or a section at <paramref name="path"/>) as a <typeparamref name="T"/>.</summary>
-    public static T Parse<T>(JsonElement element, string path, string source) where T : class
+    public static T Parse<T>(JsonElement element, string path, string source) where T : class => (T)Parse(element, typeof(T), path, source);
+
+    /// <summary>As <see cref="Parse{T}(JsonElement, string, string)"/>, for a type known at run time (an algorithm's settings).</summary>
+    public static object Parse(JsonElement element, Type type, string path, string source)
     {
+        ArgumentNullException.ThrowIfNull(type);
         if (element.ValueKind != JsonValueKind.Object)
             throw new ConfigurationException(Display(path), $"in {source} must be a JSON object {{ ... }}, found {Describe(element.ValueKind)}.");
-        CheckNames(element, typeof(T), path, source);
+        CheckNames(element, type, path, source);
         try
         {
-            return element.Deserialize<T>(Options) ?? throw new ConfigurationException(Display(path), $"in {source} is null.");
+            return element.Deserialize(type, Options) ?? throw new ConfigurationException(Display(path), $"in {source} is null.");
         }
         catch (JsonException ex)
         {
             string at = JoinPath(path, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
-            var expected = ExpectedType(typeof(T), (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
+            var expected = ExpectedType(type, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
             throw new ConfigurationException(Display(at), $"in {source} has the wrong type{(expected is null ? "" : $"; expected {expected}")}. ({FirstSentence(ex.Message)})", ex);
         }
     }
@@ -78,7 +82,8 @@ public static class ConfigJson
         var result = new Dictionary<string, PropertyInfo>(StringComparer.Ordinal);
         foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
         {
-            if (p.GetCustomAttribute<JsonIgnoreAttribute>() is not null || p.SetMethod is null || !p.SetMethod.IsPublic) continue;
+            if (p.GetCustomAttribute<JsonIgnoreAttribute>() is not null || p.GetCustomAttribute<JsonExtensionDataAttribute>() is not null
+                || p.SetMethod is null || !p.SetMethod.IsPublic) continue;
             string name = p.GetCustomAttribute<JsonPropertyNameAttribute>()?.Name ?? JsonNamingPolicy.SnakeCaseLower.ConvertName(p.Name);
             result[name] = p;
         }
@@ -93,14 +98,26 @@ public static class ConfigJson
             string at = JoinPath(path, property.Name);
             if (!known.TryGetValue(property.Name, out var info))
             {
-                string? guess = Closest(property.Name, known.Keys);
+                // Types with extension data (the training config) hold one section per registered algorithm.
+                bool sectioned = HasAlgorithmSections(type);
+                if (sectioned && AlgorithmRegistry.Find(property.Name) is { } algorithm)
+                {
+                    if (property.Value.ValueKind == JsonValueKind.Object) CheckNames(property.Value, algorithm.OptionsType, at, source);
+                    continue;
+                }
+                var names = sectioned ? known.Keys.Concat(AlgorithmRegistry.Names) : known.Keys;
+                string? guess = Closest(property.Name, names);
                 throw new ConfigurationException(Display(at),
-                    $"unknown setting in {source}.{(guess is null ? "" : $" Did you mean '{guess}'?")} Known settings{(path.Length == 0 ? "" : $" of '{path}'")}: {string.Join(", ", known.Keys.Order(StringComparer.Ordinal))}.");
+                    $"unknown setting in {source}.{(guess is null ? "" : $" Did you mean '{guess}'?")} Known settings{(path.Length == 0 ? "" : $" of '{path}'")}: {string.Join(", ", known.Keys.Order(StringComparer.Ordinal))}" +
+                    (sectioned ? $"; algorithm sections: {string.Join(", ", AlgorithmRegistry.Names)}." : "."));
             }
             if (property.Value.ValueKind == JsonValueKind.Object && IsSection(info.PropertyType))
                 CheckNames(property.Value, info.PropertyType, at, source);
         }
     }
+
+    private static bool HasAlgorithmSections(Type t) =>
+        t.GetProperties(BindingFlags.Public | BindingFlags.Instance).Any(p => p.GetCustomAttribute<JsonExtensionDataAttribute>() is not null);
 
     private static bool IsSection(Type t) =>
         t.IsClass && t != typeof(string) && !t.IsArray && !typeof(System.Collections.IEnumerable).IsAssignableFrom(t);

@@ -69,7 +69,7 @@ public readonly ref struct ActionBatch
 /// </summary>
 public interface IPolicy
 {
-    /// <summary>What an observation row holds (named parts and their shapes).</summary>
+    /// <summary>What an observation row holds (a block per Dict key, images as [C, H, W]; one block for a Box).</summary>
     ObservationLayout ObservationLayout { get; }
 
     /// <summary>Floats per observation row.</summary>
@@ -133,7 +133,7 @@ public abstract class TrainablePolicy : Module, IPolicy
     public abstract ObservationLayout ObservationLayout { get; }
 
     /// <inheritdoc/>
-    public int ObservationSize => ObservationLayout.RowSize;
+    public int ObservationSize => ObservationLayout.Size;
 
     /// <inheritdoc/>
     public abstract Space ActionSpace { get; }

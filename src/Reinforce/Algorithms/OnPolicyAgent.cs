@@ -64,7 +64,7 @@ public abstract class OnPolicyAgent : Agent
         EnvironmentSeed = Rng.DeriveSeed(seed, 2);
         _predictRng = new Rng(Rng.DeriveSeed(seed, 5));   // Predict never disturbs the training stream
 
-        var layout = ObservationLayout.For(env.SingleObservationSpace);
+        var layout = ObservationLayout.Of(env.SingleObservationSpace);
         Policy = (policyFactory ?? DefaultPolicy)(layout, env.SingleActionSpace, options.Policy, withCritic, initRng);
         if (Policy.ObservationSize != env.ObservationSize)
             throw new ArgumentException($"{options.AlgorithmName}: the policy takes observations of {Policy.ObservationSize} floats, the environment gives {env.ObservationSize}.");
@@ -85,7 +85,7 @@ public abstract class OnPolicyAgent : Agent
     }
 
     private static TrainablePolicy DefaultPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng) =>
-        new ActorCriticPolicy(layout.RowSize, actionSpace, options, withCritic, rng);
+        new ActorCriticPolicy(layout.Size, actionSpace, options, withCritic, rng);
 
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
@@ -239,6 +239,29 @@ public abstract class OnPolicyAgent : Agent
         return lr;
     }
 
+    /// <summary>Fills <paramref name="indices"/> with a fresh random permutation of 0..n−1 (Fisher–Yates with the training generator): minibatch order.</summary>
+    protected void Permute(int[] indices)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        for (int i = 0; i < indices.Length; i++) indices[i] = i;
+        for (int i = indices.Length - 1; i > 0; i--)
+        {
+            int j = Rng.NextInt(i + 1);
+            (indices[i], indices[j]) = (indices[j], indices[i]);
+        }
+    }
+
+    /// <summary>One optimizer step on <paramref name="loss"/>: zero the gradients, backpropagate, clip (max_grad_norm), step; returns the gradient norm before clipping.</summary>
+    protected float GradientStep(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        Optimizer.ZeroGrad();
+        loss.Backward();
+        float norm = ClipGradients();
+        Optimizer.Step();
+        return norm;
+    }
+
     /// <summary>Clips the gradients' global norm when <c>max_grad_norm</c> is set; returns the norm before clipping.</summary>
     protected float ClipGradients() =>
         Options.MaxGradNorm is float max ? GradientClipping.ClipGlobalNorm(Optimizer, max) : GradientClipping.GlobalNorm(Optimizer.Parameters);
@@ -292,6 +315,15 @@ public abstract class OnPolicyAgent : Agent
         Rng.SetState(rngState);
         Actions = actions;
     }
+
+    /// <summary>
+    /// State the algorithm keeps between updates beyond the weights, optimizer and generator (an adaptive penalty
+    /// weight, ...), written into the checkpoint's <c>agent.json</c> so a resumed run continues exactly; null when none.
+    /// </summary>
+    protected internal virtual System.Text.Json.Nodes.JsonObject? SaveAlgorithmState() => null;
+
+    /// <summary>Restores what <see cref="SaveAlgorithmState"/> wrote (null when the checkpoint has none); throw <see cref="InvalidDataException"/> on a malformed state.</summary>
+    protected internal virtual void RestoreAlgorithmState(System.Text.Json.Nodes.JsonObject? state) { }
 
     /// <summary>Resets the training environments with the recorded seed and replays every recorded action, restoring their exact state.</summary>
     internal void ReplayEnvironment()

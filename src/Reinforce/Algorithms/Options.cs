@@ -171,6 +171,22 @@ public abstract class OnPolicyOptions
     /// </summary>
     public virtual string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs) => null;
 
+    /// <summary>
+    /// The minibatch size that keeps the number of minibatches per epoch when the rollout grows or shrinks from
+    /// <paramref name="oldEnvs"/> to <paramref name="newEnvs"/> environments, and a note for the user (null, and the
+    /// size unchanged, when it cannot or need not change).
+    /// </summary>
+    protected string? KeepMinibatchCount(int batchSize, int oldEnvs, int newEnvs, out int newBatchSize)
+    {
+        newBatchSize = batchSize;
+        if (newEnvs < 1 || batchSize <= 0 || (long)NumSteps * oldEnvs % batchSize != 0) return null;
+        long minibatches = (long)NumSteps * oldEnvs / batchSize;
+        long rollout = (long)NumSteps * newEnvs;
+        if (rollout % minibatches != 0 || rollout / minibatches == batchSize) return null;
+        newBatchSize = (int)(rollout / minibatches);
+        return $"Note: with {newEnvs} environments, {AlgorithmName}.batch_size becomes {newBatchSize} (was {batchSize}) to keep {minibatches} minibatch(es) per epoch.";
+    }
+
     /// <summary>A deep copy of these settings (of the derived type).</summary>
     public OnPolicyOptions CloneOptions()
     {
@@ -232,6 +248,14 @@ public sealed partial class PpoOptions : OnPolicyOptions
 
     /// <summary>Stop the update's epochs early once the approximate KL divergence from the rollout policy exceeds 1.5 × this (null: never).</summary>
     public float? TargetKl { get; set; }
+
+    /// <summary>Keeps PPO's number of minibatches per epoch when the number of environments changes.</summary>
+    public override string? AdaptToEnvironmentCount(int oldEnvs, int newEnvs)
+    {
+        string? note = KeepMinibatchCount(BatchSize, oldEnvs, newEnvs, out int size);
+        BatchSize = size;
+        return note;
+    }
 
     /// <inheritdoc/>
     public override void Validate(int envs)

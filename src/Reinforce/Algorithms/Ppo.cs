@@ -50,7 +50,7 @@ public sealed class Ppo : OnPolicyAgent
         bool stop = false;
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
-            Shuffle(_indices);
+            Permute(_indices);
             for (int start = 0; start < _indices.Length; start += o.BatchSize)
             {
                 _batch.Fill(Buffer, _indices.AsSpan(start, o.BatchSize), o.NormalizeAdvantage);
@@ -88,10 +88,7 @@ public sealed class Ppo : OnPolicyAgent
                 }
 
                 var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
-                Optimizer.ZeroGrad();
-                loss.Backward();
-                gradNormSum += ClipGradients();
-                Optimizer.Step();
+                gradNormSum += GradientStep(loss);
 
                 policyLossSum += policyLoss.Item();
                 valueLossSum += valueLoss.Item();
@@ -129,16 +126,5 @@ public sealed class Ppo : OnPolicyAgent
         int clipped = 0;
         foreach (var r in ratio) if (Math.Abs(r - 1f) > epsilon) clipped++;
         return (double)clipped / ratio.Length;
-    }
-
-    /// <summary>A fresh random permutation of 0..n−1 (Fisher–Yates with the agent's generator).</summary>
-    private void Shuffle(int[] indices)
-    {
-        for (int i = 0; i < indices.Length; i++) indices[i] = i;
-        for (int i = indices.Length - 1; i > 0; i--)
-        {
-            int j = Rng.NextInt(i + 1);
-            (indices[i], indices[j]) = (indices[j], indices[i]);
-        }
     }
 }

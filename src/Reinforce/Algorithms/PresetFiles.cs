@@ -33,9 +33,10 @@ public static class PresetFiles
         return reader.ReadToEnd();
     }
 
-    /// <summary>The <paramref name="section"/> ("ppo", "a2c" or "vpg") of the preset for <paramref name="envId"/>.</summary>
-    internal static T Section<T>(string envId, string section) where T : class
+    /// <summary>The section of the preset for <paramref name="envId"/> for the algorithm whose settings are <typeparamref name="T"/>.</summary>
+    public static T Section<T>(string envId) where T : OnPolicyOptions
     {
+        string section = AlgorithmRegistry.ForOptions(typeof(T)).Name;
         string text = Read(envId);
         using var document = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         if (!document.RootElement.TryGetProperty(section, out var element))
@@ -49,17 +50,17 @@ public static class PresetFiles
 public sealed partial class PpoOptions
 {
     /// <summary>The tuned PPO settings of the preset for <paramref name="envId"/> (for example "CartPole-v1").</summary>
-    public static PpoOptions For(string envId) => PresetFiles.Section<PpoOptions>(envId, "ppo");
+    public static PpoOptions For(string envId) => PresetFiles.Section<PpoOptions>(envId);
 }
 
 public sealed partial class A2cOptions
 {
     /// <summary>The tuned A2C settings of the preset for <paramref name="envId"/>.</summary>
-    public static A2cOptions For(string envId) => PresetFiles.Section<A2cOptions>(envId, "a2c");
+    public static A2cOptions For(string envId) => PresetFiles.Section<A2cOptions>(envId);
 }
 
 public sealed partial class VpgOptions
 {
     /// <summary>The tuned REINFORCE settings of the preset for <paramref name="envId"/>.</summary>
-    public static VpgOptions For(string envId) => PresetFiles.Section<VpgOptions>(envId, "vpg");
+    public static VpgOptions For(string envId) => PresetFiles.Section<VpgOptions>(envId);
 }

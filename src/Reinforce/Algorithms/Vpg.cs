@@ -62,10 +62,7 @@ public sealed class Vpg : OnPolicyAgent
             valueLoss = Ops.Sum(Ops.Square(values - _batch.Returns) * weights) * perStep;
             loss = loss + o.ValueCoef * valueLoss;
         }
-        Optimizer.ZeroGrad();
-        loss.Backward();
-        float gradNorm = ClipGradients();
-        Optimizer.Step();
+        float gradNorm = GradientStep(loss);
 
         metrics.Set("train/policy_loss", policyLoss.Item());
         if (valueLoss is not null)

@@ -44,8 +44,17 @@ public sealed class Bernoulli
         if (destination.Length != Logits.Size)
             throw new ArgumentException($"Bernoulli.Sample: destination holds {destination.Length} values, there are {Logits.Size} logits.", nameof(destination));
         var x = Logits.Data;
-        for (int i = 0; i < destination.Length; i++) destination[i] = rng.NextDouble() < DistributionOps.Sigmoid(x[i]) ? 1f : 0f;
+        for (int i = 0; i < destination.Length; i++) destination[i] = SampleOne(x[i], rng.NextDouble());
     }
+
+    /// <summary>Span-level sampling of one binary choice, allocation-free: 1 when <paramref name="u"/> ~ U[0, 1) is below σ(logit).</summary>
+    public static int SampleOne(float logit, double u) => u < DistributionOps.Sigmoid(logit) ? 1 : 0;
+
+    /// <summary>Span-level mode of one binary choice: 1 when the logit is positive.</summary>
+    public static int ModeOne(float logit) => logit > 0f ? 1 : 0;
+
+    /// <summary>log P(action) for one logit, −softplus(∓logit), the same formula as <see cref="LogProb(float[])"/>.</summary>
+    public static double LogProbOne(float logit, int action) => -DistributionOps.Softplus(action != 0 ? -(double)logit : logit);
 
     /// <summary>log P(a) for actions in {0, 1} (same count as the logits) → the logits' shape; differentiable.</summary>
     public Tensor LogProb(float[] actions)
@@ -75,7 +84,7 @@ public sealed class Bernoulli
     public float[] Mode()
     {
         var modes = new float[Logits.Size];
-        for (int i = 0; i < modes.Length; i++) modes[i] = Logits.Data[i] > 0f ? 1f : 0f;
+        for (int i = 0; i < modes.Length; i++) modes[i] = ModeOne(Logits.Data[i]);
         return modes;
     }
 }

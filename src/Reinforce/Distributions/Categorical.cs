@@ -90,25 +90,37 @@ public sealed class Categorical
         var logp = LogProbs.Data;
         int c = ActionCount;
         for (int r = 0; r < BatchSize; r++)
+            destination[r] = SampleIndex(logp.AsSpan(r * c, c), rng.NextDouble(), _allowed is null ? default : _allowed.AsSpan(r * c, c));
+    }
+
+    /// <summary>
+    /// Span-level sampling of one row, allocation-free (the rollout's path): inverse CDF, the first allowed choice whose
+    /// cumulative probability exp(log p) exceeds <paramref name="u"/> ~ U[0, 1); if rounding leaves u beyond the total,
+    /// the last allowed choice with positive probability. <paramref name="allowed"/> empty = every choice allowed.
+    /// </summary>
+    public static int SampleIndex(ReadOnlySpan<float> logProbs, double u, ReadOnlySpan<bool> allowed = default)
+    {
+        double cumulative = 0;
+        int lastPositive = -1;
+        for (int j = 0; j < logProbs.Length; j++)
         {
-            int o = r * c;
-            // Sum the row first so rounding in the float log-probabilities cannot push the draw past the last action.
-            double total = 0;
-            for (int j = 0; j < c; j++) if (Allowed(o + j)) total += Math.Exp(logp[o + j]);
-            double u = rng.NextDouble() * total;
-            double cumulative = 0;
-            int chosen = -1, lastPositive = -1;
-            for (int j = 0; j < c; j++)
-            {
-                if (!Allowed(o + j)) continue;
-                double p = Math.Exp(logp[o + j]);
-                if (p <= 0) continue;
-                lastPositive = j;
-                cumulative += p;
-                if (u < cumulative) { chosen = j; break; }
-            }
-            destination[r] = chosen >= 0 ? chosen : lastPositive;
+            if (!allowed.IsEmpty && !allowed[j]) continue;
+            double p = Math.Exp(logProbs[j]);
+            if (p <= 0) continue;
+            lastPositive = j;
+            cumulative += p;
+            if (u < cumulative) return j;
         }
+        return lastPositive;
+    }
+
+    /// <summary>Span-level mode of one row: the first allowed choice with the largest score (logits or log-probabilities).</summary>
+    public static int ModeIndex(ReadOnlySpan<float> scores, ReadOnlySpan<bool> allowed = default)
+    {
+        int best = -1;
+        for (int j = 0; j < scores.Length; j++)
+            if ((allowed.IsEmpty || allowed[j]) && (best < 0 || scores[j] > scores[best])) best = j;
+        return best;
     }
 
     /// <summary>log π(a) for one action per row → [N]; differentiable with respect to the logits.</summary>
@@ -134,15 +146,8 @@ public sealed class Categorical
     public int[] Mode()
     {
         var modes = new int[BatchSize];
-        var x = LogProbs.Data;
         int c = ActionCount;
-        for (int r = 0; r < BatchSize; r++)
-        {
-            int o = r * c, best = -1;
-            for (int j = 0; j < c; j++)
-                if (Allowed(o + j) && (best < 0 || x[o + j] > x[o + best])) best = j;
-            modes[r] = best;
-        }
+        for (int r = 0; r < BatchSize; r++) modes[r] = ModeIndex(LogProbs.Data.AsSpan(r * c, c), _allowed is null ? default : _allowed.AsSpan(r * c, c));
         return modes;
     }
 

@@ -72,10 +72,28 @@ public sealed class DiagGaussian
         var mean = Mean.Data;
         var logStd = LogStd.Data;
         for (int i = 0; i < destination.Length; i++)
-        {
-            double std = Math.Exp(logStd[_sharedLogStd ? i % Dimensions : i]);
-            destination[i] = (float)(mean[i] + std * rng.NextGaussian());
-        }
+            destination[i] = SampleOne(mean[i], logStd[_sharedLogStd ? i % Dimensions : i], (float)rng.NextGaussian(), out _);
+    }
+
+    private const float Log2Pi = 1.8378770664093453f;
+
+    /// <summary>
+    /// Span-level sampling of one coordinate, allocation-free (the rollout's path): a = μ + σ·ε for a standard normal
+    /// <paramref name="epsilon"/> (0 gives the mode), with its log-density (see <see cref="LogDensity"/>).
+    /// </summary>
+    public static float SampleOne(float mean, float logStd, float epsilon, out float logDensity)
+    {
+        float std = MathF.Exp(logStd);
+        float a = mean + std * epsilon;
+        logDensity = LogDensity(a - mean, std, logStd);
+        return a;
+    }
+
+    /// <summary>log N(μ + <paramref name="deviation"/>; μ, σ²) = −(deviation/σ)²/2 − log σ − log(2π)/2, in float.</summary>
+    public static float LogDensity(float deviation, float std, float logStd)
+    {
+        float z = deviation / std;
+        return -0.5f * z * z - logStd - 0.5f * Log2Pi;
     }
 
     /// <summary>

@@ -9,6 +9,8 @@ public sealed class Mlp : Module
 {
     private readonly Sequential _layers;
     private readonly List<Linear> _linears = [];
+    private readonly bool _activateLast;
+    private FusedMlp? _compiled;
 
     /// <param name="sizes">Input size, hidden sizes, output size (at least two numbers).</param>
     /// <param name="activation">The nonlinearity between layers.</param>
@@ -22,6 +24,7 @@ public sealed class Mlp : Module
             throw new ArgumentException($"Mlp: sizes [{string.Join(", ", sizes)}] must be at least an input and an output size, all positive.", nameof(sizes));
         Sizes = (int[])sizes.Clone();
         Activation = activation;
+        _activateLast = activateLast;
         _layers = RegisterModule("layers", new Sequential());
         for (int i = 0; i + 1 < sizes.Length; i++)
         {
@@ -45,4 +48,13 @@ public sealed class Mlp : Module
     public int OutFeatures => Sizes[^1];
 
     public override Tensor Forward(Tensor x) => _layers.Forward(x);
+
+    /// <summary>
+    /// The network's compiled inference path (<see cref="FusedMlp"/> over these very <see cref="Linear"/> layers, not a
+    /// copy): <see cref="Infer"/> runs it without recording a graph or allocating once warm.
+    /// </summary>
+    public FusedMlp Compiled => _compiled ??= new FusedMlp(_linears, Activation, _activateLast);
+
+    /// <summary>The forward pass for <paramref name="rows"/> rows without recording or allocating; the result is valid until the next call.</summary>
+    public ReadOnlySpan<float> Infer(ReadOnlySpan<float> input, int rows) => Compiled.Infer(input, rows);
 }

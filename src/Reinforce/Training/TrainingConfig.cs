@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Reinforce.Algorithms;
 using Reinforce.Envs.ClassicControl;
@@ -30,7 +31,7 @@ public sealed class EvaluationSettings
 /// Preset files (<c>presets/*.json</c>) have this shape with one section per algorithm; <see cref="Resolve"/>
 /// keeps the chosen one.
 /// </summary>
-public sealed class TrainingConfig
+public sealed class TrainingConfig : IJsonOnSerializing, IJsonOnSerialized
 {
     /// <summary>The environment id (for example "CartPole-v1").</summary>
     public string Env { get; set; } = "";
@@ -38,7 +39,7 @@ public sealed class TrainingConfig
     /// <summary>A note on where the settings come from.</summary>
     public string? Description { get; set; }
 
-    /// <summary>The algorithm: "ppo", "a2c" or "vpg".</summary>
+    /// <summary>The algorithm: a registered name (<see cref="AlgorithmRegistry.Names"/>: "ppo", "a2c", "vpg", ...).</summary>
     public string Algo { get; set; } = "ppo";
 
     /// <summary>The run's seed: environments, weights and sampling all derive from it.</summary>
@@ -69,17 +70,47 @@ public sealed class TrainingConfig
     /// <summary>Periodic and final evaluation.</summary>
     public EvaluationSettings Eval { get; set; } = new();
 
-    /// <summary>PPO settings (used when <see cref="Algo"/> is "ppo").</summary>
-    public PpoOptions? Ppo { get; set; }
+    // Algorithm sections by registered name, parsed into each algorithm's settings type.
+    private readonly Dictionary<string, OnPolicyOptions> _sections = new(StringComparer.Ordinal);
 
-    /// <summary>A2C settings (used when <see cref="Algo"/> is "a2c").</summary>
-    public A2cOptions? A2c { get; set; }
+    /// <summary>
+    /// The algorithm sections as JSON (one per registered algorithm name, e.g. "ppo": { ... }): what the file holds.
+    /// Read them through <see cref="Section(string)"/> or <see cref="AlgorithmOptions"/>.
+    /// </summary>
+    [JsonExtensionData]
+    public Dictionary<string, JsonElement>? SectionsJson { get; set; }
 
-    /// <summary>REINFORCE settings (used when <see cref="Algo"/> is "vpg").</summary>
-    public VpgOptions? Vpg { get; set; }
+    /// <summary>The algorithm names accepted by <see cref="Algo"/> (the registry's).</summary>
+    public static IReadOnlyList<string> Algorithms => AlgorithmRegistry.Names;
 
-    /// <summary>The algorithm names <see cref="Algo"/> accepts.</summary>
-    public static IReadOnlyList<string> Algorithms { get; } = ["ppo", "a2c", "vpg"];
+    /// <summary>The names of the algorithm sections this config has, in registration order.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> SectionNames
+    {
+        get
+        {
+            ParseSections("config");
+            return [.. AlgorithmRegistry.Names.Where(_sections.ContainsKey)];
+        }
+    }
+
+    /// <summary>The settings of the section for <paramref name="algorithm"/> (null when the config has none); edits to it are kept.</summary>
+    public OnPolicyOptions? Section(string algorithm)
+    {
+        ParseSections("config");
+        return _sections.GetValueOrDefault(algorithm);
+    }
+
+    /// <summary>The section of the algorithm whose settings are <typeparamref name="T"/> (null when absent).</summary>
+    public T? Section<T>() where T : OnPolicyOptions => Section(AlgorithmRegistry.ForOptions(typeof(T)).Name) as T;
+
+    /// <summary>Sets (replaces) the section of <paramref name="options"/>' algorithm.</summary>
+    public void SetSection(OnPolicyOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ParseSections("config");
+        _sections[AlgorithmRegistry.ForOptions(options.GetType()).Name] = options;
+    }
 
     /// <summary>The chosen algorithm's settings (its defaults when the section is absent), with <see cref="Seed"/> applied.</summary>
     [JsonIgnore]
@@ -87,13 +118,9 @@ public sealed class TrainingConfig
     {
         get
         {
-            OnPolicyOptions options = Algo switch
-            {
-                "ppo" => Ppo ??= new PpoOptions(),
-                "a2c" => A2c ??= new A2cOptions(),
-                "vpg" => Vpg ??= new VpgOptions(),
-                _ => throw new ConfigurationException("algo", $"is \"{Algo}\"; use one of {string.Join(", ", Algorithms)}."),
-            };
+            var algorithm = AlgorithmRegistry.Get(Algo);
+            ParseSections("config");
+            if (!_sections.TryGetValue(algorithm.Name, out var options)) _sections[algorithm.Name] = options = algorithm.DefaultOptions();
             options.Seed = Seed;
             return options;
         }
@@ -105,20 +132,44 @@ public sealed class TrainingConfig
     /// </summary>
     public TrainingConfig Resolve()
     {
-        var copy = ConfigJson.Parse<TrainingConfig>(ToJson(), "config");
+        var copy = Parse(ToJson(), "config");
         _ = copy.AlgorithmOptions;   // materialises the chosen section with its defaults
-        if (copy.Algo != "ppo") copy.Ppo = null;
-        if (copy.Algo != "a2c") copy.A2c = null;
-        if (copy.Algo != "vpg") copy.Vpg = null;
+        foreach (var name in copy._sections.Keys.Where(n => n != copy.Algo).ToList()) copy._sections.Remove(name);
         copy.Validate();
         return copy;
     }
+
+    /// <summary>Turns the raw JSON sections into settings objects (once), naming <paramref name="source"/> in errors.</summary>
+    private void ParseSections(string source)
+    {
+        if (SectionsJson is null) return;
+        foreach (var (name, element) in SectionsJson)
+        {
+            var algorithm = AlgorithmRegistry.Find(name) ?? throw new ConfigurationException(name,
+                $"in {source} is not a setting or a registered algorithm's section; algorithm sections: {string.Join(", ", AlgorithmRegistry.Names)}.");
+            _sections[name] = algorithm.ParseOptions(element, source);
+        }
+        SectionsJson = null;
+    }
+
+    /// <summary>Writes the sections back as JSON before serialisation.</summary>
+    void IJsonOnSerializing.OnSerializing()
+    {
+        ParseSections("config");
+        var json = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        foreach (var name in AlgorithmRegistry.Names.Where(_sections.ContainsKey))
+            json[name] = JsonSerializer.SerializeToElement(_sections[name], _sections[name].GetType(), ConfigJson.Options);
+        SectionsJson = json.Count == 0 ? null : json;
+    }
+
+    /// <summary>Clears the JSON copy after serialisation (the settings objects stay the truth).</summary>
+    void IJsonOnSerialized.OnSerialized() => SectionsJson = null;
 
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting and how to fix it.</summary>
     public void Validate()
     {
         ConfigurationException.Require(!string.IsNullOrWhiteSpace(Env), "env", "is missing; name the environment, for example \"CartPole-v1\" (see `reinforce list`).");
-        ConfigurationException.Require(Algorithms.Contains(Algo), "algo", $"is \"{Algo}\"; use one of {string.Join(", ", Algorithms)}.");
+        AlgorithmRegistry.Get(Algo);
         ConfigurationException.Require(NumEnvs >= 1 && NumEnvs <= 4096, "n_envs", $"is {NumEnvs}; use between 1 and 4096 environments (8 is a good start).");
         ConfigurationException.Require(TotalSteps >= 1, "total_steps", $"is {TotalSteps}; train for at least 1 step (for example 100000).");
         ConfigurationException.Require(CheckpointEverySteps >= 0, "checkpoint_every_steps", $"is {CheckpointEverySteps}; use 0 (final checkpoint only) or a positive number of steps.");
@@ -135,7 +186,12 @@ public sealed class TrainingConfig
     public string ToJson() => ConfigJson.Serialize(this);
 
     /// <summary>Parses a config (or preset) from JSON; <paramref name="source"/> names it in error messages. Not validated: call <see cref="Validate"/> or <see cref="Resolve"/>.</summary>
-    public static TrainingConfig Parse(string json, string source) => ConfigJson.Parse<TrainingConfig>(json, source);
+    public static TrainingConfig Parse(string json, string source)
+    {
+        var config = ConfigJson.Parse<TrainingConfig>(json, source);
+        config.ParseSections(source);
+        return config;
+    }
 
     /// <summary>Reads a config file; a missing file or a malformed setting gives a <see cref="ConfigurationException"/> naming it.</summary>
     public static TrainingConfig Load(string path)

@@ -124,13 +124,7 @@ public sealed class TrainingRun : IDisposable
     public static OnPolicyAgent CreateAgent(TrainingConfig config, IVectorEnv env)
     {
         ArgumentNullException.ThrowIfNull(config);
-        OnPolicyAgent agent = config.AlgorithmOptions switch
-        {
-            PpoOptions p => new Ppo(env, p),
-            A2cOptions a => new A2c(env, a),
-            VpgOptions v => new Vpg(env, v),
-            _ => throw new ConfigurationException("algo", $"is \"{config.Algo}\"; use ppo, a2c or vpg."),
-        };
+        var agent = AlgorithmRegistry.Get(config.Algo).Create(env, config.AlgorithmOptions);
         agent.EnvironmentId = config.Env;
         return agent;
     }

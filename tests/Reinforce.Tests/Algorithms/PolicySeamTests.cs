@@ -27,8 +27,8 @@ public class PolicySeamTests
         {
             ObservationLayout = layout;
             ActionSpace = actionSpace;
-            _actor = RegisterModule("actor", new Linear(layout.RowSize, 2, rng));
-            _critic = RegisterModule("critic", new Linear(layout.RowSize, 1, rng));
+            _actor = RegisterModule("actor", new Linear(layout.Size, 2, rng));
+            _critic = RegisterModule("critic", new Linear(layout.Size, 1, rng));
         }
 
         public override ObservationLayout ObservationLayout { get; }
@@ -58,10 +58,10 @@ public class PolicySeamTests
             var memory = (Memory)state;
             Assert.Equal(observations.Rows, memory.Copies);
             ActCalls++;
-            var part = observations.Layout["obs"];
+            var block = observations.Layout.Blocks[0];
             for (int r = 0; r < observations.Rows; r++)
             {
-                var row = observations.Part(r, part);
+                var row = observations.Block(r, block);
                 int stepOfEpisode = (int)MathF.Round(row[0] * 10f);   // CounterEnv writes t / 10
                 if (memory.Steps[r] != stepOfEpisode)
                 {
@@ -153,7 +153,7 @@ public class PolicySeamTests
     {
         {
             using var env = CounterEnv.TerminatingAndTruncating();
-            var policy = new StepCountingPolicy(ObservationLayout.For(env.SingleObservationSpace), env.SingleActionSpace, new Rng(1));
+            var policy = new StepCountingPolicy(ObservationLayout.Of(env.SingleObservationSpace), env.SingleActionSpace, new Rng(1));
             var state = policy.CreateState(env.NumEnvs);
             var actions = new int[2];
             env.Reset(0);
@@ -168,16 +168,16 @@ public class PolicySeamTests
     }
 
     [Fact]
-    public void An_observation_batch_views_named_parts_of_each_row_in_place()
+    public void An_observation_batch_views_the_blocks_of_a_dict_observation_in_place()
     {
-        var layout = new ObservationLayout(("image", [2, 2, 2]), ("vector", [3]));
-        Assert.Equal(11, layout.RowSize);
-        Assert.Equal(8, layout["vector"].Offset);
+        var layout = ObservationLayout.Of(new DictSpace(("vector", new Box(-1f, 1f, [3])), ("image", new Box(0f, 1f, [2, 2, 2]))));
+        Assert.Equal(11, layout.Size);
+        Assert.Equal(8, layout["vector"].Offset);   // keys sorted, as Gymnasium's Dict
         float[] data = [.. Enumerable.Range(0, 22).Select(i => (float)i)];
         var batch = new ObservationBatch(data, 2, layout);
-        Assert.Equal([19f, 20f, 21f], batch.Part(1, layout["vector"]).ToArray());
+        Assert.Equal([19f, 20f, 21f], batch.Block(1, layout["vector"]).ToArray());
         var images = new float[16];
-        batch.GatherPart(layout["image"], images);
+        batch.GatherBlock(layout["image"], images);
         Assert.Equal([.. Enumerable.Range(0, 8).Select(i => (float)i), .. Enumerable.Range(11, 8).Select(i => (float)i)], images);
         Assert.Throws<KeyNotFoundException>(() => layout["depth"]);
         Assert.Throws<ArgumentException>(() => new ObservationBatch(data.AsSpan(0, 10), 1, layout));

@@ -1,5 +1,6 @@
 using Reinforce.Algorithms;
 using Reinforce.Cli;
+using Reinforce.Export;
 using Reinforce.IO.Onnx;
 using Reinforce.Tensors;
 using Reinforce.Envs.ClassicControl;

@@ -3,6 +3,7 @@ using Reinforce.Algorithms;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
 using Reinforce.Envs;
+using Reinforce.Export;
 using Reinforce.IO.Onnx;
 using Reinforce.Spaces;
 using Reinforce.Tensors;

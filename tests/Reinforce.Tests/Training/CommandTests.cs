@@ -67,6 +67,15 @@ public sealed class CommandTests : IDisposable
         (code, _, error) = Run("eval", Path.Combine(_root, "missing"));
         Assert.Equal(2, code);
         Assert.Contains("missing", error, StringComparison.Ordinal);
+
+        // --algo takes the registered algorithms; another name is a configuration error that lists them.
+        (code, _, error) = Run("train", "CartPole-v1", "--algo", "sac", "--out", Path.Combine(_root, "z"));
+        Assert.Equal(2, code);
+        Assert.Contains("\"sac\"", error, StringComparison.Ordinal);
+        Assert.Contains("ppo, a2c, vpg, ppo_kl", error, StringComparison.Ordinal);
+        (code, _, error) = Run("bench", "--algo", "sac", "--seeds", "1");
+        Assert.Equal(2, code);
+        Assert.Contains("ppo, a2c, vpg, ppo_kl", error, StringComparison.Ordinal);
     }
 
     [Fact]

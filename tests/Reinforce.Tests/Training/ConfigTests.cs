@@ -17,7 +17,7 @@ public class ConfigTests
             int sections = 0;
             foreach (var algo in TrainingConfig.Algorithms)
             {
-                bool present = algo switch { "ppo" => preset.Ppo is not null, "a2c" => preset.A2c is not null, _ => preset.Vpg is not null };
+                bool present = preset.Section(algo) is not null;
                 if (!present) continue;
                 sections++;
                 preset.Algo = algo;
@@ -91,14 +91,14 @@ public class ConfigTests
     public void Out_of_range_values_say_how_to_fix_them()
     {
         var config = TrainingConfig.Preset("CartPole-v1");
-        config.Ppo!.BatchSize = 100;   // 8 envs × 32 steps = 256 is not divisible by 100
+        config.Section<PpoOptions>()!.BatchSize = 100;   // 8 envs × 32 steps = 256 is not divisible by 100
         var ex = Assert.Throws<ConfigurationException>(config.Validate);
         Assert.Equal("ppo.batch_size", ex.Setting);
         Assert.Contains("256", ex.Message, StringComparison.Ordinal);
         Assert.Contains("such as 64", ex.Message, StringComparison.Ordinal);
 
         config = TrainingConfig.Preset("CartPole-v1");
-        config.Ppo!.Gamma = 1.5f;
+        config.Section<PpoOptions>()!.Gamma = 1.5f;
         Assert.Equal("ppo.gamma", Assert.Throws<ConfigurationException>(config.Validate).Setting);
 
         config = TrainingConfig.Preset("CartPole-v1");
@@ -106,7 +106,7 @@ public class ConfigTests
         Assert.Contains("ppo, a2c, vpg", Assert.Throws<ConfigurationException>(config.Validate).Message, StringComparison.Ordinal);
 
         config = TrainingConfig.Preset("CartPole-v1");
-        config.Ppo!.Policy.HiddenSizes = [64, 0];
+        config.Section<PpoOptions>()!.Policy.HiddenSizes = [64, 0];
         Assert.Equal("ppo.policy.hidden_sizes[1]", Assert.Throws<ConfigurationException>(config.Validate).Setting);
     }
 

@@ -24,8 +24,8 @@ public sealed class RunFolderTests : IDisposable
         config.Eval.EverySteps = 1024;
         config.Eval.Episodes = 5;
         config.Eval.FinalEpisodes = 10;
-        config.Ppo!.NumSteps = 64;
-        config.Ppo.NumEpochs = 2;
+        config.Section<PpoOptions>()!.NumSteps = 64;
+        config.Section<PpoOptions>()!.NumEpochs = 2;
         return config;
     }
 
@@ -39,8 +39,8 @@ public sealed class RunFolderTests : IDisposable
         // The configuration is complete: reading it back and resolving changes nothing.
         var config = TrainingConfig.Load(Path.Combine(dir, "config.json"));
         Assert.Equal(File.ReadAllText(Path.Combine(dir, "config.json")).TrimEnd(), config.Resolve().ToJson());
-        Assert.Equal(64, config.Ppo!.NumSteps);
-        Assert.Null(config.A2c);
+        Assert.Equal(64, config.Section<PpoOptions>()!.NumSteps);
+        Assert.Null(config.Section<A2cOptions>());
 
         var metrics = CsvLogger.Read(Path.Combine(dir, "metrics.csv"));
         Assert.Equal(4096 / (4 * 64), metrics.Rows.Count);   // one row per update, periodic evaluations in the same rows

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 using V512 = System.Runtime.Intrinsics.Vector512;
 using V256 = System.Runtime.Intrinsics.Vector256;
 
-namespace Reinforce.Algorithms;
+namespace Reinforce.Tensors;
 
 /// <summary>
 /// tanh over spans with SIMD, for the policy network's hidden layers, where tanh is a third of the forward pass

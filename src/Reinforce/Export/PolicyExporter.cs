@@ -1,13 +1,14 @@
 using System.Globalization;
-using System.Text.RegularExpressions;
 using Reinforce.Algorithms;
+using Reinforce.IO;
+using Reinforce.IO.Onnx;
 using Reinforce.Envs;
 using Reinforce.Nn;
 using Reinforce.Spaces;
 using Reinforce.Training;
 using Reinforce.Envs.Vector;
 
-namespace Reinforce.IO.Onnx;
+namespace Reinforce.Export;
 
 /// <summary>One input or output of an exported model: its name, element type and shape (null dimensions are the dynamic batch).</summary>
 public sealed record OnnxTensorSignature(string Name, string ElementType, int?[] Shape)
@@ -41,7 +42,7 @@ public sealed record OnnxExport(byte[] Model, int Opset, int IrVersion, IReadOnl
 /// <para>Unity layout (<see cref="OnnxExportOptions.Unity"/>): the names, element types and shapes of Unity
 /// ML-Agents' exporter (model API version 3): see the README section "Export to ONNX".</para>
 /// </remarks>
-public static partial class PolicyExporter
+public static class PolicyExporter
 {
     private const string Float32 = "float32";
     private const string Int64 = "int64";
@@ -72,11 +73,9 @@ public static partial class PolicyExporter
         string x = observations;
         if (normalization is not null) x = Normalize(g, x, normalization);
 
-        for (int i = 0; i < network.Hidden.Length; i++)
-        {
-            x = Dense(g, x, network.Hidden[i], $"hidden_{i}");
-            x = Activate(g, x, policy.Activation);
-        }
+        // The actor's feature layers, walked module by module: each Nn module type has one ONNX mapping (Emit).
+        int dense = 0;
+        foreach (var module in policy.ActorFeatureModules) x = Emit(g, x, module, ref dense);
         string latent = x;
 
         g.AddMetadata("reinforce.action_space", policy.ActionSpace.ToString() ?? "");
@@ -330,6 +329,26 @@ public static partial class PolicyExporter
         return clipped;
     }
 
+    /// <summary>Writes <paramref name="module"/> applied to <paramref name="x"/>: containers recurse, Linear is a Gemm, an activation its operator.</summary>
+    private static string Emit(OnnxGraphBuilder g, string x, Module module, ref int dense)
+    {
+        switch (module)
+        {
+            case Sequential sequential:
+                foreach (var layer in sequential.Layers) x = Emit(g, x, layer, ref dense);
+                return x;
+            case Mlp mlp:
+                foreach (var (_, child) in mlp.Children()) x = Emit(g, x, child, ref dense);
+                return x;
+            case Linear linear:
+                return Dense(g, x, DenseLayer.Of(linear), $"hidden_{dense++}");
+            case ActivationLayer activation:
+                return Activate(g, x, activation.Kind);
+            default:
+                throw new NotSupportedException($"ONNX export: the module {module.GetType().Name} has no ONNX mapping; the exporter writes Sequential, Mlp, Linear and activation layers.");
+        }
+    }
+
     private static string Dense(OnnxGraphBuilder g, string x, DenseLayer layer, string name, string? output = null)
     {
         string w = g.AddInitializer($"{name}.weight", layer.Weight, layer.Out, layer.In);
@@ -387,31 +406,21 @@ public static partial class PolicyExporter
 
     // ------------------------------------------------------------------ reading the policy
 
-    private sealed record DenseLayer(float[] Weight, float[] Bias, int Out, int In);
+    private sealed record DenseLayer(float[] Weight, float[] Bias, int Out, int In)
+    {
+        public static DenseLayer Of(Linear linear)
+        {
+            var bias = linear.Bias ?? throw new NotSupportedException("ONNX export: a Linear layer without a bias; the exporter writes dense layers with biases.");
+            return new DenseLayer((float[])linear.Weight.Value.Data.Clone(), (float[])bias.Value.Data.Clone(), linear.OutFeatures, linear.InFeatures);
+        }
+    }
 
-    private sealed partial record Network(DenseLayer[] Hidden, DenseLayer Head, int[] Branches, int Start, float[]? Std, float[]? SdeSigmaSquared, int LatentSize)
+    /// <summary>What the heads need beyond the feature layers: the policy head, the action branches and the Gaussian's spread.</summary>
+    private sealed record Network(DenseLayer Head, int[] Branches, int Start, float[]? Std, float[]? SdeSigmaSquared, int LatentSize)
     {
         public static Network Read(ActorCriticPolicy policy)
         {
-            var named = new Dictionary<string, Parameter>(StringComparer.Ordinal);
-            foreach (var (name, parameter) in policy.NamedParameters()) named[name] = parameter;
-            var hidden = new List<DenseLayer>();
-            hidden.AddRange(Layers(named, "trunk"));
-            hidden.AddRange(Layers(named, "actor"));
-            var head = Layer(named, "policy_head")
-                ?? throw Unrecognised(policy, "it has no policy_head.weight / policy_head.bias");
-
-            int expectedHidden = policy.Options.HiddenSizes.Length;
-            if (hidden.Count != expectedHidden)
-                throw Unrecognised(policy, $"found {hidden.Count} hidden layers under trunk.* and actor.*, but the policy options list {expectedHidden} hidden sizes");
-            int width = policy.ObservationSize;
-            foreach (var layer in hidden.Append(head))
-            {
-                if (layer.In != width) throw Unrecognised(policy, $"a layer takes {layer.In} inputs where {width} values arrive");
-                width = layer.Out;
-            }
-            if (head.Out != policy.OutputSize) throw Unrecognised(policy, $"the policy head gives {head.Out} values, but the policy's output size is {policy.OutputSize}");
-
+            var head = DenseLayer.Of(policy.PolicyHead);
             int[] branches = policy.ActionSpace switch
             {
                 Discrete d => [d.N],
@@ -422,57 +431,13 @@ public static partial class PolicyExporter
             float[]? std = null, sigmaSquared = null;
             if (policy.Kind == ActionHeadKind.Gaussian)
             {
-                var logStd = (named.TryGetValue("log_std", out var p) ? p.Value.Data : null) ?? throw Unrecognised(policy, "a Gaussian policy has no log_std parameter");
-                if (policy.UsesSde)
-                {
-                    // σ² per (latent feature, action), squared in float as the policy does when sampling.
-                    sigmaSquared = [.. logStd.Select(v => { float s = MathF.Exp(v); return s * s; })];
-                }
-                else
-                {
-                    std = [.. logStd.Select(MathF.Exp)];
-                }
+                var logStd = policy.LogStd!.Value.Data;
+                // With gSDE: σ² per (latent feature, action), squared in float as the policy does when sampling.
+                if (policy.UsesSde) sigmaSquared = [.. logStd.Select(v => { float s = MathF.Exp(v); return s * s; })];
+                else std = [.. logStd.Select(MathF.Exp)];
             }
-            int latentSize = hidden.Count > 0 ? hidden[^1].Out : policy.ObservationSize;
-            return new Network([.. hidden], head, branches, start, std, sigmaSquared, latentSize);
+            return new Network(head, branches, start, std, sigmaSquared, policy.LatentSize);
         }
-
-        private static IEnumerable<DenseLayer> Layers(Dictionary<string, Parameter> named, string prefix)
-        {
-            // Hidden layers are named prefix.{i}.weight (or deeper, e.g. prefix.layers.{i}.weight); order them by their indices.
-            var keys = new List<(string Key, long[] Order)>();
-            foreach (var name in named.Keys)
-            {
-                if (!name.StartsWith(prefix + ".", StringComparison.Ordinal) || !name.EndsWith(".weight", StringComparison.Ordinal)) continue;
-                string key = name[..^".weight".Length];
-                long[] order = [.. Digits().Matches(key[prefix.Length..]).Select(m => long.Parse(m.Value, CultureInfo.InvariantCulture))];
-                keys.Add((key, order));
-            }
-            keys.Sort((a, b) =>
-            {
-                for (int i = 0; i < Math.Min(a.Order.Length, b.Order.Length); i++)
-                    if (a.Order[i] != b.Order[i]) return a.Order[i].CompareTo(b.Order[i]);
-                return a.Order.Length.CompareTo(b.Order.Length);
-            });
-            foreach (var (key, _) in keys) yield return Layer(named, key)!;
-        }
-
-        private static DenseLayer? Layer(Dictionary<string, Parameter> named, string key)
-        {
-            if (!named.TryGetValue(key + ".weight", out var weight)) return null;
-            if (!named.TryGetValue(key + ".bias", out var bias))
-                throw new NotSupportedException($"ONNX export: the layer {key} has a weight but no bias; the exporter expects dense layers with biases.");
-            var shape = weight.Value.Shape;
-            if (shape.Length != 2 || bias.Value.Size != shape[0])
-                throw new NotSupportedException($"ONNX export: the layer {key} has weight {Tensor.ShapeString(shape)} and bias {Tensor.ShapeString(bias.Value.Shape)}; expected [out, in] and [out].");
-            return new DenseLayer((float[])weight.Value.Data.Clone(), (float[])bias.Value.Data.Clone(), shape[0], shape[1]);
-        }
-
-        private static NotSupportedException Unrecognised(ActorCriticPolicy policy, string problem) =>
-            new($"ONNX export: the policy's parameters ({string.Join(", ", policy.NamedParameters().Select(p => p.Name))}) do not form the MLP the exporter knows: {problem}.");
-
-        [GeneratedRegex(@"\d+")]
-        private static partial Regex Digits();
     }
 
     /// <summary>The builder plus the signature of what was declared.</summary>

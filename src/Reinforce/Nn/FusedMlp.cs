@@ -1,18 +1,18 @@
 using System.Numerics.Tensors;
 using Reinforce.Autograd;
-using Reinforce.Nn;
 using Reinforce.Tensors;
 
-namespace Reinforce.Algorithms;
+namespace Reinforce.Nn;
 
 /// <summary>
-/// A stack of dense layers y = f(x·Wᵀ + b) (PyTorch's weight layout [out, in]) computed in one pass over flat
-/// buffers: the policy network's hot path. <see cref="Infer"/> is the allocation-free, gradient-free forward used
+/// The compiled form of a stack of <see cref="Linear"/> modules with one activation between them (an <see cref="Mlp"/>,
+/// or a policy's actor and critic): y = f(x·Wᵀ + b) per layer, in one pass over flat buffers, reading the modules' own
+/// parameter tensors in place (an optimizer step is seen immediately; nothing is copied). The policy network's hot path. <see cref="Infer"/> is the allocation-free, gradient-free forward used
 /// while collecting rollouts; <see cref="Forward"/> records the whole stack as a single autograd operation whose
 /// backward (beside it, as every operation in <see cref="Ops"/>) produces every weight's and bias's gradient at once.
 /// The weights are the modules' own tensors, read in place: an optimizer step is seen immediately.
 /// </summary>
-internal sealed class FusedMlp
+public sealed class FusedMlp
 {
     private readonly Tensor[] _weights;
     private readonly Tensor[] _biases;
@@ -30,8 +30,18 @@ internal sealed class FusedMlp
     private float[][] _inferOutputs = [];
     private int _inferRows = -1;
 
+    /// <summary>Compiles <paramref name="layers"/> (each with a bias), <paramref name="activation"/> after every layer but the last (and after the last too when <paramref name="activateLast"/>).</summary>
+    public FusedMlp(IReadOnlyList<Linear> layers, Activation activation, bool activateLast)
+        : this(Weights(layers), Biases(layers), activation, activateLast) { }
+
+    private static Tensor[] Weights(IReadOnlyList<Linear> layers) =>
+        [.. (layers ?? throw new ArgumentNullException(nameof(layers))).Select(l => l.Weight.Value)];
+
+    private static Tensor[] Biases(IReadOnlyList<Linear> layers) =>
+        [.. layers.Select(l => (l.Bias ?? throw new ArgumentException("FusedMlp: every Linear layer needs a bias.", nameof(layers))).Value)];
+
     /// <summary>Wraps layers given as weight [out, in] and bias [out] tensors (shared, not copied).</summary>
-    public FusedMlp(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> biases, Activation activation, bool activateLast)
+    internal FusedMlp(IReadOnlyList<Tensor> weights, IReadOnlyList<Tensor> biases, Activation activation, bool activateLast)
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(biases);

@@ -1,8 +1,10 @@
 using Reinforce.Algorithms;
+using Reinforce.IO;
+using Reinforce.IO.Onnx;
 using Reinforce.Envs;
 using Reinforce.Envs.Wrappers;
 
-namespace Reinforce.IO.Onnx;
+namespace Reinforce.Export;
 
 /// <summary>How <see cref="PolicyExporter"/> writes a policy as ONNX.</summary>
 public sealed record OnnxExportOptions
