@@ -73,7 +73,7 @@ internal static class UnityTraining
         Console.WriteLine($"Training {resolved.Algo.ToUpperInvariant()} on Unity behaviour '{env.BehaviorName}' ({env.NumEnvs} agents) for {resolved.TotalSteps:N0} steps; run folder {dir}");
         agent.Learn(resolved.TotalSteps, callbacks);
         agent.Save(Path.Combine(dir, "final"));
-        var export = IO.Onnx.PolicyExporter.Export(agent, new IO.Onnx.OnnxExportOptions { Unity = true });
+        var export = Export.PolicyExporter.Export(agent, new Export.OnnxExportOptions { Unity = true });
         string onnx = Path.Combine(dir, name + ".onnx");
         IO.AtomicFile.WriteAllBytes(onnx, export.Model);
         Console.WriteLine($"Trained {agent.StepsDone:N0} agent steps. Policy for Unity: {onnx} (drop it into the agent's Behavior Parameters > Model).");

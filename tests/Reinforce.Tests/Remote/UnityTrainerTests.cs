@@ -138,7 +138,7 @@ public sealed class UnityTrainerTests
             double late = agent.Episodes.MeanReturn ?? double.NaN;
             // Random tilting drops the ball within a few steps (mean return near 1); 40k steps of PPO at least double and reach 2.5 (measured 3.3).
             Assert.True(late > 2.5 && late > 2 * early, $"mean return {early:F2} early, {late:F2} after training");
-            var export = Reinforce.IO.Onnx.PolicyExporter.Export(agent, new Reinforce.IO.Onnx.OnnxExportOptions { Unity = true });
+            var export = Reinforce.Export.PolicyExporter.Export(agent, new Reinforce.Export.OnnxExportOptions { Unity = true });
             Assert.Contains(export.Inputs, i => i.Name == "obs_0");
             Assert.Contains(export.Outputs, o => o.Name == "continuous_actions");
         }
