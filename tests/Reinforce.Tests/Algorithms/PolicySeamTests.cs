@@ -4,7 +4,6 @@ using Reinforce.Distributions;
 using Reinforce.Nn;
 using Reinforce.Spaces;
 using Tensor = Reinforce.Tensors.Tensor;
-using ObservationLayout = Reinforce.Algorithms.ObservationLayout;
 
 namespace Reinforce.Tests.Algorithms;
 
