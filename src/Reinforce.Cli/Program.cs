@@ -29,6 +29,7 @@ public static class Program
         var root = new RootCommand("Reinforce: policy-gradient reinforcement learning for .NET, in pure C#.");
         // One line per command; keep the list sorted by name.
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(BenchEnvCommand.Create());
         root.Subcommands.Add(CheckEnvCommand.Create());
         root.Subcommands.Add(DashboardCommand.Create());
         root.Subcommands.Add(EnvsCommand.Create());

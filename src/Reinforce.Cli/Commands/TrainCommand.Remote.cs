@@ -40,3 +40,43 @@ internal static partial class TrainCommand
         return cfg;
     }
 }
+
+/// <summary>`reinforce train --unity`: trains the behaviour of a Unity ML-Agents scene, Reinforce playing the trainer side of ML-Agents' communicator.</summary>
+internal static class UnityTraining
+{
+    /// <summary>How long to wait for the editor's Play button (or the player) before giving up.</summary>
+    public static TimeSpan WaitForUnity { get; set; } = TimeSpan.FromMinutes(10);
+
+    public static int Run(int port, string? configFile, string? algo, long? steps, int? seed, string? output, bool quiet, Action<int>? listening = null)
+    {
+        var cfg = configFile is not null ? TrainingConfig.Load(configFile) : new TrainingConfig { TotalSteps = 100_000 };
+        cfg.Env = "unity";
+        if (algo is not null) cfg.Algo = algo;
+        if (steps is not null) cfg.TotalSteps = steps.Value;
+        if (seed is not null) cfg.Seed = seed.Value;
+        using var env = Servers.Unity.UnityVectorEnv.Listen(port, cfg.Seed, WaitForUnity, TimeSpan.FromSeconds(60), Console.WriteLine, listening);
+        cfg.NumEnvs = env.NumEnvs;
+        cfg.Env = "unity:" + env.BehaviorName;
+        var resolved = cfg.Resolve();
+        string name = new(env.BehaviorName.Split('?')[0].Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+        string dir = output ?? Path.Combine(TrainingRun.DefaultRunsRoot, $"unity-{name}-{resolved.Algo}-seed{resolved.Seed}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", System.Globalization.CultureInfo.InvariantCulture)}");
+        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
+            throw new IOException($"The run folder '{dir}' already exists and is not empty. Pick another --out folder.");
+        Directory.CreateDirectory(dir);
+        IO.AtomicFile.WriteAllText(Path.Combine(dir, TrainingRun.ConfigFile), resolved.ToJson() + "\n");
+        using var agent = TrainingRun.CreateAgent(resolved, env);
+        var callbacks = new List<TrainingCallback>
+        {
+            new CheckpointCallback(Path.Combine(dir, "checkpoints"), resolved.CheckpointEverySteps > 0 ? resolved.CheckpointEverySteps : long.MaxValue),
+        };
+        if (!quiet) callbacks.Add(new ProgressLines(Console.Out, every: 5));
+        Console.WriteLine($"Training {resolved.Algo.ToUpperInvariant()} on Unity behaviour '{env.BehaviorName}' ({env.NumEnvs} agents) for {resolved.TotalSteps:N0} steps; run folder {dir}");
+        agent.Learn(resolved.TotalSteps, callbacks);
+        agent.Save(Path.Combine(dir, "final"));
+        var export = Export.PolicyExporter.Export(agent, new Export.OnnxExportOptions { Unity = true });
+        string onnx = Path.Combine(dir, name + ".onnx");
+        IO.AtomicFile.WriteAllBytes(onnx, export.Model);
+        Console.WriteLine($"Trained {agent.StepsDone:N0} agent steps. Policy for Unity: {onnx} (drop it into the agent's Behavior Parameters > Model).");
+        return 0;
+    }
+}

@@ -34,10 +34,12 @@ internal static partial class TrainCommand
         var port = DashboardCommand.PortOption();
         var envAssembly = EnvironmentAssemblyOption.Create();
         var distributed = new Option<string?>("--distributed") { Description = "Train data-parallel over MPI: start N ranks with `mpirun -np N reinforce train ... --distributed mpi`. Each rank steps its own n_envs copies for total_steps (so the job takes N × total_steps), gradients are averaged at every step, rank 0 writes the run folder." };
+        var unity = new Option<bool>("--unity") { Description = "Train the behaviour of a Unity ML-Agents scene: listen on port 5004 (--port, or 5005 + --worker-id for a built player) and press Play." };
+        var workerId = new Option<int?>("--worker-id") { Description = "With --unity: the worker id of a built player (port 5005 + id)." };
         var remoteEnv = new Option<string?>("--env") { Description = "Train on copies served by other processes: remote://HOST:PORT, or remote://HOST:PORT,HOST:PORT to spread them (see `reinforce serve-env`). The env argument, if given, names the preset." };
         var command = new Command("train", "Train an agent on an environment and write a run folder.")
         {
-            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv, envAssembly, distributed,
+            env, algo, steps, seed, envs, config, output, resume, stopWhenSolved, quiet, threads, dashboard, port, remoteEnv, envAssembly, distributed, unity, workerId,
         };
         command.SetAction(parse =>
         {
@@ -47,6 +49,14 @@ internal static partial class TrainCommand
             {
                 ranks = DistributedTraining.Start(parse.GetValue(distributed));
                 ApplyThreads(parse.GetValue(threads));
+                if (parse.GetValue(unity))
+                {
+                    if (ranks is not null) throw new ConfigurationException("--unity trains one scene in one process; leave out --distributed.");
+                    if (parse.GetValue(env) is not null || parse.GetValue(remoteEnv) is not null || parse.GetValue(resume) is not null || parse.GetValue(dashboard))
+                        throw new ConfigurationException("--unity trains the scene that connects; do not combine it with an environment, --env, --resume or --dashboard.");
+                    int unityPort = Servers.Unity.UnityVectorEnv.PortFor(parse.GetValue(workerId), parse.GetResult(port) is null ? Servers.Unity.UnityVectorEnv.DefaultPort : parse.GetValue(port));
+                    return UnityTraining.Run(unityPort, parse.GetValue(config), parse.GetValue(algo), parse.GetValue(steps), parse.GetValue(seed), parse.GetValue(output), parse.GetValue(quiet));
+                }
                 string? assembly = EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
                 bool follower = ranks is { Rank: > 0 };
                 if (follower) scratch = DistributedTraining.ScratchFolder(ranks!);

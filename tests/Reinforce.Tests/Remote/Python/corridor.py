@@ -69,3 +69,18 @@ class NanCorridor(Corridor):
 
 def make_nan():
     return NanCorridor()
+
+
+class DyingCorridor(Corridor):
+    """Ends its own process at the 40th step of a copy (for the fault test: a server that dies mid-rollout)."""
+
+    def step(self, action):
+        self.total = getattr(self, "total", 0) + 1
+        if self.total >= 40:
+            import os
+            os._exit(3)
+        return super().step(action)
+
+
+def make_dying():
+    return DyingCorridor()

@@ -1,0 +1,446 @@
+using System.Globalization;
+using System.Net;
+using Reinforce.Envs.Vector;
+using Reinforce.Servers.Unity.Protocol;
+using Reinforce.Spaces;
+
+namespace Reinforce.Servers.Unity;
+
+/// <summary>
+/// A Unity ML-Agents scene as a vector environment: Reinforce plays the trainer side of ML-Agents' communicator
+/// (what <c>mlagents-learn</c> does in Python), listening on port 5004 (the editor's default; a built player with
+/// worker id w uses 5005 + w). Each agent of the scene's behaviour is a copy; the number of copies is the number of
+/// agents that request a decision in the first step.
+/// </summary>
+/// <remarks>
+/// <para>Mapping ML-Agents to Gymnasium: an agent info with <c>done</c> ends the copy's episode, terminated unless
+/// <c>max_step_reached</c> (then truncated); its observation is the final observation. The agent comes back under a
+/// new id in a later message; it takes the first free copy slot. A vector step lasts until every copy has a decision
+/// request; an agent that asks again meanwhile (decision periods out of step) gets its copy's last action repeated
+/// and its rewards add up. Observations are all the agent's float observations concatenated (PNG-compressed visual
+/// observations are refused). Continuous actions are a Box(-1, 1); discrete branches a Discrete (one branch) or a
+/// MultiDiscrete. Discrete action masks are read into <see cref="ActionMasks"/> (true = allowed).</para>
+/// <para>One behaviour per run: a scene whose agents use several behaviour names is refused with a message naming
+/// them (train them one at a time, setting the others' Behavior Type to Heuristic Only or Inference Only).</para>
+/// </remarks>
+public sealed class UnityVectorEnv : IVectorEnv
+{
+    /// <summary>The communication API version this trainer implements.</summary>
+    public const string CommunicationVersion = "1.5.0";
+
+    /// <summary>The editor's port; a built player with worker id w uses <c>DefaultPort + 1 + w</c>.</summary>
+    public const int DefaultPort = 5004;
+
+    private readonly GrpcHost _host;
+    private readonly UnityCommunicator _communicator;
+    private readonly TimeSpan _timeout;
+    private readonly Dictionary<int, int> _slotOf = [];
+    private readonly int[] _agentOf;
+    private readonly bool[] _ready;
+    private readonly float[] _observations;
+    private readonly float[] _finalObservations;
+    private readonly float[] _rewards;
+    private readonly bool[] _terminated;
+    private readonly bool[] _truncated;
+    private readonly bool[] _masks;
+    private readonly double[] _episodeReturn;
+    private readonly int[] _episodeLength;
+    private readonly float[] _lastContinuous;
+    private readonly int[] _lastDiscrete;
+    private readonly List<EpisodeRecord> _completed = [];
+    private EpisodeRecord[] _completedArray = [];
+    private List<int> _requesting = [];   // agent ids of the last message's decision requests, in Unity's order
+    private readonly int _continuous;
+    private readonly int[] _branches;
+    private long _steps;
+    private bool _stepsSinceReset;
+    private bool _disposed;
+
+    private UnityVectorEnv(GrpcHost host, UnityCommunicator communicator, TimeSpan timeout, string behaviour, string academy, int copies, int observationSize, int continuous, int[] branches)
+    {
+        _host = host;
+        _communicator = communicator;
+        _timeout = timeout;
+        BehaviorName = behaviour;
+        AcademyName = academy;
+        NumEnvs = copies;
+        ObservationSize = observationSize;
+        _continuous = continuous;
+        _branches = branches;
+        SingleObservationSpace = new Box(float.NegativeInfinity, float.PositiveInfinity, [observationSize]);
+        SingleActionSpace = continuous > 0 ? new Box(-1f, 1f, [continuous]) : branches.Length == 1 ? new Discrete(branches[0]) : new MultiDiscrete(branches);
+        ActionSize = continuous > 0 ? continuous : branches.Length;
+        _agentOf = new int[copies];
+        _ready = new bool[copies];
+        _observations = new float[copies * observationSize];
+        _finalObservations = new float[copies * observationSize];
+        _rewards = new float[copies];
+        _terminated = new bool[copies];
+        _truncated = new bool[copies];
+        _masks = new bool[copies * branches.Sum()];
+        _episodeReturn = new double[copies];
+        _episodeLength = new int[copies];
+        _lastContinuous = new float[copies * continuous];
+        _lastDiscrete = new int[copies * branches.Length];
+    }
+
+    /// <summary>The behaviour being trained (e.g. "3DBall?team=0").</summary>
+    public string BehaviorName { get; }
+
+    /// <summary>The academy's name Unity sent at the handshake.</summary>
+    public string AcademyName { get; }
+
+    /// <summary>The port this trainer listens on.</summary>
+    public int Port => _host.Port;
+
+    /// <summary>The port a built player with <paramref name="workerId"/> connects to (5005 + id), or the editor's 5004 for null.</summary>
+    public static int PortFor(int? workerId, int basePort = DefaultPort) => workerId is int w ? basePort + 1 + w : basePort;
+
+    /// <summary>
+    /// Listens on <paramref name="port"/> (0: any free port), waits up to <paramref name="waitForUnity"/> for Unity to
+    /// connect, does the academy handshake (communication version, capabilities, <paramref name="seed"/>), resets the
+    /// scene and reads the behaviour spec from the first step. <paramref name="timeout"/> bounds every later wait.
+    /// </summary>
+    public static UnityVectorEnv Listen(int port, int seed, TimeSpan waitForUnity, TimeSpan timeout, Action<string>? log = null, Action<int>? listening = null)
+    {
+        var communicator = new UnityCommunicator();
+        var host = GrpcHost.StartAsync(communicator, port, IPAddress.Any).GetAwaiter().GetResult();
+        try
+        {
+            listening?.Invoke(host.Port);
+            log?.Invoke($"Listening for Unity ML-Agents on port {host.Port}: press Play in the editor (or start the player).");
+            var first = communicator.Receive(waitForUnity, "the academy handshake");
+            var academy = first.UnityOutput?.RlInitializationOutput;
+            if (academy is null)
+            {
+                communicator.Quit("expected the academy's initialization message");
+                throw new IOException("Unity's first message has no academy initialization; is it ML-Agents' RpcCommunicator?");
+            }
+            string version = academy.CommunicationVersion;
+            if (!Compatible(version))
+            {
+                string message = $"Unity speaks ML-Agents communication API {version}; reinforce implements {CommunicationVersion} (compatible: 1.x). Use an ML-Agents package of release 17 or later (com.unity.ml-agents 2.x or 3.x).";
+                communicator.Reply(new UnityMessageProto { Header = new HeaderProto { Status = 500, Message = message } });
+                throw new IOException(message);
+            }
+            log?.Invoke($"Unity connected: academy '{academy.Name}', communication API {version}, package {academy.PackageVersion}.");
+            communicator.Reply(new UnityMessageProto
+            {
+                Header = new HeaderProto { Status = 200 },
+                UnityInput = new UnityInputProto
+                {
+                    RlInitializationInput = new UnityRLInitializationInputProto
+                    {
+                        Seed = seed,
+                        CommunicationVersion = CommunicationVersion,
+                        PackageVersion = $"reinforce {typeof(UnityVectorEnv).Assembly.GetName().Version}",
+                        NumAreas = 1,
+                        Capabilities = new UnityRLCapabilitiesProto { BaseRLCapabilities = true, HybridActions = true },
+                    },
+                },
+            });
+            // Unity's RpcCommunicator follows the handshake with an empty message; the answer is the first command: reset.
+            communicator.Receive(timeout, "the message after the handshake");
+            communicator.Reply(Command(CommandProto.Reset));
+            var output = communicator.Receive(timeout, "the first step after reset");
+            var env = FromFirstStep(host, communicator, timeout, academy.Name, output);
+            log?.Invoke($"Training behaviour '{env.BehaviorName}': {env.NumEnvs} agents, observations of {env.ObservationSize} floats, actions {env.SingleActionSpace}.");
+            return env;
+        }
+        catch
+        {
+            communicator.Quit("the trainer stopped");
+            host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            throw;
+        }
+    }
+
+    private static bool Compatible(string version)
+    {
+        var parts = version.Split('.');
+        return parts.Length >= 2 && parts[0] == "1" && int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out _);
+    }
+
+    private static UnityMessageProto Command(CommandProto command) =>
+        new() { Header = new HeaderProto { Status = 200 }, UnityInput = new UnityInputProto { RlInput = new UnityRLInputProto { Command = command } } };
+
+    private static UnityVectorEnv FromFirstStep(GrpcHost host, UnityCommunicator communicator, TimeSpan timeout, string academy, UnityMessageProto message)
+    {
+        var output = message.UnityOutput ?? throw new IOException("Unity's first step has no output.");
+        var brains = output.RlInitializationOutput?.BrainParameters.ToList() ?? [];
+        var withAgents = output.RlOutput?.AgentInfos.Where(kv => kv.Value.Value.Count > 0).Select(kv => kv.Key).ToList() ?? [];
+        var names = brains.Select(b => b.BrainName).Union(withAgents).Distinct().ToList();
+        if (names.Count == 0) throw new IOException("Unity's first step names no behaviour with agents; does the scene have an Agent with Behavior Type Default?");
+        if (names.Count > 1)
+        {
+            communicator.Quit("several behaviours");
+            throw new IOException($"The scene has {names.Count} behaviours ({string.Join(", ", names)}); reinforce trains one behaviour per run. Set the Behavior Type of all but one to Heuristic Only or Inference Only, and train each in turn.");
+        }
+        string name = names[0];
+        var brain = brains.FirstOrDefault(b => b.BrainName == name) ?? throw new IOException($"Unity sent agents of '{name}' without its behaviour parameters.");
+        var spec = brain.ActionSpec ?? throw new IOException($"Behaviour '{name}' has no action spec (ML-Agents before release 17 is not supported).");
+        int continuous = spec.NumContinuousActions;
+        int[] branches = spec.DiscreteBranchSizes.ToArray();
+        if (continuous > 0 && branches.Length > 0)
+            throw new IOException($"Behaviour '{name}' has both continuous ({continuous}) and discrete ({branches.Length} branches) actions; reinforce's policies take one kind. Use continuous or discrete actions only.");
+        if (continuous == 0 && branches.Length == 0) throw new IOException($"Behaviour '{name}' has no actions.");
+        var infos = output.RlOutput!.AgentInfos[name].Value;
+        var requesting = infos.Where(i => !i.Done).ToList();
+        if (requesting.Count == 0) throw new IOException($"No agent of '{name}' requested a decision in the first step.");
+        int size = ObservationLength(requesting[0], name);
+        var env = new UnityVectorEnv(host, communicator, timeout, name, academy, requesting.Count, size, continuous, branches);
+        env.Absorb(output.RlOutput, "the first step");
+        return env;
+    }
+
+    private static int ObservationLength(AgentInfoProto info, string behaviour)
+    {
+        int size = 0;
+        foreach (var o in info.Observations)
+        {
+            if (o.ObservationDataCase != ObservationProto.ObservationDataOneofCase.FloatData)
+                throw new IOException($"Behaviour '{behaviour}': observation '{o.Name}' [{string.Join(", ", o.Shape)}] arrives PNG-compressed; reinforce reads float observations. Set the sensor's Compression to None.");
+            size += o.FloatData.Data.Count;
+        }
+        if (size == 0) throw new IOException($"Behaviour '{behaviour}' sends no observations.");
+        return size;
+    }
+
+    /// <inheritdoc/>
+    public int NumEnvs { get; }
+
+    /// <inheritdoc/>
+    public Space SingleObservationSpace { get; }
+
+    /// <inheritdoc/>
+    public Space SingleActionSpace { get; }
+
+    /// <inheritdoc/>
+    public int ObservationSize { get; }
+
+    /// <inheritdoc/>
+    public int ActionSize { get; }
+
+    /// <summary>Null: Unity's agents have their own Max Step (reported as truncation).</summary>
+    public int? MaxEpisodeSteps => null;
+
+    /// <summary>Empty: the copies live in Unity.</summary>
+    public IReadOnlyList<IVectorizableEnv> Envs => [];
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<float> Observations => _observations;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<float> Rewards => _rewards;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<bool> Terminated => _terminated;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<bool> Truncated => _truncated;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<float> FinalObservations => _finalObservations;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => _completedArray;
+
+    /// <summary>Discrete action masks of the current decision, <c>[NumEnvs × sum(branch sizes)]</c>, true = allowed (ML-Agents sends true = masked; this is inverted, as SB3-contrib and <c>Categorical</c> expect).</summary>
+    public ReadOnlySpan<bool> ActionMasks => _masks;
+
+    /// <summary>The Unity agent id (episode id) each copy currently holds.</summary>
+    public ReadOnlySpan<int> AgentIds => _agentOf;
+
+    /// <inheritdoc/>
+    public ReadOnlySpan<float> FinalObservation(int envIndex)
+    {
+        if (!(_terminated[envIndex] || _truncated[envIndex])) throw new InvalidOperationException($"Copy {envIndex} did not finish an episode in the last step.");
+        return _finalObservations.AsSpan(envIndex * ObservationSize, ObservationSize);
+    }
+
+    /// <summary>Sends Unity a reset command (unless nothing was stepped since the last reset). Unity seeds itself from the handshake's seed.</summary>
+    public void Reset(ulong seed)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!_stepsSinceReset) return;
+        _communicator.Reply(Command(CommandProto.Reset));
+        _slotOf.Clear();
+        Array.Clear(_episodeReturn);
+        Array.Clear(_episodeLength);
+        Array.Clear(_ready);
+        var output = _communicator.Receive(_timeout, "the first step after reset");
+        Absorb(output.UnityOutput?.RlOutput, "reset");
+        while (_ready.Contains(false)) Exchange([], "reset");
+        _stepsSinceReset = false;
+        _steps = 0;
+    }
+
+    /// <inheritdoc/>
+    public void Step(ReadOnlySpan<int> actions)
+    {
+        if (_branches.Length == 0) throw new ArgumentException($"Behaviour '{BehaviorName}' takes continuous actions; call Step(ReadOnlySpan<float>).", nameof(actions));
+        if (actions.Length != NumEnvs * _branches.Length) throw new ArgumentException($"Got {actions.Length} action values for {NumEnvs} agents with {_branches.Length} branches.", nameof(actions));
+        actions.CopyTo(_lastDiscrete);
+        StepAll();
+    }
+
+    /// <inheritdoc/>
+    public void Step(ReadOnlySpan<float> actions)
+    {
+        if (_continuous == 0) throw new ArgumentException($"Behaviour '{BehaviorName}' takes discrete actions; call Step(ReadOnlySpan<int>).", nameof(actions));
+        if (actions.Length != NumEnvs * _continuous) throw new ArgumentException($"Got {actions.Length} action values for {NumEnvs} agents with {_continuous} continuous actions.", nameof(actions));
+        for (int i = 0; i < actions.Length; i++) _lastContinuous[i] = Math.Clamp(actions[i], -1f, 1f);   // ML-Agents clips to [-1, 1] too
+        StepAll();
+    }
+
+    private void StepAll()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        string step = $"step {(_steps + 1).ToString(CultureInfo.InvariantCulture)}";
+        Array.Clear(_rewards);
+        Array.Clear(_terminated);
+        Array.Clear(_truncated);
+        Array.Clear(_ready);
+        _completed.Clear();
+        Exchange(_requesting, step);
+        int rounds = 0;
+        while (_ready.Contains(false))
+        {
+            // Some copies wait for their agent (a new episode not yet started, or decision periods out of step):
+            // answer the agents that asked with their copy's last action and keep going.
+            if (++rounds > 10_000)
+                throw new IOException($"Unity: at {step} copies {string.Join(", ", Enumerable.Range(0, NumEnvs).Where(i => !_ready[i]))} have had no decision request for 10,000 exchanges; do all agents of '{BehaviorName}' keep requesting decisions?");
+            Exchange(_requesting, step);
+        }
+        _completedArray = _completed.ToArray();
+        _steps++;
+        _stepsSinceReset = true;
+    }
+
+    /// <summary>Answers Unity's last message with actions for <paramref name="agents"/> (their copies' last actions) and absorbs its next message.</summary>
+    private void Exchange(List<int> agents, string step)
+    {
+        var list = new UnityRLInputProto.Types.ListAgentActionProto();
+        foreach (int id in agents)
+        {
+            int slot = _slotOf[id];
+            var action = new AgentActionProto();
+            if (_continuous > 0) action.ContinuousActions.Add(_lastContinuous.AsSpan(slot * _continuous, _continuous).ToArray());
+            else action.DiscreteActions.Add(_lastDiscrete.AsSpan(slot * _branches.Length, _branches.Length).ToArray());
+            list.Value.Add(action);
+        }
+        var input = new UnityRLInputProto { Command = CommandProto.Step };
+        input.AgentActions.Add(BehaviorName, list);
+        _communicator.Reply(new UnityMessageProto { Header = new HeaderProto { Status = 200 }, UnityInput = new UnityInputProto { RlInput = input } });
+        var message = _communicator.Receive(_timeout, step);
+        if (message.Header is { Status: not 200 } header)
+            throw new IOException($"Unity ended the session at {step} (status {header.Status}{(header.Message.Length > 0 ? ": " + header.Message : "")}).");
+        Absorb(message.UnityOutput?.RlOutput, step);
+    }
+
+    /// <summary>Reads one message's agent infos: finished episodes first (freeing their copies), then decision requests.</summary>
+    private void Absorb(UnityRLOutputProto? output, string step)
+    {
+        _requesting = [];
+        if (output is null) return;
+        foreach (var key in output.AgentInfos.Keys)
+        {
+            if (key != BehaviorName && output.AgentInfos[key].Value.Count > 0)
+                throw new IOException($"Unity sent agents of a second behaviour '{key}' at {step}; reinforce trains one behaviour per run ('{BehaviorName}').");
+        }
+        if (!output.AgentInfos.TryGetValue(BehaviorName, out var list)) return;
+        int d = ObservationSize;
+        foreach (var info in list.Value.Where(i => i.Done))
+        {
+            if (!_slotOf.TryGetValue(info.Id, out int slot)) continue;   // finished before it ever asked for a decision
+            _rewards[slot] += info.Reward;
+            _episodeReturn[slot] += info.Reward;
+            bool truncated = info.MaxStepReached;
+            _terminated[slot] = !truncated;
+            _truncated[slot] = truncated;
+            ReadObservation(info, _finalObservations.AsSpan(slot * d, d), step);
+            _completed.Add(new EpisodeRecord(slot, _episodeReturn[slot], _episodeLength[slot], !truncated));
+            _episodeReturn[slot] = 0;
+            _episodeLength[slot] = 0;
+            _slotOf.Remove(info.Id);
+            _agentOf[slot] = -1;
+            _ready[slot] = false;   // the copy waits for its agent's next episode
+        }
+        foreach (var info in list.Value.Where(i => !i.Done))
+        {
+            if (!_slotOf.TryGetValue(info.Id, out int slot))
+            {
+                slot = FreeSlot();
+                if (slot < 0)
+                    throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' asks for a decision but all {NumEnvs} copies are held by running agents; reinforce trains a fixed number of agents (the number in the first step). Keep the agent count constant.");
+                _slotOf[info.Id] = slot;
+                _agentOf[slot] = info.Id;
+            }
+            _rewards[slot] += info.Reward;
+            _episodeReturn[slot] += info.Reward;
+            _episodeLength[slot]++;
+            ReadObservation(info, _observations.AsSpan(slot * d, d), step);
+            ReadMask(info, slot, step);
+            _ready[slot] = true;
+            _requesting.Add(info.Id);
+        }
+    }
+
+    private int FreeSlot()
+    {
+        for (int i = 0; i < NumEnvs; i++)
+        {
+            if (!_slotOf.ContainsValue(i)) return i;
+        }
+        return -1;
+    }
+
+    private void ReadObservation(AgentInfoProto info, Span<float> row, string step)
+    {
+        int offset = 0;
+        foreach (var o in info.Observations)
+        {
+            if (o.ObservationDataCase != ObservationProto.ObservationDataOneofCase.FloatData)
+                throw new IOException($"Unity: at {step} agent {info.Id} sent a compressed observation '{o.Name}'; set the sensor's Compression to None.");
+            var data = o.FloatData.Data;
+            if (offset + data.Count > row.Length)
+                throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {info.Observations.Sum(x => x.FloatData?.Data.Count ?? 0)} observation values where the behaviour has {row.Length}.");
+            for (int i = 0; i < data.Count; i++)
+            {
+                float v = data[i];
+                if (!float.IsFinite(v)) throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {v.ToString(CultureInfo.InvariantCulture)} at observation element {offset + i}; check the agent's CollectObservations.");
+                row[offset + i] = v;
+            }
+            offset += data.Count;
+        }
+        if (offset != row.Length)
+            throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {offset} observation values where the behaviour has {row.Length}.");
+    }
+
+    private void ReadMask(AgentInfoProto info, int slot, string step)
+    {
+        int width = _branches.Sum();
+        if (width == 0) return;
+        var row = _masks.AsSpan(slot * width, width);
+        if (info.ActionMask.Count == 0)
+        {
+            row.Fill(true);
+            return;
+        }
+        if (info.ActionMask.Count != width)
+            throw new IOException($"Unity: at {step} agent {info.Id} sent an action mask of {info.ActionMask.Count} flags for branches of sizes [{string.Join(", ", _branches)}] ({width} flags).");
+        for (int i = 0; i < width; i++) row[i] = !info.ActionMask[i];
+    }
+
+    /// <summary>Tells Unity the training is over (status 400, as mlagents-learn closes) and stops listening.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _communicator.Quit("training finished");
+        _host.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => $"Unity behaviour '{BehaviorName}' x{NumEnvs} on port {Port}";
+}
