@@ -131,8 +131,9 @@ public sealed class RemoteEnvironmentTests
         cfg.NumEnvs = 1;
         cfg.TotalSteps = 10_000;
         cfg.CheckpointEverySteps = 1;          // a checkpoint after every update
-        cfg.Ppo!.NumSteps = 16;
-        cfg.Ppo.BatchSize = 16;
+        var ppo = cfg.Section<Reinforce.Algorithms.PpoOptions>()!;
+        ppo.NumSteps = 16;
+        ppo.BatchSize = 16;
         cfg.Eval.EverySteps = 0;
         cfg.Eval.FinalEpisodes = 0;
         string dir = Path.Combine(Path.GetTempPath(), "reinforce-dies-" + Guid.NewGuid().ToString("N"));
