@@ -11,6 +11,7 @@ using Reinforce.Training;
 namespace Reinforce.Tests.Fuzz;
 
 /// <summary>Each crash found by hand or by <see cref="ReaderFuzzTests"/>, kept as a named test.</summary>
+[Collection("Fuzz")]
 public sealed class ReaderRegressionTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("reinforce-regress-").FullName;

@@ -7,6 +7,7 @@ using Reinforce.Envs.Vector;
 
 namespace Reinforce.Tests.Training;
 
+[Collection("Fuzz")] // its FailBeforeSwapForTests hook is static: tests that save checkpoints run apart from it
 public sealed class CheckpointTests : IDisposable
 {
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "reinforce-ckpt-" + Guid.NewGuid().ToString("N"));
