@@ -152,6 +152,8 @@ public sealed class TrainingRun : IDisposable
         if (loaded is { } l)
         {
             resumed = l.Value;
+            if (resumed.EnvironmentRestore == EnvironmentRestore.Reset)
+                folder.Notes.Add($"{config.Env} can neither save its state nor be replayed: the weights, optimizer, statistics and generators are exact, and the environments start fresh episodes (the episodes in progress at the checkpoint are cut).");
         }
         else
         {
