@@ -1,5 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
 using Tensor = Reinforce.Tensors.Tensor;
 

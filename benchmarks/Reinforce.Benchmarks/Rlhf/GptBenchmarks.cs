@@ -5,7 +5,8 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Reinforce.Autograd;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Training;
 using Tensor = Reinforce.Tensors.Tensor;
 
 namespace Reinforce.Benchmarks.Rlhf;
@@ -13,8 +14,7 @@ namespace Reinforce.Benchmarks.Rlhf;
 /// <summary>
 /// The RLHF GPT's speed: one training step (forward, cross-entropy, backward, clipping, AdamW) of the 0.8M-parameter
 /// demo model (4 layers, 128 wide, 4 heads, context 64, vocabulary 65) on a batch of 32 sequences, as the issue's
-/// PyTorch figure was measured (about 6,700 tokens/s with OpenBLAS on 2 threads); the fused attention and GELU against
-/// the engine's generic ones; and cached sampling of 32 sequences to the end of the context. The Tokens/s column is
+/// PyTorch figure was measured (about 6,700 tokens/s with OpenBLAS on 2 threads); the attention and GELU operations alone; and cached sampling of 32 sequences to the end of the context. The Tokens/s column is
 /// tokens processed (training) or generated (sampling) per second at the median time.
 /// Run: dotnet run -c Release --project benchmarks/Reinforce.Benchmarks -- --filter *GptBenchmarks*
 /// </summary>
@@ -62,25 +62,15 @@ public class GptBenchmarks
     [BenchmarkCategory("tokens:2016")]
     public int Sample() => _model.Generate(_prompts, Context - 1, SamplingOptions.Pure, new Rng(2)).Completions.Sum(c => c.Length);
 
-    /// <summary>The Rlhf fused attention of one layer, forward and backward.</summary>
+    /// <summary>The causal self-attention operation of one layer (the one the model trains and samples with), forward and backward.</summary>
     [Benchmark]
     [BenchmarkCategory("tokens:2048")]
-    public float AttentionFused() => Backward(GptOps.CausalSelfAttention(_x, _attnWeight, _attnBias, _projWeight, _projBias, 4));
+    public float Attention() => Backward(Ops.CausalSelfAttention(_x, _attnWeight, _attnBias, _projWeight, _projBias, 4));
 
-    /// <summary>The engine's generic attention op on the same input, forward and backward.</summary>
+    /// <summary>GELU (tanh form) on one MLP's hidden activations, forward and backward.</summary>
     [Benchmark]
     [BenchmarkCategory("tokens:2048")]
-    public float AttentionEngine() => Backward(Ops.CausalSelfAttention(_x, _attnWeight, _attnBias, _projWeight, _projBias, 4));
-
-    /// <summary>The Rlhf GELU on one MLP's hidden activations, forward and backward.</summary>
-    [Benchmark]
-    [BenchmarkCategory("tokens:2048")]
-    public float GeluFused() => Backward(GptOps.GeluTanh(_hidden));
-
-    /// <summary>The engine's GELU, forward and backward.</summary>
-    [Benchmark]
-    [BenchmarkCategory("tokens:2048")]
-    public float GeluEngine() => Backward(Ops.GeluTanh(_hidden));
+    public float Gelu() => Backward(Ops.GeluTanh(_hidden));
 
     private static float Backward(Tensor y)
     {

@@ -2,7 +2,11 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Reinforce.IO;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Demos;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Cli.Commands;
 

@@ -2,7 +2,10 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using Reinforce.IO;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Demos;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Cli.Commands;
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
 
 namespace Reinforce.Cli.Commands;
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Cli.Commands;
 

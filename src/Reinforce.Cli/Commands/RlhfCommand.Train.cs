@@ -1,7 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Demos;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Cli.Commands;
 

@@ -2,8 +2,11 @@ using System.CommandLine;
 using System.Globalization;
 using Reinforce.Algorithms;
 using Reinforce.IO;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Cli.Commands;
 

@@ -49,7 +49,8 @@ internal static class TrainCommand
                         || parse.GetValue(seed) is not null || parse.GetValue(envs) is not null || parse.GetValue(output) is not null)
                         throw new ConfigurationException("--resume continues a run with the settings in its config.json; do not combine it with an environment, --config, --algo, --steps, --seed, --envs or --out.");
                     run = TrainingRun.Resume(resumeDir);
-                    Console.WriteLine($"Resuming {run.Directory} at step {run.Agent.StepsDone:N0} of {run.Config.TotalSteps:N0}.");
+                    foreach (var note in run.Notes) Console.WriteLine($"Note: {note}");
+                    if (!run.IsFinished) Console.WriteLine($"Resuming {run.Directory} at step {run.Agent.StepsDone:N0} of {run.Config.TotalSteps:N0}.");
                 }
                 else
                 {
@@ -64,7 +65,7 @@ internal static class TrainCommand
                     var server = parse.GetValue(dashboard) ? StartDashboard(run, parse.GetValue(port)) : null;
                     try
                     {
-                        var result = Train(run, parse.GetValue(quiet));
+                        var result = run.IsFinished ? run.Run() : Train(run, parse.GetValue(quiet));
                         PrintSummary(run, result);
                         if (server is not null && !Console.IsInputRedirected)
                         {
@@ -170,7 +171,15 @@ internal static class TrainCommand
     private static void PrintSummary(TrainingRun run, TrainingResult result)
     {
         var c = CultureInfo.InvariantCulture;
-        Console.WriteLine($"Trained {result.Steps:N0} steps in {result.TrainingSeconds.ToString("F2", c)} s ({result.StepsPerSecond.ToString("N0", c)} steps/s; evaluation {result.EvaluationSeconds.ToString("F2", c)} s).");
+        if (result.AlreadyFinished)
+        {
+            Console.WriteLine($"The run in {run.Directory} has already finished ({result.Steps:N0} of {run.Config.TotalSteps:N0} steps); nothing to train, and its result.json is left as it was.");
+            Console.WriteLine($"It took {result.WallSeconds.ToString("F2", c)} s of wall time over {result.Segments} segment(s). Evaluate it with `reinforce eval {run.Directory}`; train longer with a new run (--config {Path.Combine(run.Directory, TrainingRun.ConfigFile)} --steps N --out NEW_FOLDER).");
+            return;
+        }
+        string segments = result.Segments > 1 ? $", {result.Segments} segments" : "";
+        Console.WriteLine($"Trained {result.Steps:N0} steps in {result.WallSeconds.ToString("F2", c)} s wall ({result.StepsPerSecond.ToString("N0", c)} steps/s over {result.TrainingSeconds.ToString("F2", c)} s of training; " +
+            $"evaluation {result.EvaluationSeconds.ToString("F2", c)} s, checkpoints {result.CheckpointSeconds.ToString("F2", c)} s{segments}).");
         if (result.Final is { } final)
         {
             string verdict = result.RewardThreshold is double t ? (final.Mean >= t ? $" — solved (threshold {t.ToString("G", c)})" : $" — below the threshold {t.ToString("G", c)}") : "";

@@ -13,9 +13,13 @@ namespace Reinforce.Algorithms;
 
 /// <summary>
 /// An agent's checkpoint: a folder holding the weights (<c>model.safetensors</c>), the optimizer's moments
-/// (<c>optimizer.safetensors</c>), the actions sent to the training environments (<c>actions.bin</c>, replayed
-/// on load to restore them exactly) and <c>agent.json</c> with the complete settings, step count, random
-/// generator state, normalisation statistics, recent episodes and a SHA-256 of every file.
+/// (<c>optimizer.safetensors</c>), what restores the training environments, and <c>agent.json</c> with the complete
+/// settings, step count, random generator state, normalisation statistics, recent episodes and a SHA-256 of every file.
+/// The environments come back in one of three ways (<see cref="EnvironmentRestore"/>, recorded as
+/// <c>environment.restore</c>): a state snapshot (<c>environment.bin</c>, when every copy implements
+/// <see cref="IStatefulEnv"/>; exact and of constant size), the actions sent since the seeded reset
+/// (<c>actions.bin</c>, replayed on load; exact, grows with the run), or, for environments that can do neither,
+/// nothing: the weights and statistics are exact and the environments start fresh episodes.
 /// </summary>
 /// <remarks>
 /// <para>Saving writes a complete new folder next to the target, then swaps it in with renames: a crash at any
@@ -28,17 +32,25 @@ namespace Reinforce.Algorithms;
 public static class Checkpoint
 {
     /// <summary>The checkpoint format this build writes and reads.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
 
     /// <summary>The metadata file's name.</summary>
     public const string ManifestFile = "agent.json";
 
-    /// <summary>Test hook: makes <see cref="Save"/> fail after writing the new files and before replacing the old checkpoint.</summary>
-    internal static bool FailBeforeSwapForTests { get; set; }
+    /// <summary>Test hook: makes <see cref="Save"/> fail after writing the new files and before replacing the old checkpoint (on the calling thread only, so tests running beside it are not hit).</summary>
+    internal static bool FailBeforeSwapForTests
+    {
+        get => t_failBeforeSwap;
+        set => t_failBeforeSwap = value;
+    }
+
+    [ThreadStatic]
+    private static bool t_failBeforeSwap;
 
     private const string ModelFile = "model.safetensors";
     private const string OptimizerFile = "optimizer.safetensors";
     private const string ActionsFile = "actions.bin";
+    private const string EnvironmentFile = "environment.bin";
 
     /// <summary>Writes <paramref name="agent"/>'s checkpoint to <paramref name="directory"/>, replacing any checkpoint there atomically.</summary>
     public static void Save(OnPolicyAgent agent, string directory, string? environmentId = null)
@@ -63,7 +75,17 @@ public static class Checkpoint
             };
             var (optimizerTensors, optimizerMetadata) = agent.Optimizer.GetState().ToTensors();
             files[OptimizerFile] = SafeTensors.Serialize(optimizerTensors, optimizerMetadata);
-            files[ActionsFile] = agent.Actions.ToBytes();
+            switch (agent.EnvironmentRestore)
+            {
+                case EnvironmentRestore.Snapshot:
+                    var state = new EnvironmentStateWriter();
+                    agent.Env.SaveState(state);
+                    files[EnvironmentFile] = state.ToArray();
+                    break;
+                case EnvironmentRestore.Replay:
+                    files[ActionsFile] = agent.Actions.ToBytes();
+                    break;
+            }
             foreach (var (name, bytes) in files) File.WriteAllBytes(Path.Combine(temp, name), bytes);
             var manifest = Manifest(agent, environmentId, files);
             File.WriteAllText(Path.Combine(temp, ManifestFile), manifest.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -110,16 +132,23 @@ public static class Checkpoint
         }
 
         int version = Int(manifest, "format_version", manifestPath);
-        if (version != FormatVersion)
-            throw new CheckpointFormatException(manifestPath, $"checkpoint format version {version}, but this build reads version {FormatVersion}", "Load it with the Reinforce version that wrote it.");
+        if (version is < 1 or > FormatVersion)
+            throw new CheckpointFormatException(manifestPath, $"checkpoint format version {version}, but this build reads versions 1 to {FormatVersion}", "Load it with the Reinforce version that wrote it.");
+        var restore = RestoreOf(manifest, manifestPath);
 
         // Every file must be exactly what was written.
         var checksums = manifest["files"]?.AsObject() ?? throw Missing(manifestPath, "files");
         var bytes = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        foreach (var name in new[] { ModelFile, OptimizerFile, ActionsFile })
+        string[] required = restore switch
+        {
+            EnvironmentRestore.Snapshot => [ModelFile, OptimizerFile, EnvironmentFile],
+            EnvironmentRestore.Replay => [ModelFile, OptimizerFile, ActionsFile],
+            _ => [ModelFile, OptimizerFile],
+        };
+        foreach (var name in required)
         {
             string path = Path.Combine(dir, name);
-            if (!File.Exists(path)) throw new CheckpointFormatException(path, "the file is missing", "A checkpoint folder needs model.safetensors, optimizer.safetensors, actions.bin and agent.json together; copy the whole folder.");
+            if (!File.Exists(path)) throw new CheckpointFormatException(path, "the file is missing", $"A checkpoint folder needs {string.Join(", ", required)} and agent.json together; copy the whole folder.");
             var content = File.ReadAllBytes(path);
             string expected = checksums[name]?.GetValue<string>() ?? throw Missing(manifestPath, $"files.{name}");
             string actual = Convert.ToHexStringLower(SHA256.HashData(content));
@@ -167,26 +196,55 @@ public static class Checkpoint
         var (optimizerTensors, optimizerMetadata) = SafeTensors.Deserialize(bytes[OptimizerFile], Path.Combine(dir, OptimizerFile));
         agent.Optimizer.SetState(OptimizerState.FromTensors(optimizerTensors, optimizerMetadata));
 
-        ActionLog actions;
-        try
+        if (restore != agent.EnvironmentRestore && restore != EnvironmentRestore.Reset)
+            throw new ArgumentException($"Checkpoint '{dir}' restores its environments by {Describe(restore)}, but the environment given can only be restored by {Describe(agent.EnvironmentRestore)}. Make the environment exactly as for training ({environmentId ?? "same id"}, {numEnvs} copies, same options).", nameof(env));
+
+        ActionLog actions = agent.Actions;
+        if (restore == EnvironmentRestore.Replay)
         {
-            actions = ActionLog.FromBytes(bytes[ActionsFile]);
-        }
-        catch (InvalidDataException ex)
-        {
-            throw new CheckpointFormatException(Path.Combine(dir, ActionsFile), ex.Message, "Pick another checkpoint.", ex);
+            try
+            {
+                actions = ActionLog.FromBytes(bytes[ActionsFile]);
+            }
+            catch (InvalidDataException ex)
+            {
+                throw new CheckpointFormatException(Path.Combine(dir, ActionsFile), ex.Message, "Pick another checkpoint.", ex);
+            }
         }
 
         var training = manifest["training"]?.AsObject() ?? throw Missing(manifestPath, "training");
         var rngState = (training["rng_state"]?.AsArray() ?? throw Missing(manifestPath, "training.rng_state"))
             .Select(n => ulong.Parse(n!.GetValue<string>(), CultureInfo.InvariantCulture)).ToArray();
-        agent.RestoreTrainingState(Long(training, "steps_done", manifestPath), Int(training, "iterations", manifestPath), rngState, actions);
+        int iterations = Int(training, "iterations", manifestPath);
+        agent.RestoreTrainingState(Long(training, "steps_done", manifestPath), iterations, rngState, actions);
 
         // Bring the environments back to where they were, and check that they are.
-        agent.ReplayEnvironment();
-        string expectedObservations = Str(manifest["environment"]!.AsObject(), "observations_sha256", manifestPath);
-        if (!string.Equals(HashObservations(agent.Env.Observations), expectedObservations, StringComparison.Ordinal))
-            throw new ArgumentException($"Checkpoint '{dir}': replaying the recorded actions in the environment given did not reproduce the saved environment state. Make the environment exactly as for training ({environmentId ?? "same id"}, {numEnvs} copies, same options).", nameof(env));
+        switch (restore)
+        {
+            case EnvironmentRestore.Snapshot:
+                try
+                {
+                    agent.LoadEnvironmentState(new EnvironmentStateReader(bytes[EnvironmentFile]));
+                }
+                catch (InvalidDataException ex)
+                {
+                    throw new CheckpointFormatException(Path.Combine(dir, EnvironmentFile), ex.Message, "Load it into the environment it was trained in (same id, copies and options), or pick another checkpoint.", ex);
+                }
+                break;
+            case EnvironmentRestore.Replay:
+                agent.ReplayEnvironment();
+                break;
+            default:
+                ulong resetSeed = ulong.TryParse(manifest["environment"]?["reset_seed"]?.GetValue<string>(), NumberStyles.None, CultureInfo.InvariantCulture, out ulong s) ? s : agent.EnvironmentSeed;
+                agent.ResetEnvironmentForResume(Rng.DeriveSeed(resetSeed, iterations));
+                break;
+        }
+        if (restore != EnvironmentRestore.Reset)
+        {
+            string expectedObservations = Str(manifest["environment"]!.AsObject(), "observations_sha256", manifestPath);
+            if (!string.Equals(HashObservations(agent.Env.Observations), expectedObservations, StringComparison.Ordinal))
+                throw new ArgumentException($"Checkpoint '{dir}': {Describe(restore)} in the environment given did not reproduce the saved environment state. Make the environment exactly as for training ({environmentId ?? "same id"}, {numEnvs} copies, same options).", nameof(env));
+        }
 
         var episodes = training["episodes"]?.AsObject();
         if (episodes is not null)
@@ -200,6 +258,33 @@ public static class Checkpoint
         RestoreStatistics(manifest["normalization"]?["rewards"], agent.RewardNormalizer?.Statistics);
         return agent;
     }
+
+    /// <summary>How the checkpoint in <paramref name="directory"/> restores its environments.</summary>
+    public static EnvironmentRestore RestoreOf(string directory)
+    {
+        string path = Path.Combine(Resolve(directory), ManifestFile);
+        return RestoreOf(JsonNode.Parse(File.ReadAllText(path))!.AsObject(), path);
+    }
+
+    private static EnvironmentRestore RestoreOf(JsonObject manifest, string path)
+    {
+        // Format 1 checkpoints always replayed their actions.
+        string name = manifest["environment"]?["restore"] is JsonValue v && v.TryGetValue(out string? text) ? text : "replay";
+        return name switch
+        {
+            "snapshot" => EnvironmentRestore.Snapshot,
+            "replay" => EnvironmentRestore.Replay,
+            "reset" => EnvironmentRestore.Reset,
+            _ => throw new CheckpointFormatException(path, $"environment.restore is \"{name}\"", "Expected snapshot, replay or reset; the file was edited or is damaged."),
+        };
+    }
+
+    private static string Describe(EnvironmentRestore restore) => restore switch
+    {
+        EnvironmentRestore.Snapshot => "loading the saved environment state",
+        EnvironmentRestore.Replay => "replaying the recorded actions",
+        _ => "resetting them",
+    };
 
     /// <summary>Whether <paramref name="directory"/> holds a checkpoint (its manifest exists).</summary>
     public static bool Exists(string directory) => File.Exists(Path.Combine(directory, ManifestFile));
@@ -230,6 +315,7 @@ public static class Checkpoint
                 ["observation_size"] = agent.Policy.ObservationSize,
                 ["action_space"] = agent.Policy.ActionSpace.ToString(),
                 ["reset_seed"] = agent.Actions.ResetSeed.ToString(CultureInfo.InvariantCulture),
+                ["restore"] = agent.EnvironmentRestore.ToString().ToLowerInvariant(),
                 ["observations_sha256"] = HashObservations(agent.Env.Observations),
             },
             ["training"] = new JsonObject

@@ -85,7 +85,14 @@ public abstract class OnPolicyAgent : IDisposable
         string name = env.Envs.Count > 0 ? env.Envs[0].Name : "";
         EnvironmentId = Environments.IsRegistered(name) ? name : null;
         Actions = new ActionLog(Policy.DiscreteActionSize > 0 ? envs * Policy.DiscreteActionSize : envs * Policy.ContinuousActionSize, Policy.ContinuousActionSize > 0);
+        // Only environments restored by replay need the actions; snapshots keep memory and checkpoints flat.
+        _recordActions = Env.Restore == EnvironmentRestore.Replay;
     }
+
+    private readonly bool _recordActions;
+
+    /// <summary>How a checkpoint of this agent restores its training environments (see <see cref="Checkpoint"/>).</summary>
+    public EnvironmentRestore EnvironmentRestore => Env.Restore;
 
     /// <summary>The settings (validated).</summary>
     public OnPolicyOptions Options { get; }
@@ -202,12 +209,12 @@ public abstract class OnPolicyAgent : IDisposable
             {
                 Policy.ClipToBounds(_continuousActions, _envActions);
                 Env.Step(_envActions);
-                Actions.Add(_envActions);
+                if (_recordActions) Actions.Add(_envActions);
             }
             else
             {
                 Env.Step(_discreteActions);
-                Actions.Add(_discreteActions);
+                if (_recordActions) Actions.Add(_discreteActions);
             }
             var terminated = Env.Terminated;
             var truncated = Env.Truncated;
@@ -410,6 +417,22 @@ public abstract class OnPolicyAgent : IDisposable
     {
         Env.Reset(Actions.ResetSeed);
         Actions.Replay(a => Env.Step(a), a => Env.Step(a));
+        _envStarted = true;
+    }
+
+    /// <summary>Restores the training environments from a snapshot written by <see cref="IVectorEnv.SaveState"/>.</summary>
+    internal void LoadEnvironmentState(EnvironmentStateReader reader)
+    {
+        Env.LoadState(reader);
+        reader.EnsureEnd(Env.ToString() ?? "the environments");
+        _envStarted = true;
+    }
+
+    /// <summary>Starts the training environments on fresh episodes (resume of environments that can neither save their state nor be replayed).</summary>
+    internal void ResetEnvironmentForResume(ulong seed)
+    {
+        Env.Reset(seed);
+        Actions.Clear(seed);
         _envStarted = true;
     }
 

@@ -2,7 +2,7 @@ namespace Reinforce.Autograd;
 
 /// <summary>
 /// The keys and values of one attention layer for the positions generated so far, so each new token costs one
-/// query against the cache instead of recomputing the whole sequence (<see cref="Ops.CausalSelfAttentionCached"/>).
+/// query against the cache instead of recomputing the whole sequence (<see cref="Ops.CausalSelfAttention"/> with a cache).
 /// Laid out [batch, heads, capacity, headDim].
 /// </summary>
 public sealed class KvCache
@@ -21,8 +21,11 @@ public sealed class KvCache
         Values = new float[size];
     }
 
-    public int Batch { get; }
+    /// <summary>Number of sequences (batch rows) cached.</summary>
+    public int Batch { get; private set; }
+    /// <summary>Attention heads.</summary>
     public int Heads { get; }
+    /// <summary>Width of one head.</summary>
     public int HeadDim { get; }
 
     /// <summary>The most positions the cache can hold.</summary>
@@ -42,5 +45,28 @@ public sealed class KvCache
     {
         if (length < 0 || length > Length) throw new ArgumentOutOfRangeException(nameof(length), $"KvCache.Truncate: {length} is outside [0, {Length}].");
         Length = length;
+    }
+
+    /// <summary>
+    /// Keeps only the batch rows <paramref name="rows"/> (ascending, each in [0, Batch)), moved to the front in that
+    /// order; the batch shrinks to their count. Generation uses it to drop the sequences that have finished.
+    /// </summary>
+    public void KeepRows(ReadOnlySpan<int> rows)
+    {
+        for (int i = 0; i < rows.Length; i++)
+            if ((uint)rows[i] >= (uint)Batch || (i > 0 && rows[i] <= rows[i - 1]))
+                throw new ArgumentException($"KvCache.KeepRows: the rows must be ascending and inside [0, {Batch}); row {rows[i]} at index {i} is not.", nameof(rows));
+        int rowSize = Heads * Capacity * HeadDim, used = Length * HeadDim;
+        for (int i = 0; i < rows.Length; i++)
+        {
+            if (rows[i] == i) continue;
+            for (int h = 0; h < Heads; h++)
+            {
+                int from = rows[i] * rowSize + h * Capacity * HeadDim, to = i * rowSize + h * Capacity * HeadDim;
+                Keys.AsSpan(from, used).CopyTo(Keys.AsSpan(to, used));
+                Values.AsSpan(from, used).CopyTo(Values.AsSpan(to, used));
+            }
+        }
+        Batch = rows.Length;
     }
 }

@@ -16,179 +16,160 @@ public static partial class Ops
     /// y = a·Wₚ + bₚ (Wₚ [C, C], bₚ [C]).
     /// </summary>
     /// <remarks>
-    /// <c>sequenceStarts</c> (optional, one per batch row) marks left padding: positions before a row's start are
-    /// attended to by no query, and the padding positions' own outputs (before the projection) are zero.
-    /// The backward keeps the attention probabilities (B·heads·T(T+1)/2 floats) and the q, k, v of the forward.
+    /// <para><c>sequenceStarts</c> (optional, one per batch row) marks left padding: positions before a row's start are
+    /// attended to by no query, and the padding positions' own outputs (before the projection) are zero.</para>
+    /// <para>With a <paramref name="cache"/> (generation, no gradient: call it inside <see cref="Graph.NoGrad"/>), x holds
+    /// the next positions only; their keys and values are appended to the cache and each new query attends to everything
+    /// cached up to its own position. The result for those positions equals the full forward's.</para>
+    /// <para>Per (batch, head) the core is a small blocked product: scores = q·kᵀ over the block, masked softmax,
+    /// probabilities·v; heads run in parallel, each writing only its own outputs, so the bits do not depend on the
+    /// thread count. The backward keeps the probabilities [B·heads, T, T] and the per-head q, k, v of the forward.</para>
     /// </remarks>
     public static Tensor CausalSelfAttention(Tensor x, Tensor attnWeight, Tensor attnBias, Tensor projWeight, Tensor projBias,
-        int heads, ReadOnlySpan<int> sequenceStarts = default)
+        int heads, ReadOnlySpan<int> sequenceStarts = default, KvCache? cache = null)
     {
         var (b, t, c, hd) = AttentionShapes("CausalSelfAttention", x, attnWeight, attnBias, projWeight, projBias, heads);
-        int[] starts = SequenceStarts(sequenceStarts, b, t);
-        int rows = b * t, c3 = 3 * c;
-        float scale = 1f / MathF.Sqrt(hd);
         Tensor[] inputs = [x, attnWeight, attnBias, projWeight, projBias];
-        bool keep = Graph.IsRecording && inputs.Any(i => i.RequiresGrad);
+        bool wantsGrad = Graph.IsRecording && inputs.Any(i => i.RequiresGrad);
+        int past = 0;
+        if (cache is not null)
+        {
+            if (wantsGrad)
+                throw new InvalidOperationException("CausalSelfAttention: the cached path is for generation and records no gradient; call it inside `using (Graph.NoGrad())`, or leave out the cache for training.");
+            if (cache.Batch != b || cache.Heads != heads || cache.HeadDim != hd)
+                throw new ArgumentException($"CausalSelfAttention: the cache holds batch {cache.Batch}, {cache.Heads} heads of {cache.HeadDim}, but the input {Tensor.ShapeString(x.Shape)} with {heads} heads needs batch {b}, heads of {hd}.");
+            past = cache.Length;
+            if (past + t > cache.Capacity)
+                throw new InvalidOperationException($"CausalSelfAttention: {past} cached + {t} new positions exceed the cache capacity {cache.Capacity}; create a larger KvCache or Reset it.");
+        }
+        int total = past + t;
+        int[] starts = SequenceStarts(sequenceStarts, b, total);
+        int rows = b * t, c3 = 3 * c, bh = b * heads, block = t * hd;
+        float scale = 1f / MathF.Sqrt(hd);
 
         var qkv = new float[rows * c3];
         Kernels.MatMul(x.Data, attnWeight.Data, qkv, rows, c, c3);
         AddRowVector(qkv, attnBias.Data, rows, c3);
 
-        int triangle = t * (t + 1) / 2;
-        float[]? probs = keep ? new float[b * heads * triangle] : null;
+        // Per head, contiguous blocks of q [T, hd]; keys and values [total, hd] either in the cache (laid out
+        // [B, heads, capacity, hd], so one head's keys are contiguous) or, without one, in blocks like q's.
+        var q = new float[bh * block];
+        float[] keys = cache?.Keys ?? new float[bh * block], values = cache?.Values ?? new float[bh * block];
+        int kvStride = cache?.Capacity * hd ?? block;
+        var probs = new float[bh * t * total];
         var merged = new float[rows * c];
-        RunHeads(b * heads, (long)t * t * hd, bh =>
+        ForEachHead(bh, (long)t * total * hd, head =>
         {
-            int bi = bh / heads, h = bh % heads;
-            int qBase = (bi * t) * c3 + h * hd, kBase = qBase + c, vBase = qBase + 2 * c;
-            var scratch = probs is null ? new float[t] : null;
+            int bi = head / heads, h = head % heads, kv = head * kvStride;
             for (int i = 0; i < t; i++)
             {
-                var p = probs is null ? scratch.AsSpan(0, i + 1) : probs.AsSpan(bh * triangle + i * (i + 1) / 2, i + 1);
-                AttendRow(qkv.AsSpan(qBase + i * c3, hd), qkv, kBase, qkv, vBase, c3, starts[bi], i, scale, p,
-                    merged.AsSpan((bi * t + i) * c + h * hd, hd));
+                int src = (bi * t + i) * c3 + h * hd, dst = kv + (past + i) * hd;
+                qkv.AsSpan(src, hd).CopyTo(q.AsSpan(head * block + i * hd, hd));
+                qkv.AsSpan(src + c, hd).CopyTo(keys.AsSpan(dst, hd));
+                qkv.AsSpan(src + 2 * c, hd).CopyTo(values.AsSpan(dst, hd));
             }
+            var output = new float[block];
+            Attend(q.AsSpan(head * block, block), keys.AsSpan(kv, total * hd), values.AsSpan(kv, total * hd), t, total, past, starts[bi], hd, scale,
+                probs.AsSpan(head * t * total, t * total), output);
+            for (int i = 0; i < t; i++) output.AsSpan(i * hd, hd).CopyTo(merged.AsSpan((bi * t + i) * c + h * hd, hd));
         });
+        if (cache is not null) cache.Length = total;
 
         var y = Tensor.Zeros(x.Shape);
         Kernels.MatMul(merged, projWeight.Data, y.Data, rows, c, c);
         AddRowVector(y.Data, projBias.Data, rows, c);
-        if (!keep) return y;
+        if (!wantsGrad) return y;
 
         return Graph.Record(y, "CausalSelfAttention", inputs, () =>
         {
             var g = y.Grad!.Data;
-            // Output projection: y = a·Wₚ + bₚ.
+            // y = a·Wₚ + bₚ
             var dMerged = new float[rows * c];
-            MatMulBackward(g, merged, projWeight.Data, dMerged, projWeight.RequiresGrad ? projWeight.GradBuffer() : default, rows, c, c, false, false);
-            if (projBias.RequiresGrad) AccumulateColumnSums(projBias.GradBuffer(), g, rows, c);
+            Kernels.MatMul(g, projWeight.Data, dMerged, rows, c, c, transposeA: false, transposeB: true);
+            if (projWeight.RequiresGrad) Kernels.MatMul(merged, g, projWeight.GradBuffer(), c, rows, c, transposeA: true, transposeB: false, accumulate: true);
+            if (projBias.RequiresGrad) Kernels.SumRows(g, projBias.GradBuffer(), c, accumulate: true);
 
-            // Attention core, per (batch, head): gradients of q, k, v land in their columns of dqkv.
+            // Per (batch, head): the gradients of q, k, v land in their columns of dqkv.
+            int tt = t * t;
             var dqkv = new float[rows * c3];
-            RunHeads(b * heads, 2L * t * t * hd, bh =>
+            ForEachHead(bh, 2L * tt * hd, head =>
             {
-                int bi = bh / heads, h = bh % heads, start = starts[bi];
-                int qBase = (bi * t) * c3 + h * hd, kBase = qBase + c, vBase = qBase + 2 * c;
-                var dp = new float[t];
-                for (int i = start; i < t; i++)
+                int bi = head / heads, h = head % heads, at = head * block;
+                var dO = new float[block];
+                for (int i = 0; i < t; i++) dMerged.AsSpan((bi * t + i) * c + h * hd, hd).CopyTo(dO.AsSpan(i * hd, hd));
+                var p = probs.AsSpan(head * tt, tt);
+                var dV = new float[block];
+                var dP = new float[tt];
+                var dQ = new float[block];
+                var dK = new float[block];
+                // dV = Pᵀ dO ; dP = dO Vᵀ
+                Kernels.MatMul(p, dO, dV, t, t, hd, transposeA: true, transposeB: false);
+                Kernels.MatMul(dO, values.AsSpan(at, block), dP, t, hd, t, transposeA: false, transposeB: true);
+                // dS = P ∘ (dP − Σⱼ P dP) · scale (masked and padded entries have P = 0, so dS = 0 there)
+                for (int i = 0; i < t; i++)
                 {
-                    var p = probs!.AsSpan(bh * triangle + i * (i + 1) / 2, i + 1);
-                    var dOut = dMerged.AsSpan((bi * t + i) * c + h * hd, hd);
-                    var q = qkv.AsSpan(qBase + i * c3, hd);
-                    var dq = dqkv.AsSpan(qBase + i * c3, hd);
-                    // dP_j = dO·v_j ; dv_j += p_j dO ; dS_j = p_j (dP_j − Σ p dP) / √d ; dq += Σ dS_j k_j ; dk_j += dS_j q
-                    double weighted = 0;
-                    for (int j = start; j <= i; j++)
-                    {
-                        dp[j] = TensorPrimitives.Dot(dOut, qkv.AsSpan(vBase + j * c3, hd));
-                        weighted += p[j] * dp[j];
-                        var dv = dqkv.AsSpan(vBase + j * c3, hd);
-                        TensorPrimitives.MultiplyAdd(dOut, p[j], dv, dv);
-                    }
-                    for (int j = start; j <= i; j++)
-                    {
-                        float ds = p[j] * (dp[j] - (float)weighted) * scale;
-                        if (ds == 0f) continue;
-                        TensorPrimitives.MultiplyAdd(qkv.AsSpan(kBase + j * c3, hd), ds, dq, dq);
-                        var dk = dqkv.AsSpan(kBase + j * c3, hd);
-                        TensorPrimitives.MultiplyAdd(q, ds, dk, dk);
-                    }
+                    var pr = p.Slice(i * t, t);
+                    var dr = dP.AsSpan(i * t, t);
+                    float dot = 0f;
+                    for (int j = 0; j <= i; j++) dot += pr[j] * dr[j];
+                    for (int j = 0; j <= i; j++) dr[j] = pr[j] * (dr[j] - dot) * scale;
+                    dr[(i + 1)..].Clear();
+                }
+                // dQ = dS K ; dK = dSᵀ Q
+                Kernels.MatMul(dP, keys.AsSpan(at, block), dQ, t, t, hd, transposeA: false, transposeB: false);
+                Kernels.MatMul(dP, q.AsSpan(at, block), dK, t, t, hd, transposeA: true, transposeB: false);
+                for (int i = 0; i < t; i++)
+                {
+                    int dst = (bi * t + i) * c3 + h * hd;
+                    dQ.AsSpan(i * hd, hd).CopyTo(dqkv.AsSpan(dst, hd));
+                    dK.AsSpan(i * hd, hd).CopyTo(dqkv.AsSpan(dst + c, hd));
+                    dV.AsSpan(i * hd, hd).CopyTo(dqkv.AsSpan(dst + 2 * c, hd));
                 }
             });
 
-            // Input projection: qkv = x·Wₐ + bₐ.
-            MatMulBackward(dqkv, x.Data, attnWeight.Data, x.RequiresGrad ? x.GradBuffer() : default,
-                attnWeight.RequiresGrad ? attnWeight.GradBuffer() : default, rows, c, c3, false, false);
-            if (attnBias.RequiresGrad) AccumulateColumnSums(attnBias.GradBuffer(), dqkv, rows, c3);
+            // qkv = x·Wₐ + bₐ
+            if (x.RequiresGrad) Kernels.MatMul(dqkv, attnWeight.Data, x.GradBuffer(), rows, c3, c, transposeA: false, transposeB: true, accumulate: true);
+            if (attnWeight.RequiresGrad) Kernels.MatMul(x.Data, dqkv, attnWeight.GradBuffer(), c, rows, c3, transposeA: true, transposeB: false, accumulate: true);
+            if (attnBias.RequiresGrad) Kernels.SumRows(dqkv, attnBias.GradBuffer(), c3, accumulate: true);
         });
     }
 
     /// <summary>
-    /// The same attention for generation, one or more new positions at a time: the new tokens' keys and values are
-    /// appended to <paramref name="cache"/>, and each new query attends to everything cached up to its own position.
-    /// x is [B, Tnew, C]; the result is [B, Tnew, C]. Inference only: call it inside <see cref="Graph.NoGrad"/>.
+    /// The attention core of one (batch, head): <paramref name="tq"/> queries at positions past … past + tq − 1 against
+    /// <paramref name="tk"/> keys and values (rows of <paramref name="k"/>, <paramref name="v"/>). Scores q·kᵀ as one
+    /// blocked product into <paramref name="p"/> [tq, tk]; for each query the softmax over keys start … its position
+    /// (scaled, row maximum subtracted in one scalar pass, the masked keys set to −∞ so one exponential over the block
+    /// zeroes them); then <paramref name="output"/> [tq, hd] = P·v. A query inside the padding (position &lt; start)
+    /// gets an all-zero row and outputs zero.
     /// </summary>
-    public static Tensor CausalSelfAttentionCached(Tensor x, Tensor attnWeight, Tensor attnBias, Tensor projWeight, Tensor projBias,
-        int heads, KvCache cache, ReadOnlySpan<int> sequenceStarts = default)
+    private static void Attend(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int tq, int tk, int past, int start,
+        int hd, float scale, Span<float> p, Span<float> output)
     {
-        ArgumentNullException.ThrowIfNull(cache);
-        var (b, tNew, c, hd) = AttentionShapes("CausalSelfAttentionCached", x, attnWeight, attnBias, projWeight, projBias, heads);
-        if (Graph.IsRecording && (x.RequiresGrad || attnWeight.RequiresGrad || attnBias.RequiresGrad || projWeight.RequiresGrad || projBias.RequiresGrad))
-            throw new InvalidOperationException("CausalSelfAttentionCached: the cached path is for generation and records no gradient; call it inside `using (Graph.NoGrad())`, or use CausalSelfAttention for training.");
-        if (cache.Batch != b || cache.Heads != heads || cache.HeadDim != hd)
-            throw new ArgumentException($"CausalSelfAttentionCached: the cache holds batch {cache.Batch}, {cache.Heads} heads of {cache.HeadDim}, but the input {Tensor.ShapeString(x.Shape)} with {heads} heads needs batch {b}, heads of {hd}.");
-        int past = cache.Length, total = past + tNew;
-        if (total > cache.Capacity)
-            throw new InvalidOperationException($"CausalSelfAttentionCached: {past} cached + {tNew} new positions exceed the cache capacity {cache.Capacity}; create a larger KvCache or Reset it.");
-        int[] starts = SequenceStarts(sequenceStarts, b, total);
-        int rows = b * tNew, c3 = 3 * c, cap = cache.Capacity;
-        float scale = 1f / MathF.Sqrt(hd);
-
-        var qkv = new float[rows * c3];
-        Kernels.MatMul(x.Data, attnWeight.Data, qkv, rows, c, c3);
-        AddRowVector(qkv, attnBias.Data, rows, c3);
-        // Append the new keys and values: the cache is [B, heads, capacity, hd], so one head's keys are contiguous.
-        for (int bi = 0; bi < b; bi++)
-            for (int i = 0; i < tNew; i++)
-                for (int h = 0; h < heads; h++)
-                {
-                    int src = (bi * tNew + i) * c3 + h * hd, dst = ((bi * heads + h) * cap + past + i) * hd;
-                    qkv.AsSpan(src + c, hd).CopyTo(cache.Keys.AsSpan(dst, hd));
-                    qkv.AsSpan(src + 2 * c, hd).CopyTo(cache.Values.AsSpan(dst, hd));
-                }
-        cache.Length = total;
-
-        var merged = new float[rows * c];
-        RunHeads(b * heads, (long)tNew * total * hd, bh =>
+        Kernels.MatMul(q, k, p, tq, hd, tk, transposeA: false, transposeB: true);
+        for (int i = 0; i < tq; i++)
         {
-            int bi = bh / heads, h = bh % heads, kvBase = bh * cap * hd;
-            var p = new float[total];
-            for (int i = 0; i < tNew; i++)
+            var row = p.Slice(i * tk, tk);
+            int position = past + i;
+            if (position < start)
             {
-                int position = past + i;
-                AttendRow(qkv.AsSpan((bi * tNew + i) * c3 + h * hd, hd), cache.Keys, kvBase, cache.Values, kvBase, hd, starts[bi], position, scale,
-                    p.AsSpan(0, position + 1), merged.AsSpan((bi * tNew + i) * c + h * hd, hd));
+                row.Fill(float.NegativeInfinity);
+                continue;
             }
-        });
-
-        var y = Tensor.Zeros(x.Shape);
-        Kernels.MatMul(merged, projWeight.Data, y.Data, rows, c, c);
-        AddRowVector(y.Data, projBias.Data, rows, c);
-        return y;
-    }
-
-    /// <summary>
-    /// One query row: p = softmax over keys start..position of q·k/√d (zeros elsewhere), output = Σ p_j v_j.
-    /// Key j is at keyBase + j·stride in <paramref name="keys"/>, value j at valueBase + j·stride in <paramref name="values"/>.
-    /// A query inside the padding (position &lt; start) attends to nothing and outputs zero.
-    /// </summary>
-    private static void AttendRow(ReadOnlySpan<float> q, float[] keys, int keyBase, float[] values, int valueBase, int stride,
-        int start, int position, float scale, Span<float> p, Span<float> output)
-    {
-        int hd = q.Length;
-        p.Clear();
-        output.Clear();
-        if (position < start) return;
-        float max = float.NegativeInfinity;
-        for (int j = start; j <= position; j++)
-        {
-            float s = scale * TensorPrimitives.Dot(q, keys.AsSpan(keyBase + j * stride, hd));
-            p[j] = s;
-            if (s > max) max = s;
+            float max = float.NegativeInfinity;
+            for (int j = start; j <= position; j++) max = MathF.Max(max, row[j] * scale);
+            for (int j = start; j <= position; j++) row[j] = row[j] * scale - max;
+            row[..start].Fill(float.NegativeInfinity);
+            row[(position + 1)..].Fill(float.NegativeInfinity);
         }
-        double sum = 0;
-        for (int j = start; j <= position; j++)
+        TensorPrimitives.Exp(p, p);
+        for (int i = 0; i < tq; i++)
         {
-            float e = MathF.Exp(p[j] - max);
-            p[j] = e;
-            sum += e;
+            int position = past + i;
+            if (position < start) continue;
+            var live = p.Slice(i * tk + start, position + 1 - start);
+            TensorPrimitives.Multiply(live, 1f / TensorPrimitives.Sum(live), live);
         }
-        float inv = (float)(1.0 / sum);
-        for (int j = start; j <= position; j++)
-        {
-            p[j] *= inv;
-            TensorPrimitives.MultiplyAdd(values.AsSpan(valueBase + j * stride, hd), p[j], output, output);
-        }
+        Kernels.MatMul(p, v, output, tq, tk, hd, transposeA: false, transposeB: false);
     }
 
     private static (int B, int T, int C, int HeadDim) AttentionShapes(string name, Tensor x, Tensor attnWeight, Tensor attnBias,
@@ -225,11 +206,25 @@ public static partial class Ops
         return given.ToArray();
     }
 
-    /// <summary>Runs body(0..count-1), in parallel when the total work is large; each index writes only its own outputs, so the result does not depend on scheduling.</summary>
-    private static void RunHeads(int count, long workPerIndex, Action<int> body)
+    /// <summary>
+    /// Runs <paramref name="body"/> for every (batch, head), on up to <see cref="Kernels.MaxThreads"/> threads in
+    /// contiguous chunks when the total work is large enough to pay for the threads. Each index writes only its own
+    /// outputs, so the result does not depend on scheduling.
+    /// </summary>
+    private static void ForEachHead(int count, long workPerIndex, Action<int> body)
     {
-        if (count > 1 && workPerIndex * count >= ParallelAttentionWork) Parallel.For(0, count, body);
-        else for (int i = 0; i < count; i++) body(i);
+        int threads = Math.Min(Kernels.MaxThreads, count);
+        if (threads <= 1 || workPerIndex * count < ParallelAttentionWork)
+        {
+            for (int i = 0; i < count; i++) body(i);
+            return;
+        }
+        int chunks = threads * 4;
+        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
+        {
+            int from = (int)((long)chunk * count / chunks), to = (int)((long)(chunk + 1) * count / chunks);
+            for (int i = from; i < to; i++) body(i);
+        });
     }
 
     private static void AddRowVector(Span<float> matrix, ReadOnlySpan<float> row, int rows, int cols)
@@ -239,10 +234,5 @@ public static partial class Ops
             var dst = matrix.Slice(r * cols, cols);
             TensorPrimitives.Add(dst, row, dst);
         }
-    }
-
-    private static void AccumulateColumnSums(Span<float> target, ReadOnlySpan<float> matrix, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(target, matrix.Slice(r * cols, cols), target);
     }
 }

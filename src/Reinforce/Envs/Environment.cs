@@ -143,6 +143,40 @@ public abstract class VectorizableEnvironment<TAction> : IEnvironment<float[], T
     /// <summary>Called when a reset reseeds the generator, before <see cref="OnReset"/> (for state that lives across episodes, such as a bandit problem).</summary>
     protected virtual void OnReseeded() { }
 
+    /// <summary>
+    /// Writes the generator, the reset bookkeeping and then <see cref="OnSaveState"/>'s fields: the complete state of
+    /// an environment that declares <see cref="IStatefulEnv"/> (which these two methods then implement).
+    /// </summary>
+    public void SaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(Rng);
+        writer.Write(_needsReset);
+        writer.Write(_everReset);
+        writer.Write(_endedByTermination);
+        OnSaveState(writer);
+    }
+
+    /// <summary>Restores a state written by <see cref="SaveState"/>.</summary>
+    public void LoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.ReadInto(Rng);
+        _needsReset = reader.ReadBoolean();
+        _everReset = reader.ReadBoolean();
+        _endedByTermination = reader.ReadBoolean();
+        OnLoadState(reader);
+        reader.EnsureEnd(Name);
+    }
+
+    /// <summary>Writes the subclass's own state (physics, counters); override together with <see cref="OnLoadState"/> and declare <see cref="IStatefulEnv"/>.</summary>
+    protected virtual void OnSaveState(EnvironmentStateWriter writer) =>
+        throw new NotSupportedException($"{Name} ({GetType().Name}) does not save its state: override OnSaveState and OnLoadState and declare IStatefulEnv.");
+
+    /// <summary>Reads what <see cref="OnSaveState"/> wrote, in the same order.</summary>
+    protected virtual void OnLoadState(EnvironmentStateReader reader) =>
+        throw new NotSupportedException($"{Name} ({GetType().Name}) does not load a state: override OnSaveState and OnLoadState and declare IStatefulEnv.");
+
     /// <summary>Marks the environment as started (for tests and tools that set a state directly instead of resetting).</summary>
     protected void MarkStarted()
     {

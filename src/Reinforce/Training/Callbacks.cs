@@ -162,7 +162,7 @@ public sealed class CheckpointCallback : TrainingCallback
     public List<string> Saved { get; } = [];
 
     /// <summary>The folder name of the checkpoint at <paramref name="steps"/> (sortable).</summary>
-    public static string FolderName(long steps) => "step-" + steps.ToString("D10", CultureInfo.InvariantCulture);
+    public static string FolderName(long steps) => RunFolder.CheckpointFolderName(steps);
 
     /// <inheritdoc/>
     public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps)

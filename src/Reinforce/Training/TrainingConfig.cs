@@ -57,6 +57,15 @@ public sealed class TrainingConfig
     /// <summary>Save a checkpoint every this many steps (0: only the final one).</summary>
     public long CheckpointEverySteps { get; set; } = 50_000;
 
+    /// <summary>Periodic checkpoints to keep, the newest (0: keep all); <c>final/</c> is always kept. Bounds the run folder's size on long runs.</summary>
+    public int KeepCheckpoints { get; set; } = 5;
+
+    /// <summary>
+    /// An assembly of user environments to load before making <see cref="Env"/> (see <c>EnvironmentAssembly</c>);
+    /// null for the built-in ones. Recorded so that <c>--resume</c> loads it again.
+    /// </summary>
+    public string? EnvAssembly { get; set; }
+
     /// <summary>Periodic and final evaluation.</summary>
     public EvaluationSettings Eval { get; set; } = new();
 
@@ -113,6 +122,7 @@ public sealed class TrainingConfig
         ConfigurationException.Require(NumEnvs >= 1 && NumEnvs <= 4096, "n_envs", $"is {NumEnvs}; use between 1 and 4096 environments (8 is a good start).");
         ConfigurationException.Require(TotalSteps >= 1, "total_steps", $"is {TotalSteps}; train for at least 1 step (for example 100000).");
         ConfigurationException.Require(CheckpointEverySteps >= 0, "checkpoint_every_steps", $"is {CheckpointEverySteps}; use 0 (final checkpoint only) or a positive number of steps.");
+        ConfigurationException.Require(KeepCheckpoints >= 0, "keep_checkpoints", $"is {KeepCheckpoints}; use 0 (keep every periodic checkpoint) or a positive number such as 5.");
         ConfigurationException.Require(RewardThreshold is null || double.IsFinite(RewardThreshold.Value), "reward_threshold", "must be a finite number or null (the environment's own threshold).");
         ConfigurationException.Require(Eval is not null, "eval", "is missing; remove the key to use the defaults or give {\"every_steps\": 10000, \"episodes\": 20}.");
         ConfigurationException.Require(Eval!.EverySteps >= 0, "eval.every_steps", $"is {Eval.EverySteps}; use 0 (evaluate only at the end) or a positive number of steps.");

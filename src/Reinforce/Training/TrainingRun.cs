@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using Reinforce.Algorithms;
 using Reinforce.Envs;
@@ -10,12 +8,12 @@ using Reinforce.Envs.Vector;
 
 namespace Reinforce.Training;
 
-/// <summary>The outcome of <see cref="TrainingRun.Run"/>.</summary>
+/// <summary>The outcome of <see cref="TrainingRun.Run"/>. Times are summed over every segment of the run (a fresh start and each resume).</summary>
 /// <param name="Steps">Environment steps trained.</param>
-/// <param name="TrainingSeconds">Wall-clock seconds spent training (rollouts and updates; evaluations and checkpoints excluded).</param>
-/// <param name="EvaluationSeconds">Wall-clock seconds spent in periodic and final evaluations.</param>
-/// <param name="StepsPerSecond">Steps trained in this call per training second.</param>
-/// <param name="Final">The final evaluation (null when disabled).</param>
+/// <param name="TrainingSeconds">Seconds spent training (rollouts and updates; evaluations and checkpoints excluded), summed over segments.</param>
+/// <param name="EvaluationSeconds">Seconds spent in periodic and final evaluations, summed over segments.</param>
+/// <param name="StepsPerSecond">Steps trained per training second, over all segments.</param>
+/// <param name="Final">The final evaluation (null when disabled, or when the run had already finished).</param>
 /// <param name="RewardThreshold">The reward that counts as solved (null when the environment has none).</param>
 /// <param name="SolvedAtSteps">The step count of the first evaluation at or above the threshold (null if none).</param>
 /// <param name="FinalCheckpoint">The folder of the final checkpoint.</param>
@@ -24,29 +22,46 @@ public sealed record TrainingResult(long Steps, double TrainingSeconds, double E
 {
     /// <summary>Whether the final evaluation reached the threshold.</summary>
     public bool Solved => Final is not null && RewardThreshold is double t && Final.Mean >= t;
+
+    /// <summary>Wall seconds of the run, summed over segments: training, evaluations and checkpoint writing.</summary>
+    public double WallSeconds { get; init; }
+
+    /// <summary>Seconds spent writing checkpoints (periodic and final), summed over segments.</summary>
+    public double CheckpointSeconds { get; init; }
+
+    /// <summary>How many launches the run took (1, plus one per resume).</summary>
+    public int Segments { get; init; } = 1;
+
+    /// <summary>The run had finished before this call: nothing was trained and <c>result.json</c> was left as it was.</summary>
+    public bool AlreadyFinished { get; init; }
 }
 
 /// <summary>
-/// A training run and its folder: the complete configuration (<c>config.json</c>, enough to reproduce the run),
-/// metrics per update (<c>metrics.csv</c> and a TensorBoard event file), evaluations (<c>eval.csv</c>),
-/// periodic checkpoints (<c>checkpoints/step-N/</c>), the final checkpoint (<c>final/</c>), the final evaluation
-/// (<c>result.json</c>) and a learning curve (<c>learning-curve.svg</c>). <see cref="Resume"/> continues an
-/// interrupted run from its latest checkpoint, giving the same result as an uninterrupted run.
+/// An RL training run in a <see cref="RunFolder"/>: the complete configuration (<c>config.json</c>, enough to reproduce
+/// the run), metrics per update (<c>metrics.csv</c> and a TensorBoard event file), evaluations (<c>eval.csv</c>),
+/// periodic checkpoints (<c>checkpoints/step-N/</c>, the newest <c>keep_checkpoints</c> kept), the final checkpoint
+/// (<c>final/</c>), the time segments (<c>run.json</c>), the final evaluation and summed timing (<c>result.json</c>)
+/// and a learning curve (<c>learning-curve.svg</c>). <see cref="Resume"/> continues an interrupted run from its
+/// latest checkpoint that loads, giving the same result as an uninterrupted run.
 /// </summary>
 public sealed class TrainingRun : IDisposable
 {
     /// <summary>The configuration file's name in a run folder.</summary>
-    public const string ConfigFile = "config.json";
+    public const string ConfigFile = RunFolder.ConfigFile;
 
     /// <summary>The per-update metrics file's name in a run folder (what <c>reinforce dashboard</c> reads).</summary>
-    public const string MetricsFile = "metrics.csv";
+    public const string MetricsFile = RunFolder.MetricsFile;
+
+    /// <summary>The evaluations file's name in a run folder.</summary>
+    public const string EvalFile = "eval.csv";
 
     private readonly IVectorEnv _env;
     private readonly IVectorEnv _evalEnv;
 
-    private TrainingRun(string directory, TrainingConfig config, OnPolicyAgent agent, IVectorEnv env)
+    private TrainingRun(RunFolder folder, TrainingConfig config, OnPolicyAgent agent, IVectorEnv env)
     {
-        Directory = directory;
+        Folder = folder;
+        Folder.KeepCheckpoints = config.KeepCheckpoints;
         Config = config;
         Agent = agent;
         _env = env;
@@ -56,8 +71,11 @@ public sealed class TrainingRun : IDisposable
             config.Eval.Deterministic, config.Eval.StopWhenSolved ? RewardThreshold : null, Rng.DeriveSeed(unchecked((ulong)config.Seed), 4));
     }
 
+    /// <summary>The run folder's services (metrics, checkpoints, timing).</summary>
+    public RunFolder Folder { get; }
+
     /// <summary>The run folder.</summary>
-    public string Directory { get; }
+    public string Directory => Folder.Directory;
 
     /// <summary>The resolved configuration.</summary>
     public TrainingConfig Config { get; }
@@ -71,6 +89,9 @@ public sealed class TrainingRun : IDisposable
     /// <summary>The periodic evaluation (its history feeds the learning curve).</summary>
     public EvalCallback Evaluation { get; }
 
+    /// <summary>What resuming found and did (a damaged checkpoint skipped, a fresh start), for the user.</summary>
+    public IReadOnlyList<string> Notes => Folder.Notes;
+
     /// <summary>The default folder for runs.</summary>
     public static string DefaultRunsRoot => "runs";
 
@@ -82,16 +103,14 @@ public sealed class TrainingRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         var resolved = config.Resolve();
+        LoadEnvironmentAssembly(resolved);
         if (!Environments.IsRegistered(resolved.Env))
             throw new ConfigurationException("env", $"\"{resolved.Env}\" is not a registered environment. Registered: {string.Join(", ", Environments.Specs.Select(s => s.Id))}.");
         directory ??= Path.Combine(DefaultRunsRoot, $"{resolved.Env}-{resolved.Algo}-seed{resolved.Seed}-{DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)}");
-        if (System.IO.Directory.Exists(directory) && System.IO.Directory.EnumerateFileSystemEntries(directory).Any())
-            throw new IOException($"The run folder '{directory}' already exists and is not empty. Pick another --out folder, or continue that run with --resume {directory}.");
-        System.IO.Directory.CreateDirectory(directory);
-        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFile), resolved.ToJson() + "\n");
+        var folder = RunFolder.Create(directory, resolved.ToJson());
         var env = Environments.MakeVector(resolved.Env, resolved.NumEnvs, unchecked((ulong)resolved.Seed));
         var agent = CreateAgent(resolved, env);
-        return new TrainingRun(directory, resolved, agent, env);
+        return new TrainingRun(folder, resolved, agent, env);
     }
 
     /// <summary>Makes the agent a config describes, for <paramref name="env"/>.</summary>
@@ -110,47 +129,79 @@ public sealed class TrainingRun : IDisposable
     }
 
     /// <summary>
-    /// Continues the run in <paramref name="directory"/> from its latest checkpoint (the newest of
-    /// <c>checkpoints/step-N</c>), discarding metrics logged after it, so the finished run equals an uninterrupted one.
+    /// Continues the run in <paramref name="directory"/> from its newest checkpoint that loads (<c>final/</c>, else the
+    /// newest <c>checkpoints/step-N</c>; a damaged one is skipped and named in <see cref="Notes"/>), discarding metrics
+    /// logged after it, so the finished run equals an uninterrupted one. A run killed before its first checkpoint
+    /// starts again from step 0 in the same folder.
     /// </summary>
     public static TrainingRun Resume(string directory)
     {
-        ArgumentException.ThrowIfNullOrEmpty(directory);
-        string configPath = Path.Combine(directory, ConfigFile);
-        if (!File.Exists(configPath))
-            throw new ConfigurationException($"'{directory}' is not a run folder (it has no {ConfigFile}). Pass the folder `reinforce train` created, e.g. runs/CartPole-v1-ppo-seed1-....");
-        var config = TrainingConfig.Load(configPath).Resolve();
-        string? latest = LatestCheckpoint(directory)
-            ?? throw new ConfigurationException($"The run '{directory}' has no checkpoint to resume from (checkpoints/step-N/ or final/). Start it again with --config {configPath}.");
-        var env = Environments.MakeVector(config.Env, config.NumEnvs, unchecked((ulong)config.Seed));
-        var agent = Checkpoint.Load(latest, env);
-        agent.EnvironmentId = config.Env;
-        var run = new TrainingRun(directory, config, agent, env);
-        run.TrimLogsAfter(agent.StepsDone);
+        var folder = RunFolder.Open(directory);
+        var config = TrainingConfig.Load(folder.ConfigPath).Resolve();
+        LoadEnvironmentAssembly(config);
+        IVectorEnv? env = null;
+        var loaded = folder.Resume(path =>
+        {
+            env?.Dispose();
+            env = Environments.MakeVector(config.Env, config.NumEnvs, unchecked((ulong)config.Seed));
+            var agent = Checkpoint.Load(path, env);
+            agent.EnvironmentId = config.Env;
+            return agent;
+        });
+        OnPolicyAgent resumed;
+        if (loaded is { } l)
+        {
+            resumed = l.Value;
+            if (resumed.EnvironmentRestore == EnvironmentRestore.Reset)
+                folder.Notes.Add($"{config.Env} can neither save its state nor be replayed: the weights, optimizer, statistics and generators are exact, and the environments start fresh episodes (the episodes in progress at the checkpoint are cut).");
+        }
+        else
+        {
+            env?.Dispose();
+            env = Environments.MakeVector(config.Env, config.NumEnvs, unchecked((ulong)config.Seed));
+            resumed = CreateAgent(config, env);
+            folder.Notes.Add("The run has no checkpoint yet: starting it again from step 0 with its config.json.");
+        }
+        var run = new TrainingRun(folder, config, resumed, env!);
+        folder.TrimLogsAfter(resumed.StepsDone, EvalFile);
+        run.RestoreEvaluationCount();
         return run;
     }
 
-    /// <summary>The newest checkpoint folder of a run (null when there is none).</summary>
+    /// <summary>The newest checkpoint folder of a run (null when there is none): <c>final/</c> when present, else the newest periodic one.</summary>
     public static string? LatestCheckpoint(string directory)
     {
         var candidates = new List<string>();
-        string checkpoints = Path.Combine(directory, "checkpoints");
+        string checkpoints = Path.Combine(directory, RunFolder.CheckpointsFolder);
         if (System.IO.Directory.Exists(checkpoints)) candidates.AddRange(System.IO.Directory.GetDirectories(checkpoints, "step-*").Where(Checkpoint.Exists));
-        string final = Path.Combine(directory, "final");
+        string final = Path.Combine(directory, RunFolder.FinalFolder);
         if (Checkpoint.Exists(final)) candidates.Add(final);
         return candidates.OrderBy(Checkpoint.StepsOf).ThenBy(c => c == final ? 1 : 0).LastOrDefault();
     }
 
+    /// <summary>Loads the config's environment assembly (if any), so its environments are registered.</summary>
+    private static void LoadEnvironmentAssembly(TrainingConfig config)
+    {
+        if (config.EnvAssembly is string path) throw new ConfigurationException("env_assembly", $"is '{path}', but loading environment assemblies is not available yet.");
+    }
+
+    /// <summary>Whether the run has already finished: its budget reached (or solved with stop_when_solved) and its result written.</summary>
+    public bool IsFinished =>
+        File.Exists(Path.Combine(Directory, RunFolder.ResultFile)) && Checkpoint.Exists(Folder.FinalPath)
+        && (Folder.IsFinished || Agent.StepsDone >= Config.TotalSteps);
+
     /// <summary>
     /// Trains to <c>total_steps</c> (or until solved, with <c>eval.stop_when_solved</c>), logging and checkpointing
-    /// into the run folder, then saves <c>final/</c>, evaluates, and writes <c>result.json</c> and the learning curve.
+    /// into the run folder, then saves <c>final/</c>, evaluates, and writes <c>result.json</c> (timing summed over
+    /// every segment of the run) and the learning curve. On a run that has already finished it trains nothing,
+    /// rewrites nothing, and returns the recorded result with <see cref="TrainingResult.AlreadyFinished"/>.
     /// </summary>
     public TrainingResult Run(IEnumerable<TrainingCallback>? extraCallbacks = null)
     {
-        var tensorBoard = new TensorBoardWriter(Directory);
-        using var logger = new MetricsLogger(CsvLogger.ForMetrics(Path.Combine(Directory, MetricsFile)), tensorBoard);
-        var csvPath = Path.Combine(Directory, "eval.csv");
-        using var evalCsv = new CsvLogger(csvPath, ["step", "mean_reward", "std_reward", "min_reward", "max_reward", "mean_length", "episodes", "final"]);
+        if (IsFinished) return RecordedResult();
+        var tensorBoard = Folder.TensorBoard;
+        var logger = Folder.Metrics;
+        using var evalCsv = Folder.OpenCsv(EvalFile, ["step", "mean_reward", "std_reward", "min_reward", "max_reward", "mean_length", "episodes", "final"]);
         void OnEvaluated(long steps, EvaluationResult r)
         {
             evalCsv.Log(new Dictionary<string, double>
@@ -165,26 +216,27 @@ public sealed class TrainingRun : IDisposable
             }
         }
         Evaluation.Evaluated += OnEvaluated;
-        var checkpoints = new CheckpointCallback(Path.Combine(Directory, "checkpoints"), Config.CheckpointEverySteps > 0 ? Config.CheckpointEverySteps : long.MaxValue);
-        var checkpointClock = new Stopwatch();
         // Evaluation first: it adds its results to the update's metrics, which the logger then writes as one row.
-        var callbacks = new List<TrainingCallback> { Evaluation, new MetricsCallback(logger), new TimedCallback(checkpoints, checkpointClock) };
+        var callbacks = new List<TrainingCallback> { Evaluation, new MetricsCallback(logger), new FolderCheckpoints(Folder, Config.CheckpointEverySteps) };
         if (extraCallbacks is not null) callbacks.AddRange(extraCallbacks);
 
-        long startSteps = Agent.StepsDone;
         var evaluationBefore = Evaluation.EvaluationTime;
-        var clock = Stopwatch.StartNew();
+        Folder.ExternalEvaluationTime = () => Evaluation.EvaluationTime - evaluationBefore;
+        Folder.BeginSegment(Agent.StepsDone);
+        bool finished = false;
         try
         {
             Agent.Learn(Config.TotalSteps, callbacks);
-            clock.Stop();
-            double trainingSeconds = (clock.Elapsed - (Evaluation.EvaluationTime - evaluationBefore) - checkpointClock.Elapsed).TotalSeconds;
-
-            string finalDir = Path.Combine(Directory, "final");
-            Agent.Save(finalDir);
+            string finalDir = Folder.SaveFinal(Agent.StepsDone, Agent.Save);
             EvaluationResult? final = Config.Eval.FinalEpisodes > 0 ? Evaluation.Run(Agent, Config.Eval.FinalEpisodes, final: true) : null;
-            var result = new TrainingResult(Agent.StepsDone, trainingSeconds, Evaluation.EvaluationTime.TotalSeconds,
-                (Agent.StepsDone - startSteps) / Math.Max(trainingSeconds, 1e-9), final, RewardThreshold, Evaluation.SolvedAtSteps, finalDir);
+            finished = Agent.StepsDone >= Config.TotalSteps || (Config.Eval.StopWhenSolved && Evaluation.SolvedAtSteps is not null);
+            Folder.EndSegment(Agent.StepsDone, finished);
+            var timing = Folder.Timing;
+            var result = new TrainingResult(Agent.StepsDone, timing.TrainingSeconds, timing.EvaluationSeconds,
+                timing.StepsTrained / Math.Max(timing.TrainingSeconds, 1e-9), final, RewardThreshold, Evaluation.SolvedAtSteps, finalDir)
+            {
+                WallSeconds = timing.WallSeconds, CheckpointSeconds = timing.CheckpointSeconds, Segments = timing.Segments,
+            };
             WriteResult(result);
             logger.Flush();
             WriteLearningCurve();
@@ -193,7 +245,26 @@ public sealed class TrainingRun : IDisposable
         finally
         {
             Evaluation.Evaluated -= OnEvaluated;
+            Folder.ExternalEvaluationTime = null;
+            if (Folder.SegmentRunning) Folder.EndSegment(Agent.StepsDone, finished: false);
         }
+    }
+
+    /// <summary>The result recorded in <c>result.json</c> by the run that finished.</summary>
+    private TrainingResult RecordedResult()
+    {
+        var node = JsonNode.Parse(File.ReadAllText(Path.Combine(Directory, RunFolder.ResultFile)))!.AsObject();
+        double Number(string key) => node[key] is JsonValue v && v.TryGetValue(out double d) ? d : 0;
+        long? solvedAt = node["solved_at_steps"] is JsonValue sv && sv.TryGetValue(out long s) ? s : null;
+        var timing = Folder.Timing;
+        return new TrainingResult(Agent.StepsDone, Number("training_seconds"), Number("evaluation_seconds"), Number("steps_per_second"),
+            null, RewardThreshold, solvedAt, Folder.FinalPath)
+        {
+            WallSeconds = node.ContainsKey("wall_seconds") ? Number("wall_seconds") : Number("training_seconds") + Number("evaluation_seconds"),
+            CheckpointSeconds = Number("checkpoint_seconds"),
+            Segments = Math.Max(1, timing.Segments),
+            AlreadyFinished = true,
+        };
     }
 
     /// <summary>Redraws <c>learning-curve.svg</c> from <c>metrics.csv</c> and <c>eval.csv</c>.</summary>
@@ -227,10 +298,6 @@ public sealed class TrainingRun : IDisposable
             ["env"] = Config.Env,
             ["algo"] = Config.Algo,
             ["seed"] = Config.Seed,
-            ["steps"] = result.Steps,
-            ["training_seconds"] = result.TrainingSeconds,
-            ["evaluation_seconds"] = result.EvaluationSeconds,
-            ["steps_per_second"] = result.StepsPerSecond,
             ["reward_threshold"] = result.RewardThreshold,
             ["solved"] = result.Solved,
             ["solved_at_steps"] = result.SolvedAtSteps,
@@ -247,44 +314,21 @@ public sealed class TrainingRun : IDisposable
                 ["mean_length"] = result.Final.MeanLength,
             };
         }
-        AtomicFile.WriteAllText(Path.Combine(Directory, "result.json"), node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+        Folder.WriteResult(node, result.Steps);
     }
 
-    /// <summary>Drops log rows written after <paramref name="steps"/> (by the interrupted part of a resumed run).</summary>
-    private void TrimLogsAfter(long steps)
+    /// <summary>Continues the evaluation count of the interrupted run (later evaluations draw from the seed after the last one kept; "solved" is remembered).</summary>
+    private void RestoreEvaluationCount()
     {
-        foreach (var name in new[] { MetricsFile, "eval.csv" })
-        {
-            string path = Path.Combine(Directory, name);
-            if (!File.Exists(path)) continue;
-            var lines = File.ReadAllLines(path);
-            if (lines.Length == 0) continue;
-            var header = lines[0].Split(',').ToList();
-            int stepColumn = header.IndexOf("step");
-            int finalColumn = header.IndexOf("final");
-            if (stepColumn < 0) continue;
-            var kept = new StringBuilder().Append(lines[0]).Append('\n');
-            foreach (var line in lines.Skip(1))
-            {
-                var cells = line.Split(',');
-                if (cells.Length > stepColumn && double.TryParse(cells[stepColumn], NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > steps) continue;
-                if (finalColumn >= 0 && cells.Length > finalColumn && cells[finalColumn] == "1") continue;   // the interrupted run's final evaluation
-                kept.Append(line).Append('\n');
-            }
-            AtomicFile.WriteAllText(path, kept.ToString());
-        }
-        string evalPath = Path.Combine(Directory, "eval.csv");
-        if (File.Exists(evalPath))
-        {
-            // Later evaluations draw from the seed after the last one kept; "solved" is remembered.
-            var table = CsvLogger.Read(evalPath);
-            var evalSteps = table.Rows.Count == 0 ? [] : table.Column("step");
-            var means = table.Rows.Count == 0 ? [] : table.Column("mean_reward");
-            long? solved = null;
-            for (int i = 0; i < means.Length; i++)
-                if (Evaluation.StopAtReward is double t && means[i] >= t) { solved = (long)evalSteps[i]; break; }
-            Evaluation.Restore(table.Rows.Count, solved);
-        }
+        string evalPath = Path.Combine(Directory, EvalFile);
+        if (!File.Exists(evalPath)) return;
+        var table = CsvLogger.Read(evalPath);
+        var evalSteps = table.Rows.Count == 0 ? [] : table.Column("step");
+        var means = table.Rows.Count == 0 ? [] : table.Column("mean_reward");
+        long? solved = null;
+        for (int i = 0; i < means.Length; i++)
+            if (Evaluation.StopAtReward is double t && means[i] >= t) { solved = (long)evalSteps[i]; break; }
+        Evaluation.Restore(table.Rows.Count, solved);
     }
 
     /// <summary>Disposes the environments the run made.</summary>
@@ -293,20 +337,23 @@ public sealed class TrainingRun : IDisposable
         Agent.Dispose();
         _env.Dispose();
         _evalEnv.Dispose();
+        Folder.Dispose();
     }
 
-    /// <summary>Times another callback's work (checkpoint saving is not training time).</summary>
-    private sealed class TimedCallback(TrainingCallback inner, Stopwatch clock) : TrainingCallback
+    /// <summary>Saves a periodic checkpoint through the run folder (timed, pruned to keep_checkpoints) at its cadence.</summary>
+    private sealed class FolderCheckpoints(RunFolder folder, long everySteps) : TrainingCallback
     {
-        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) => inner.OnTrainingStart(agent, totalSteps);
+        private long _next;
+
+        public override void OnTrainingStart(OnPolicyAgent agent, long totalSteps) => _next = Cadence.Next(agent?.StepsDone ?? 0, everySteps);
 
         public override bool OnUpdate(OnPolicyAgent agent, TrainingMetrics metrics)
         {
-            clock.Start();
-            try { return inner.OnUpdate(agent, metrics); }
-            finally { clock.Stop(); }
+            ArgumentNullException.ThrowIfNull(agent);
+            if (agent.StepsDone < _next) return true;
+            _next = Cadence.Next(agent.StepsDone, everySteps);
+            folder.SaveCheckpoint(agent.StepsDone, agent.Save);
+            return true;
         }
-
-        public override void OnTrainingEnd(OnPolicyAgent agent) => inner.OnTrainingEnd(agent);
     }
 }

@@ -1,4 +1,5 @@
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
 using Reinforce.Tensors;
 
@@ -95,7 +96,7 @@ public class AttentionTests
     public void Fused_attention_equals_the_same_computation_composed_from_basic_ops()
     {
         var rng = new Rng(5);
-        const int b = 2, t = 5, c = 6, heads = 3, hd = c / heads;
+        const int b = 2, t = 5, c = 6, heads = 3;
         var x = Tensor.RandomNormal(rng, [b, t, c]).RequireGrad();
         var wa = Tensor.RandomNormal(rng, [c, 3 * c], 0, 0.5f).RequireGrad();
         var ba = Tensor.RandomNormal(rng, [3 * c], 0, 0.5f).RequireGrad();
@@ -108,22 +109,73 @@ public class AttentionTests
         float[][] fusedGrads = [x.Grad!.ToArray(), wa.Grad!.ToArray(), ba.Grad!.ToArray(), wp.Grad!.ToArray(), bp.Grad!.ToArray()];
         foreach (var p in new[] { x, wa, ba, wp, bp }) p.Grad = null;
 
-        // The textbook composition: split heads with Slice/Reshape/Permute, a mask added before Softmax, BatchedMatMul.
-        var qkv = Ops.Affine(x, wa, ba);
-        Tensor Heads(int part) => Ops.Permute(Ops.Reshape(Ops.Slice(qkv, part * c, c), b, t, heads, hd), 0, 2, 1, 3);
-        var (q, k, v) = (Heads(0), Heads(1), Heads(2));
-        var scores = Ops.MulScalar(Ops.BatchedMatMul(q, k, transposeB: true), 1f / MathF.Sqrt(hd));
-        var mask = Tensor.Zeros(t, t);
-        for (int i = 0; i < t; i++) for (int j = i + 1; j < t; j++) mask.Data[i * t + j] = float.NegativeInfinity;
-        var att = Ops.BatchedMatMul(Ops.Softmax(Ops.Add(scores, mask)), v);
-        var merged = Ops.Reshape(Ops.Permute(att, 0, 2, 1, 3), b, t, c);
-        var composed = Ops.Affine(merged, wp, bp);
+        var composed = Composed(x, wa, ba, wp, bp, heads, new int[b]);
         composed.Backward(u);
 
         AssertClose(composed.Data, fused.Data, 2e-5f, "y");
         var names = new[] { "x", "c_attn.weight", "c_attn.bias", "c_proj.weight", "c_proj.bias" };
         var tensors = new[] { x, wa, ba, wp, bp };
         for (int i = 0; i < 5; i++) AssertClose(tensors[i].Grad!.Data, fusedGrads[i], 2e-5f, names[i]);
+    }
+
+    /// <summary>
+    /// The textbook composition of the same attention: split heads with Slice/Reshape/Permute, a mask added before
+    /// Softmax (keys after the query, or inside a row's left padding, at −∞), BatchedMatMul; padded query rows
+    /// (which attend to nothing in the fused op) are zeroed after the attention.
+    /// </summary>
+    private static Tensor Composed(Tensor x, Tensor wa, Tensor ba, Tensor wp, Tensor bp, int heads, int[] starts)
+    {
+        int b = x.Shape[0], t = x.Shape[1], c = x.Shape[2], hd = c / heads;
+        var qkv = Ops.Affine(x, wa, ba);
+        Tensor Heads(int part) => Ops.Permute(Ops.Reshape(Ops.Slice(qkv, part * c, c), b, t, heads, hd), 0, 2, 1, 3);
+        var (q, k, v) = (Heads(0), Heads(1), Heads(2));
+        var scores = Ops.MulScalar(Ops.BatchedMatMul(q, k, transposeB: true), 1f / MathF.Sqrt(hd));
+        var mask = Tensor.Zeros(b, heads, t, t);
+        var live = Tensor.Zeros(b, heads, t, hd);
+        for (int bi = 0; bi < b; bi++)
+            for (int h = 0; h < heads; h++)
+                for (int i = 0; i < t; i++)
+                {
+                    bool padded = i < starts[bi];
+                    for (int j = 0; j < t; j++)
+                        if (!padded && (j > i || j < starts[bi])) mask.Data[((bi * heads + h) * t + i) * t + j] = float.NegativeInfinity;
+                    if (!padded) live.Data.AsSpan(((bi * heads + h) * t + i) * hd, hd).Fill(1f);
+                }
+        var att = Ops.Mul(Ops.BatchedMatMul(Ops.Softmax(Ops.Add(scores, mask)), v), live);
+        var merged = Ops.Reshape(Ops.Permute(att, 0, 2, 1, 3), b, t, c);
+        return Ops.Affine(merged, wp, bp);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Fused_attention_equals_the_composition_on_a_larger_padded_case_on_one_or_two_threads(int threads)
+    {
+        int saved = Kernels.MaxThreads;
+        Kernels.MaxThreads = threads;
+        try
+        {
+            var rng = new Rng(9);
+            const int b = 3, t = 13, c = 32, heads = 4;
+            int[] starts = [0, 4, 12];
+            Tensor P(params int[] shape) => Tensor.RandomNormal(rng, shape, 0f, 0.3f).RequireGrad();
+            var x = P(b, t, c); var wa = P(c, 3 * c); var ba = P(3 * c); var wp = P(c, c); var bp = P(c);
+            var up = Tensor.RandomNormal(rng, [b, t, c]);
+            Tensor[] inputs = [x, wa, ba, wp, bp];
+            (float[] Y, float[][] G) Run(Func<Tensor> f)
+            {
+                foreach (var p in inputs) p.Grad = null;
+                var y = f();
+                var values = y.Data.ToArray();
+                y.Backward(up);
+                return (values, [.. inputs.Select(p => p.Grad!.Data.ToArray())]);
+            }
+            var reference = Run(() => Composed(x, wa, ba, wp, bp, heads, starts));
+            var fused = Run(() => Ops.CausalSelfAttention(x, wa, ba, wp, bp, heads, starts));
+            AssertClose(reference.Y, fused.Y, 1e-5f, "y");
+            for (int i = 0; i < inputs.Length; i++) AssertClose(reference.G[i], fused.G[i], 1e-4f, $"gradient {i}");
+        }
+        finally { Kernels.MaxThreads = saved; }
     }
 
     [Fact]

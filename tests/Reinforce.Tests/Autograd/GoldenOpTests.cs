@@ -1,4 +1,5 @@
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
 using Reinforce.Tests.Golden;
 
 namespace Reinforce.Tests.Autograd;

@@ -1,6 +1,7 @@
-using Reinforce.Tensors;
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
+using Reinforce.Tensors;
 
 namespace Reinforce.Tests.Nn;
 

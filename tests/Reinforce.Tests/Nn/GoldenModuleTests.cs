@@ -1,5 +1,6 @@
-using Reinforce.Tensors;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
+using Reinforce.Tensors;
 using Reinforce.Tests.Golden;
 
 namespace Reinforce.Tests.Nn;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Tests.Rlhf;
 

@@ -1,4 +1,5 @@
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Text;
+
 
 namespace Reinforce.Tests.Rlhf;
 

@@ -1,4 +1,6 @@
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
+
 
 namespace Reinforce.Tests.Rlhf;
 

@@ -1,6 +1,8 @@
 using Reinforce.Autograd;
 using Reinforce.IO;
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 using Reinforce.Tensors;
 using Reinforce.Tests.Golden;
 
@@ -13,56 +15,6 @@ public sealed class GptTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static GptConfig Tiny(int vocab = 11) => new() { VocabSize = vocab, ContextLength = 16, Layers = 2, Width = 16, Heads = 2 };
-
-    [Fact]
-    public void Fast_attention_matches_pytorch()
-    {
-        int heads = (int)GoldenData.Case("causal_self_attention").Number("heads");
-        GoldenRunner.Check("causal_self_attention",
-            i => GptOps.CausalSelfAttention(i["x"], i["c_attn_weight"], i["c_attn_bias"], i["c_proj_weight"], i["c_proj_bias"], heads));
-    }
-
-    [Fact]
-    public void Fast_gelu_matches_pytorch() => GoldenRunner.Check("gelu_tanh", i => GptOps.GeluTanh(i["x"]));
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Fast_attention_matches_the_engine_op_on_a_larger_case(int threads)
-    {
-        int saved = Kernels.MaxThreads;
-        Kernels.MaxThreads = threads;
-        try
-        {
-            var rng = new Rng(9);
-            int c = 32;
-            Tensor P(params int[] shape) => Tensor.RandomNormal(rng, shape, 0f, 0.3f).RequireGrad();
-            var x = P(3, 13, c); var wa = P(c, 3 * c); var ba = P(3 * c); var wp = P(c, c); var bp = P(c);
-            var up = Tensor.RandomNormal(rng, [3, 13, c]);
-            Tensor[] inputs = [x, wa, ba, wp, bp];
-            (float[] Y, float[][] G) Run(Func<Tensor> f)
-            {
-                foreach (var t in inputs) t.Grad = null;
-                var y = f();
-                var values = y.Data.ToArray();
-                y.Backward(up);
-                return (values, [.. inputs.Select(t => t.Grad!.Data.ToArray())]);
-            }
-            var reference = Run(() => Ops.CausalSelfAttention(x, wa, ba, wp, bp, 4));
-            var fast = Run(() => GptOps.CausalSelfAttention(x, wa, ba, wp, bp, 4));
-            AssertClose(reference.Y, fast.Y, 1e-5);
-            for (int i = 0; i < inputs.Length; i++) AssertClose(reference.G[i], fast.G[i], 1e-4);
-        }
-        finally { Kernels.MaxThreads = saved; }
-    }
-
-    private static void AssertClose(float[] expected, float[] actual, double tolerance)
-    {
-        Assert.Equal(expected.Length, actual.Length);
-        double scale = Math.Max(1e-3, expected.Max(v => Math.Abs(v)));
-        for (int i = 0; i < expected.Length; i++)
-            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance * scale, $"element {i}: expected {expected[i]}, got {actual[i]}");
-    }
 
     [Fact]
     public void Parameters_follow_gpt2_names_and_the_head_is_tied()

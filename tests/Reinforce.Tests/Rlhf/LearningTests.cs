@@ -1,4 +1,8 @@
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Demos;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 using Xunit.Abstractions;
 
 namespace Reinforce.Tests.Rlhf;

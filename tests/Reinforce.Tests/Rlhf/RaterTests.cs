@@ -1,4 +1,5 @@
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Data;
+
 
 namespace Reinforce.Tests.Rlhf;
 

@@ -1,5 +1,5 @@
 using Reinforce.Autograd;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Training;
 using Reinforce.Tensors;
 
 namespace Reinforce.Tests.Rlhf;

@@ -1,6 +1,7 @@
 using Reinforce.Cli;
 using Reinforce.IO;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Training;
 
 namespace Reinforce.Tests.Rlhf;
 

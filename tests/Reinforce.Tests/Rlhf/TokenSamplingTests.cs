@@ -1,4 +1,5 @@
-using Reinforce.Rlhf;
+using Reinforce.Nn.Transformers;
+
 
 namespace Reinforce.Tests.Rlhf;
 

@@ -1,4 +1,5 @@
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Training;
+
 
 namespace Reinforce.Tests.Rlhf;
 

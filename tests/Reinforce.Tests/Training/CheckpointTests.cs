@@ -96,9 +96,10 @@ public sealed class CheckpointTests : IDisposable
     {
         using var env = Environments.MakeVector("CartPole-v1", 4, 0);
         using (SavedAgent(env)) { }
-        File.Delete(Path.Combine(_dir, "actions.bin"));
+        // CartPole saves its state (environment.bin); environments that replay their actions keep actions.bin instead (EnvironmentStateTests).
+        File.Delete(Path.Combine(_dir, "environment.bin"));
         var missing = Assert.Throws<CheckpointFormatException>(() => OnPolicyAgent.Load(_dir, Environments.MakeVector("CartPole-v1", 4, 0)));
-        Assert.Contains("actions.bin", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("environment.bin", missing.Message, StringComparison.Ordinal);
 
         File.WriteAllText(Path.Combine(_dir, "agent.json"), "{ \"format_version\": 1, \"files\": ");
         var corrupt = Assert.Throws<CheckpointFormatException>(() => OnPolicyAgent.Load(_dir, Environments.MakeVector("CartPole-v1", 4, 0)));

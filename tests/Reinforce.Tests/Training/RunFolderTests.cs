@@ -96,6 +96,7 @@ public sealed class RunFolderTests : IDisposable
         string dir = Path.Combine(_root, "taken");
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "notes.txt"), "mine");
+        File.WriteAllText(Path.Combine(dir, "config.json"), "{}");   // a run folder: the hint is to resume it (a plain folder gets no such hint: RunFolderServiceTests)
         var ex = Assert.Throws<IOException>(() => TrainingRun.Create(SmallConfig(), dir));
         Assert.Contains("--resume", ex.Message, StringComparison.Ordinal);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(dir, "notes.txt")));

@@ -13,7 +13,7 @@ namespace Reinforce.Envs.ClassicControl;
 /// terminating step; terminated when <c>−cos θ₁ − cos(θ₁ + θ₂) &gt; 1</c>. The start state is uniform on
 /// (−0.1, 0.1)⁴ rounded to float32 (as Gymnasium does). The registry adds the 500-step limit and threshold −100.
 /// </summary>
-public sealed class Acrobot : DiscreteEnvironment, IRenderable
+public sealed class Acrobot : DiscreteEnvironment, IRenderable, IStatefulEnv
 {
     private const double Dt = 0.2;
     private const double LinkLength1 = 1.0;
@@ -50,6 +50,26 @@ public sealed class Acrobot : DiscreteEnvironment, IRenderable
         if (state.Length != 4) throw new ArgumentException($"{Name}: the state is [theta1, theta2, dtheta1, dtheta2], 4 values; got {state.Length}.", nameof(state));
         _theta1 = state[0]; _theta2 = state[1]; _dtheta1 = state[2]; _dtheta2 = state[3];
         MarkStarted();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_theta1);
+        writer.Write(_theta2);
+        writer.Write(_dtheta1);
+        writer.Write(_dtheta2);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _theta1 = reader.ReadDouble();
+        _theta2 = reader.ReadDouble();
+        _dtheta1 = reader.ReadDouble();
+        _dtheta2 = reader.ReadDouble();
     }
 
     /// <inheritdoc/>

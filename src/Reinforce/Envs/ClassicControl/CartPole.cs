@@ -11,7 +11,7 @@ namespace Reinforce.Envs.ClassicControl;
 /// terminated when |x| &gt; 2.4 or |θ| &gt; 12°. The start state is uniform on (−0.05, 0.05)⁴.
 /// The registry adds the 500-step time limit (truncation) and the reward threshold 475.
 /// </summary>
-public sealed class CartPole : DiscreteEnvironment, IRenderable
+public sealed class CartPole : DiscreteEnvironment, IRenderable, IStatefulEnv
 {
     private const double Gravity = 9.8;
     private const double MassCart = 1.0;
@@ -49,6 +49,26 @@ public sealed class CartPole : DiscreteEnvironment, IRenderable
         if (state.Length != 4) throw new ArgumentException($"{Name}: the state is [x, x_dot, theta, theta_dot], 4 values; got {state.Length}.", nameof(state));
         _x = state[0]; _xDot = state[1]; _theta = state[2]; _thetaDot = state[3];
         MarkStarted();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_x);
+        writer.Write(_xDot);
+        writer.Write(_theta);
+        writer.Write(_thetaDot);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _x = reader.ReadDouble();
+        _xDot = reader.ReadDouble();
+        _theta = reader.ReadDouble();
+        _thetaDot = reader.ReadDouble();
     }
 
     /// <inheritdoc/>

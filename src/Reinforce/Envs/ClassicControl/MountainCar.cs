@@ -11,7 +11,7 @@ namespace Reinforce.Envs.ClassicControl;
 /// <c>[x, v]</c> as float32; reward −1 per step; terminated when x ≥ 0.5 (and v ≥ 0). The start position is
 /// uniform on [−0.6, −0.4) with zero velocity. The registry adds the 200-step limit and threshold −110.
 /// </summary>
-public sealed class MountainCar : DiscreteEnvironment, IRenderable
+public sealed class MountainCar : DiscreteEnvironment, IRenderable, IStatefulEnv
 {
     /// <summary>The left end of the track.</summary>
     public const double MinPosition = -1.2;
@@ -44,6 +44,22 @@ public sealed class MountainCar : DiscreteEnvironment, IRenderable
         _position = state[0];
         _velocity = state[1];
         MarkStarted();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_position);
+        writer.Write(_velocity);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _position = reader.ReadDouble();
+        _velocity = reader.ReadDouble();
     }
 
     /// <inheritdoc/>

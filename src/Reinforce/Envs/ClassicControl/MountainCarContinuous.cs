@@ -13,7 +13,7 @@ namespace Reinforce.Envs.ClassicControl;
 /// The start position is uniform on [−0.6, −0.4) with zero velocity. The registry adds the 999-step limit and the
 /// reward threshold 90.
 /// </summary>
-public sealed class MountainCarContinuous : ContinuousEnvironment, IRenderable
+public sealed class MountainCarContinuous : ContinuousEnvironment, IRenderable, IStatefulEnv
 {
     /// <summary>The left end of the track.</summary>
     public const double MinPosition = -1.2;
@@ -49,6 +49,22 @@ public sealed class MountainCarContinuous : ContinuousEnvironment, IRenderable
         _position = state[0];
         _velocity = state[1];
         MarkStarted();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_position);
+        writer.Write(_velocity);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _position = reader.ReadDouble();
+        _velocity = reader.ReadDouble();
     }
 
     /// <inheritdoc/>

@@ -12,7 +12,7 @@ namespace Reinforce.Envs.ClassicControl;
 /// never terminates. The start state is uniform on [−π, π) × [−1, 1). The registry adds the 200-step limit (no
 /// reward threshold).
 /// </summary>
-public sealed class Pendulum : ContinuousEnvironment, IRenderable
+public sealed class Pendulum : ContinuousEnvironment, IRenderable, IStatefulEnv
 {
     /// <summary>The speed limit.</summary>
     public const double MaxSpeed = 8;
@@ -49,6 +49,27 @@ public sealed class Pendulum : ContinuousEnvironment, IRenderable
         _thetaDot = state[1];
         LastTorque = null;
         MarkStarted();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_theta);
+        writer.Write(_thetaDot);
+        writer.Write(LastTorque is double t);
+        writer.Write(LastTorque ?? 0.0);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _theta = reader.ReadDouble();
+        _thetaDot = reader.ReadDouble();
+        bool hasTorque = reader.ReadBoolean();
+        double torque = reader.ReadDouble();
+        LastTorque = hasTorque ? torque : null;
     }
 
     /// <inheritdoc/>

@@ -12,7 +12,7 @@ namespace Reinforce.Envs.Textbook;
 /// (terminated after it). The best policy (B when hungry, A otherwise) earns 0.6 per episode on average; always
 /// choosing one place earns 0.
 /// </summary>
-public sealed class FryShack : DiscreteEnvironment
+public sealed class FryShack : DiscreteEnvironment, IStatefulEnv
 {
     /// <summary>The action for 'Squatch's, "Place A" (large order with probability 0.2).</summary>
     public const int PlaceA = 0;
@@ -43,6 +43,22 @@ public sealed class FryShack : DiscreteEnvironment
         if (!(hunger >= 0f && hunger <= 1f)) throw new ArgumentOutOfRangeException(nameof(hunger), hunger, $"{Name}: hunger is in [0, 1].");
         _hunger = hunger;
         MarkStarted();
+    }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_hunger);
+        writer.Write(LastOrderWasLarge);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        _hunger = reader.ReadSingle();
+        LastOrderWasLarge = reader.ReadBoolean();
     }
 
     /// <inheritdoc/>

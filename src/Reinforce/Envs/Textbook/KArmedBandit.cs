@@ -12,7 +12,7 @@ namespace Reinforce.Envs.Textbook;
 /// "one seed, many pulls", and a vector environment seeded once holds one independent problem per environment.
 /// <see cref="OptimalAction"/> lets training report the % optimal action of Figure 2.5.
 /// </summary>
-public sealed class KArmedBandit : DiscreteEnvironment
+public sealed class KArmedBandit : DiscreteEnvironment, IStatefulEnv
 {
     private readonly double[] _trueValues;
     private bool _hasProblem;
@@ -42,6 +42,26 @@ public sealed class KArmedBandit : DiscreteEnvironment
 
     /// <summary>Whether the last step pulled the optimal arm.</summary>
     public bool LastActionWasOptimal { get; private set; }
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_trueValues);
+        writer.Write(_hasProblem);
+        writer.Write(OptimalAction);
+        writer.Write(LastActionWasOptimal);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.ReadInto(_trueValues);
+        _hasProblem = reader.ReadBoolean();
+        OptimalAction = reader.ReadInt32();
+        LastActionWasOptimal = reader.ReadBoolean();
+    }
 
     /// <inheritdoc/>
     protected override void OnReseeded() => _hasProblem = false;

@@ -12,7 +12,7 @@ namespace Reinforce.Envs.Textbook;
 /// uses the same features in every state, so the best a policy can do is a fixed probability p of going right:
 /// v(start) = (2p − 4) / (p(1 − p)), best at p = 2 − √2 ≈ 0.586 with value ≈ −11.66.
 /// </summary>
-public sealed class ShortCorridor : DiscreteEnvironment, IRenderable
+public sealed class ShortCorridor : DiscreteEnvironment, IRenderable, IStatefulEnv
 {
     /// <summary>Action "left".</summary>
     public const int Left = 0;
@@ -31,6 +31,20 @@ public sealed class ShortCorridor : DiscreteEnvironment, IRenderable
 
     /// <summary>The value of the start state under the policy that goes right with probability <paramref name="p"/>.</summary>
     public static double StartValue(double p) => (2 * p - 4) / (p * (1 - p));
+
+    /// <inheritdoc/>
+    protected override void OnSaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(State);
+    }
+
+    /// <inheritdoc/>
+    protected override void OnLoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        State = reader.ReadInt32();
+    }
 
     /// <inheritdoc/>
     protected override void OnReset(Span<float> observation)

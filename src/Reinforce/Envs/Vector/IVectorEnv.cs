@@ -62,6 +62,19 @@ public interface IVectorEnv : IDisposable
 
     /// <summary>The episodes that ended in the last step (return of raw rewards, length), in copy order.</summary>
     ReadOnlySpan<EpisodeRecord> CompletedEpisodes { get; }
+
+    /// <summary>
+    /// How a checkpoint can bring these environments back (<see cref="EnvironmentRestore"/>): a state snapshot when
+    /// every copy supports it, else replaying the recorded actions, else (for environments that can do neither) a reset.
+    /// Implementations that are not <see cref="VectorEnv"/>s default to replay.
+    /// </summary>
+    EnvironmentRestore Restore => EnvironmentRestore.Replay;
+
+    /// <summary>Writes the complete state of every copy and of the batch (episode returns and lengths, observations); only when <see cref="Restore"/> is <see cref="EnvironmentRestore.Snapshot"/>.</summary>
+    void SaveState(EnvironmentStateWriter writer) => throw new NotSupportedException($"{GetType().Name} cannot save its state (Restore is {Restore}).");
+
+    /// <summary>Restores a state written by <see cref="SaveState"/> into environments made the same way.</summary>
+    void LoadState(EnvironmentStateReader reader) => throw new NotSupportedException($"{GetType().Name} cannot load a state (Restore is {Restore}).");
 }
 
 /// <summary>Statistics of a finished episode.</summary>

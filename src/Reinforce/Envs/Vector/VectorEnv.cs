@@ -88,6 +88,76 @@ public abstract class VectorEnv : IVectorEnv
         _finished = new bool[n];
         _finishedRecord = new EpisodeRecord[n];
         _completed = new EpisodeRecord[n];
+        Restore = _envs.All(e => e is IStatefulEnv { CanSaveState: true }) ? EnvironmentRestore.Snapshot
+            : _envs.Any(e => Vectorizable.Unwrap(e) is INondeterministicEnv) ? EnvironmentRestore.Reset
+            : EnvironmentRestore.Replay;
+    }
+
+    /// <inheritdoc/>
+    public EnvironmentRestore Restore { get; }
+
+    private const int StateVersion = 1;
+
+    /// <inheritdoc/>
+    public void SaveState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ThrowIfDisposed();
+        if (Restore != EnvironmentRestore.Snapshot)
+            throw new NotSupportedException($"{Name}: not every copy can save its state ({_envs.First(e => e is not IStatefulEnv { CanSaveState: true }).GetType().Name} does not implement IStatefulEnv).");
+        writer.Write(StateVersion);
+        writer.Write(_envs.Length);
+        writer.Write(_observationSize);
+        writer.Write(_hasReset);
+        foreach (var env in _envs)
+        {
+            var inner = new EnvironmentStateWriter();
+            ((IStatefulEnv)env).SaveState(inner);
+            writer.WriteBytes(inner.ToArray());
+        }
+        writer.Write(_observations);
+        writer.Write(_finalObservations);
+        writer.Write(_rewards);
+        writer.Write(_terminated);
+        writer.Write(_truncated);
+        writer.Write(_episodeReturn);
+        writer.Write(_episodeLength);
+        writer.Write(_finished);
+        writer.Write(_completedCount);
+        for (int i = 0; i < _completedCount; i++)
+        {
+            writer.Write(_completed[i].EnvIndex);
+            writer.Write(_completed[i].Return);
+            writer.Write(_completed[i].Length);
+            writer.Write(_completed[i].Terminated);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void LoadState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ThrowIfDisposed();
+        if (Restore != EnvironmentRestore.Snapshot) throw new NotSupportedException($"{Name}: not every copy can load a state.");
+        int version = reader.ReadInt32(), count = reader.ReadInt32(), size = reader.ReadInt32();
+        if (version != StateVersion) throw new InvalidDataException($"{Name}: the environment state has format version {version}; this build reads {StateVersion}.");
+        if (count != _envs.Length || size != _observationSize)
+            throw new InvalidDataException($"{Name}: the environment state is of {count} copies with observations of {size}, but these are {_envs.Length} copies with observations of {_observationSize}.");
+        _hasReset = reader.ReadBoolean();
+        foreach (var env in _envs) ((IStatefulEnv)env).LoadState(reader.ReadNested());
+        reader.ReadInto(_observations);
+        reader.ReadInto(_finalObservations);
+        reader.ReadInto(_rewards);
+        reader.ReadInto(_terminated);
+        reader.ReadInto(_truncated);
+        reader.ReadInto(_episodeReturn);
+        reader.ReadInto(_episodeLength);
+        reader.ReadInto(_finished);
+        int completed = reader.ReadInt32();
+        if ((uint)completed > (uint)_envs.Length) throw new InvalidDataException($"{Name}: the environment state lists {completed} finished episodes for {_envs.Length} copies; it is damaged.");
+        _completedCount = completed;
+        for (int i = 0; i < completed; i++)
+            _completed[i] = new EpisodeRecord(reader.ReadInt32(), reader.ReadDouble(), reader.ReadInt32(), reader.ReadBoolean());
     }
 
     private T[] Cast<T>() where T : class

@@ -32,9 +32,25 @@ public static class Vectorizable
             "Wrap it in FlattenObservation to turn Discrete or MultiDiscrete observations into float vectors.", nameof(env));
     }
 
-    private abstract class Adapter<TAction>(IEnvironment<float[], TAction> inner) : IVectorizableEnv
+    /// <summary>The environment under an adapter made by <see cref="From"/> (the environment itself otherwise).</summary>
+    public static IEnvironment Unwrap(IVectorizableEnv env) => env is IAdapter adapter ? adapter.Wrapped : env;
+
+    private interface IAdapter
+    {
+        IEnvironment Wrapped { get; }
+    }
+
+    private abstract class Adapter<TAction>(IEnvironment<float[], TAction> inner) : IVectorizableEnv, IAdapter, IStatefulEnv
     {
         protected IEnvironment<float[], TAction> Inner { get; } = inner;
+
+        public IEnvironment Wrapped => Inner;
+
+        public bool CanSaveState => Inner is IStatefulEnv { CanSaveState: true };
+
+        public void SaveState(EnvironmentStateWriter writer) => ((IStatefulEnv)Inner).SaveState(writer);
+
+        public void LoadState(EnvironmentStateReader reader) => ((IStatefulEnv)Inner).LoadState(reader);
 
         public string Name => Inner.Name;
 

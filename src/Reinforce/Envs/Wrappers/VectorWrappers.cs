@@ -64,6 +64,29 @@ public abstract class VectorEnvWrapper : IVectorEnv
     public virtual void Step(ReadOnlySpan<float> actions) => Inner.Step(actions);
 
     /// <inheritdoc/>
+    /// <inheritdoc/>
+    public EnvironmentRestore Restore => Inner.Restore;
+
+    /// <summary>Writes the wrapped environment's state, then this wrapper's own (<see cref="SaveOwnState"/>).</summary>
+    public void SaveState(EnvironmentStateWriter writer)
+    {
+        Inner.SaveState(writer);
+        SaveOwnState(writer);
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote.</summary>
+    public void LoadState(EnvironmentStateReader reader)
+    {
+        Inner.LoadState(reader);
+        LoadOwnState(reader);
+    }
+
+    /// <summary>Writes this wrapper's own state (buffers derived from the wrapped environment's; statistics travel in the checkpoint's manifest).</summary>
+    protected virtual void SaveOwnState(EnvironmentStateWriter writer) { }
+
+    /// <summary>Reads what <see cref="SaveOwnState"/> wrote.</summary>
+    protected virtual void LoadOwnState(EnvironmentStateReader reader) { }
+
     public void Dispose()
     {
         Dispose(true);
@@ -157,6 +180,22 @@ public sealed class VectorNormalizeObservation : VectorEnvWrapper
     /// <summary>Normalises a batch of raw observations with the current statistics, without updating them (for evaluation environments).</summary>
     public void Normalize(ReadOnlySpan<float> raw, Span<float> destination) => Statistics.Normalize(raw, destination, Epsilon, Clip);
 
+    /// <inheritdoc/>
+    protected override void SaveOwnState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_observations);
+        writer.Write(_finalObservations);
+    }
+
+    /// <inheritdoc/>
+    protected override void LoadOwnState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.ReadInto(_observations);
+        reader.ReadInto(_finalObservations);
+    }
+
     private void Process()
     {
         var raw = Inner.Observations;
@@ -214,6 +253,22 @@ public sealed class VectorNormalizeReward : VectorEnvWrapper
 
     /// <summary>The raw rewards of the wrapped environment.</summary>
     public ReadOnlySpan<float> RawRewards => Inner.Rewards;
+
+    /// <inheritdoc/>
+    protected override void SaveOwnState(EnvironmentStateWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.Write(_rewards);
+        writer.Write(_returns);
+    }
+
+    /// <inheritdoc/>
+    protected override void LoadOwnState(EnvironmentStateReader reader)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        reader.ReadInto(_rewards);
+        reader.ReadInto(_returns);
+    }
 
     /// <inheritdoc/>
     public override void Reset(ulong seed)

@@ -1,6 +1,6 @@
 using Reinforce.Autograd;
 
-namespace Reinforce.Nn;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>GPT-2's feed-forward part: <c>c_fc</c> [dim, 4·dim], GELU (tanh form), <c>c_proj</c> [4·dim, dim].</summary>
 public sealed class GptMlp : Module
@@ -40,16 +40,22 @@ public sealed class GptBlock : Module
     public override Tensor Forward(Tensor x) => Forward(x, default);
 
     /// <summary>With per-row left padding (see <see cref="CausalSelfAttention.Forward(Tensor, ReadOnlySpan{int})"/>).</summary>
-    public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts)
+    public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts) => Forward(x, sequenceStarts, cache: null);
+
+    /// <summary>
+    /// The one forward: x + attn(ln_1(x)), then x + mlp(ln_2(x)), with optional left padding and, when
+    /// <paramref name="cache"/> is given, as a generation step extending it (inside <see cref="Graph.NoGrad"/>).
+    /// </summary>
+    public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts, KvCache? cache)
     {
-        x = Ops.Add(x, Attention.Forward(Ln1.Forward(x), sequenceStarts));
+        x = Ops.Add(x, Attention.Forward(Ln1.Forward(x), sequenceStarts, cache));
         return Ops.Add(x, Mlp.Forward(Ln2.Forward(x)));
     }
 
     /// <summary>Generation step for the new positions x [B, Tnew, dim], extending <paramref name="cache"/> (inside <see cref="Graph.NoGrad"/>).</summary>
     public Tensor ForwardCached(Tensor x, KvCache cache, ReadOnlySpan<int> sequenceStarts = default)
     {
-        x = Ops.Add(x, Attention.ForwardCached(Ln1.Forward(x), cache, sequenceStarts));
-        return Ops.Add(x, Mlp.Forward(Ln2.Forward(x)));
+        ArgumentNullException.ThrowIfNull(cache);
+        return Forward(x, sequenceStarts, cache);
     }
 }

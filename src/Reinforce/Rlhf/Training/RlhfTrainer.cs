@@ -1,9 +1,11 @@
 using System.Diagnostics;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
+using Reinforce.Rlhf.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>The RL fine-tuning algorithm.</summary>
 public enum RlAlgorithm

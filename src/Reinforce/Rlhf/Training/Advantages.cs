@@ -1,4 +1,4 @@
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>
 /// The advantage estimates of the RL fine-tuning algorithms, on plain arrays. Rewards come in groups of

@@ -1,8 +1,11 @@
 using System.Diagnostics;
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
 using Reinforce.Optim;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>Settings of language-model pretraining (next-character prediction on a corpus).</summary>
 public sealed record PretrainOptions

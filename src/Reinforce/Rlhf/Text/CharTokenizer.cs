@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Text;
 
 /// <summary>
 /// A character-level tokenizer: every distinct character of the corpus it was built from is one token,

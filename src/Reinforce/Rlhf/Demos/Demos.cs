@@ -1,8 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Demos;
 
 /// <summary>A sample completion of the same prompt before and after RL fine-tuning (same random stream).</summary>
 public sealed record BeforeAfterSample(string Prompt, string Before, string After);

@@ -1,7 +1,6 @@
 using Reinforce.Autograd;
-using Reinforce.Nn;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>
 /// A GPT-style decoder (GPT-2's layout and parameter names): token embedding <c>wte</c> and position embedding
@@ -60,18 +59,26 @@ public sealed class Gpt : Module
     public Tensor Hidden(ReadOnlySpan<int> tokens, int batch, int time)
     {
         CheckTokens(tokens, batch, time);
+        return Forward(tokens, batch, time, default, null);
+    }
+
+    /// <summary>
+    /// The one forward of the model: embeddings, the blocks, the final LayerNorm → [batch, time, width]. Row b may be
+    /// left-padded up to <paramref name="sequenceStarts"/>[b] (its positions count from there; the padding is attended
+    /// to by nothing). With <paramref name="caches"/> (one per block, inside <see cref="Graph.NoGrad"/>) the tokens are
+    /// the next positions after those cached, and the caches are extended: generation runs the same modules.
+    /// </summary>
+    private Tensor Forward(ReadOnlySpan<int> tokens, int batch, int time, ReadOnlySpan<int> sequenceStarts, KvCache[]? caches)
+    {
+        int past = caches?[0].Length ?? 0;
         var positions = new int[batch * time];
-        for (int i = 0; i < positions.Length; i++) positions[i] = i % time;
-        var x = Ops.Add(TokenEmbedding.Forward(tokens, [batch, time]), PositionEmbedding.Forward(positions, [batch, time]));
-        foreach (var block in _blocks)
+        for (int r = 0; r < batch; r++)
         {
-            // GptBlock's computation, with the attention and GELU of GptOps (faster; same values and gradients).
-            var attn = block.Attention;
-            x = Ops.Add(x, GptOps.CausalSelfAttention(block.Ln1.Forward(x), attn.Attn.Weight.Value, attn.Attn.Bias!.Value,
-                attn.Proj.Weight.Value, attn.Proj.Bias!.Value, attn.Heads));
-            var mlp = block.Mlp;
-            x = Ops.Add(x, mlp.Proj.Forward(GptOps.GeluTanh(mlp.Fc.Forward(block.Ln2.Forward(x)))));
+            int start = sequenceStarts.IsEmpty ? 0 : sequenceStarts[r];
+            for (int i = 0; i < time; i++) positions[r * time + i] = Math.Max(0, past + i - start);
         }
+        var x = Ops.Add(TokenEmbedding.Forward(tokens, [batch, time]), PositionEmbedding.Forward(positions, [batch, time]));
+        for (int l = 0; l < _blocks.Length; l++) x = _blocks[l].Forward(x, sequenceStarts, caches?[l]);
         return FinalNorm.Forward(x);
     }
 
@@ -90,12 +97,81 @@ public sealed class Gpt : Module
     }
 
     /// <summary>
-    /// Continues each prompt (token ids) with up to <paramref name="maxNewTokens"/> sampled tokens, using a key/value cache.
-    /// A completion ends early at <paramref name="stopToken"/> (when ≥ 0, and kept in the completion) or when the context is
-    /// full. The same <paramref name="rng"/> state gives the same completions.
+    /// Continues each prompt (token ids) with up to <paramref name="maxNewTokens"/> sampled tokens. A completion ends early
+    /// at <paramref name="stopToken"/> (when ≥ 0, and kept in the completion) or when prompt and completion fill the
+    /// context. The same <paramref name="rng"/> state gives the same completions.
     /// </summary>
-    public Generation Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, SamplingOptions options, Rng rng, int stopToken = -1) =>
-        new GptInference(InferenceWeights()).Generate(prompts, maxNewTokens, options, rng, stopToken);
+    /// <remarks>
+    /// Sampling is a no-gradient run of the same modules as training, with a key/value cache per block: the prompts,
+    /// left-padded to a common length, go through in one pass; then each step feeds every unfinished row's last token
+    /// (one position each) and draws the next from its logits, rows in order. Finished rows leave the batch and the caches.
+    /// </remarks>
+    public Generation Generate(IReadOnlyList<int[]> prompts, int maxNewTokens, SamplingOptions options, Rng rng, int stopToken = -1)
+    {
+        ArgumentNullException.ThrowIfNull(prompts);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(rng);
+        options.Validate();
+        int n = prompts.Count, ctx = Config.ContextLength, v = Config.VocabSize;
+        for (int i = 0; i < n; i++)
+        {
+            if (prompts[i] is null || prompts[i].Length == 0) throw new ArgumentException($"Generate: prompt {i} is empty; give at least one token to continue from.", nameof(prompts));
+            if (prompts[i].Length >= ctx) throw new ArgumentException($"Generate: prompt {i} has {prompts[i].Length} tokens, but the context holds {ctx}; shorten the prompt to leave room for a completion.", nameof(prompts));
+            foreach (int t in prompts[i]) if ((uint)t >= (uint)v) throw new ArgumentException($"Generate: prompt {i} holds token {t}, outside the vocabulary [0, {v}).", nameof(prompts));
+        }
+        var completions = new List<int>[n];
+        var logProbs = new List<float>[n];
+        var stopped = new bool[n];
+        for (int i = 0; i < n; i++) { completions[i] = []; logProbs[i] = []; }
+        if (n == 0 || maxNewTokens <= 0) return Generation.Pack(completions, logProbs, stopped);
+
+        int longest = prompts.Max(p => p.Length), shortest = prompts.Min(p => p.Length);
+        // Positions in the cache: the padded prompt, then one per generated token but the last (never fed back).
+        int capacity = longest + Math.Min(maxNewTokens, ctx - shortest);
+        var caches = _blocks.Select(b => b.Attention.CreateCache(n, capacity)).ToArray();
+        var active = Enumerable.Range(0, n).ToList();
+        var starts = new int[n];
+        var tokens = new int[n * longest];
+        for (int i = 0; i < n; i++)
+        {
+            starts[i] = longest - prompts[i].Length;
+            prompts[i].CopyTo(tokens, i * longest + starts[i]);
+        }
+        var scratch = new float[v];
+        using (Graph.NoGrad())
+        {
+            var hidden = Forward(tokens, n, longest, starts, caches);
+            int time = longest;
+            while (true)
+            {
+                var logits = Logits(time == 1 ? hidden : Ops.Slice(hidden, time - 1, 1, axis: 1)).Data;
+                var next = new List<int>(active.Count);
+                var keep = new List<int>(active.Count);
+                for (int a = 0; a < active.Count; a++)
+                {
+                    int row = active[a];
+                    int token = TokenSampling.Sample(logits.AsSpan(a * v, v), options, rng, scratch, out float lp);
+                    completions[row].Add(token);
+                    logProbs[row].Add(lp);
+                    if (token == stopToken) { stopped[row] = true; continue; }
+                    // The token just drawn sits at position length − 1; feeding it must leave room for the next.
+                    if (completions[row].Count >= maxNewTokens || prompts[row].Length + completions[row].Count >= ctx) continue;
+                    next.Add(token);
+                    keep.Add(a);
+                }
+                if (keep.Count == 0) break;
+                if (keep.Count < active.Count)
+                {
+                    foreach (var cache in caches) cache.KeepRows(keep.ToArray());
+                    active = [.. keep.Select(a => active[a])];
+                    starts = [.. keep.Select(a => starts[a])];
+                }
+                hidden = Forward(next.ToArray(), active.Count, 1, starts, caches);
+                time = 1;
+            }
+        }
+        return Generation.Pack(completions, logProbs, stopped);
+    }
 
     /// <summary>
     /// The log-probability of each completion given its prompt, Σ_t log p(y_t | prompt, y_&lt;t), in nats, computed
@@ -152,24 +228,6 @@ public sealed class Gpt : Module
         copy.CopyFrom(this);
         return copy;
     }
-
-    /// <summary>Views of the parameters' arrays for the sampling engine (updated in place by optimizers, so always current).</summary>
-    internal GptWeights InferenceWeights()
-    {
-        var blocks = new BlockWeights[_blocks.Length];
-        for (int l = 0; l < blocks.Length; l++)
-        {
-            var b = _blocks[l];
-            blocks[l] = new BlockWeights(
-                b.Ln1.Weight.Value.Data, b.Ln1.Bias.Value.Data, Dense(b.Attention.Attn),
-                Dense(b.Attention.Proj), b.Ln2.Weight.Value.Data, b.Ln2.Bias.Value.Data, Dense(b.Mlp.Fc), Dense(b.Mlp.Proj));
-        }
-        return new GptWeights(Config.VocabSize, Config.Width, Config.Heads, Config.ContextLength, FinalNorm.Eps,
-            TokenEmbedding.Weight.Value.Data, PositionEmbedding.Weight.Value.Data, blocks, FinalNorm.Weight.Value.Data, FinalNorm.Bias.Value.Data);
-    }
-
-    private static DenseWeights Dense(TransposedLinear layer) =>
-        new(layer.Weight.Value.Data, layer.Bias?.Value.Data, layer.InFeatures, layer.OutFeatures, OutIn: false);
 
     private void CheckTokens(ReadOnlySpan<int> tokens, int batch, int time)
     {

@@ -1,7 +1,9 @@
 using Reinforce.Autograd;
+using Reinforce.Nn.Transformers;
 using Reinforce.Nn;
+using Reinforce.Rlhf.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>
 /// A reward model: a GPT trunk (usually a copy of the pretrained language model) with a scalar head <c>score</c> read

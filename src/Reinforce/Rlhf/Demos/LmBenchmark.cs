@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Training;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Demos;
 
 /// <summary>Throughput of a GPT: training (forward, backward and AdamW step) and cached sampling, in tokens per second.</summary>
 public sealed record LmBenchmarkResult(

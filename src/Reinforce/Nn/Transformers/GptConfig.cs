@@ -1,4 +1,4 @@
-namespace Reinforce.Rlhf;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>
 /// The shape of a GPT-style decoder: token and position embeddings of width <see cref="Width"/>, <see cref="Layers"/>

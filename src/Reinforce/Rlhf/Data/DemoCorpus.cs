@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Data;
 
 /// <summary>
 /// The small corpus shipped for the demos (286 short stories written for the project, about 95 KB), and helpers to turn
@@ -15,8 +15,8 @@ public static partial class DemoCorpus
 
     private static string Load()
     {
-        using var stream = typeof(DemoCorpus).Assembly.GetManifestResourceStream("Reinforce.Rlhf.Corpus.stories.txt")
-            ?? throw new InvalidOperationException("The demo corpus is missing from the Reinforce assembly (embedded resource Reinforce.Rlhf.Corpus.stories.txt); rebuild the library.");
+        using var stream = typeof(DemoCorpus).Assembly.GetManifestResourceStream("Reinforce.Rlhf.Data.Corpus.stories.txt")
+            ?? throw new InvalidOperationException("The demo corpus is missing from the Reinforce assembly (embedded resource Reinforce.Rlhf.Data.Corpus.stories.txt); rebuild the library.");
         using var reader = new StreamReader(stream);
         return NormalizeLineEnds(reader.ReadToEnd());
     }

@@ -1,4 +1,4 @@
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Data;
 
 /// <summary>The kind of answer a rater gives about one <see cref="LabelItem"/>.</summary>
 public enum RaterAction

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Data;
 
 /// <summary>
 /// A person labelling at a terminal: each prompt is shown with its completions side by side, and the answer typed

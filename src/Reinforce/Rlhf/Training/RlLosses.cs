@@ -1,6 +1,6 @@
 using Reinforce.Autograd;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>
 /// The policy-gradient losses of RL fine-tuning on flat arrays of terms (tokens or whole sequences), with per-term

@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using Reinforce.IO;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>What a checkpoint file holds.</summary>
 public enum CheckpointKind

@@ -1,9 +1,11 @@
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Text;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Data;
 
 /// <summary>
 /// One human (or simulated) judgement between two completions of the same prompt: <see cref="Chosen"/> was preferred

@@ -1,7 +1,7 @@
 using Reinforce.Nn;
 using Reinforce.Optim;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>
 /// AdamW over a model as GPT training usually sets it up: weight decay on the matrices (every parameter of rank 2:

@@ -1,4 +1,4 @@
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>
 /// Anything that scores completions for RL fine-tuning: a trained reward model, or a reward function written

@@ -1,8 +1,9 @@
 using Reinforce.Autograd;
 using Reinforce.Nn;
 using Reinforce.Optim;
+using Reinforce.Rlhf.Data;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Training;
 
 /// <summary>Settings of reward-model training.</summary>
 public sealed record RewardModelOptions

@@ -1,6 +1,6 @@
 using Reinforce.Autograd;
 
-namespace Reinforce.Nn;
+namespace Reinforce.Nn.Transformers;
 
 /// <summary>
 /// Multi-head causal self-attention in GPT-2's layout: <c>c_attn</c> ([dim, 3·dim] weight, q | k | v) and
@@ -34,16 +34,25 @@ public sealed class CausalSelfAttention : Module
     public override Tensor Forward(Tensor x) => Forward(x, default);
 
     /// <summary>As <see cref="Forward(Tensor)"/>, with per-row left padding: row b's positions before <paramref name="sequenceStarts"/>[b] are ignored.</summary>
-    public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts) =>
-        Ops.CausalSelfAttention(x, Attn.Weight.Value, Attn.Bias!.Value, Proj.Weight.Value, Proj.Bias!.Value, Heads, sequenceStarts);
+    public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts) => Forward(x, sequenceStarts, cache: null);
+
+    /// <summary>
+    /// The one forward: x [B, T, dim] → [B, T, dim], with optional left padding, and, when <paramref name="cache"/> is
+    /// given, as a generation step (see <see cref="ForwardCached"/>).
+    /// </summary>
+    public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts, KvCache? cache) =>
+        Ops.CausalSelfAttention(x, Attn.Weight.Value, Attn.Bias!.Value, Proj.Weight.Value, Proj.Bias!.Value, Heads, sequenceStarts, cache);
 
     /// <summary>
     /// Generation step: x [B, Tnew, dim] holds the next positions; their keys and values are appended to
     /// <paramref name="cache"/> and each attends to all cached positions up to itself. Same result as
     /// <see cref="Forward(Tensor)"/> on the whole sequence, for these positions. Call inside <see cref="Graph.NoGrad"/>.
     /// </summary>
-    public Tensor ForwardCached(Tensor x, KvCache cache, ReadOnlySpan<int> sequenceStarts = default) =>
-        Ops.CausalSelfAttentionCached(x, Attn.Weight.Value, Attn.Bias!.Value, Proj.Weight.Value, Proj.Bias!.Value, Heads, cache, sequenceStarts);
+    public Tensor ForwardCached(Tensor x, KvCache cache, ReadOnlySpan<int> sequenceStarts = default)
+    {
+        ArgumentNullException.ThrowIfNull(cache);
+        return Forward(x, sequenceStarts, cache);
+    }
 
     /// <summary>An empty cache sized for this layer.</summary>
     public KvCache CreateCache(int batch, int capacity) => new(batch, Heads, HeadDim, capacity);
