@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Reinforce.IO;
-using Reinforce.Rlhf;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Data;
 
 namespace Reinforce.Tests.Rlhf;
 

@@ -1,4 +1,4 @@
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Text;
 
 /// <summary>
 /// Text to token ids and back: what the language model, the trainers and the commands need from a tokenizer.

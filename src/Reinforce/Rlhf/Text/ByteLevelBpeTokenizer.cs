@@ -5,7 +5,7 @@ using System.Text.RegularExpressions;
 using Microsoft.ML.Tokenizers;
 using Reinforce.IO;
 
-namespace Reinforce.Rlhf;
+namespace Reinforce.Rlhf.Text;
 
 /// <summary>
 /// GPT-2's byte-level BPE (Radford et al. 2019; OpenAI's <c>encoder.py</c>): text is split by GPT-2's pattern into
