@@ -6,7 +6,7 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using Reinforce.Autograd;
 using Reinforce.Nn.Transformers;
-using Reinforce.Rlhf.Training;
+using Reinforce.Optim;
 using Tensor = Reinforce.Tensors.Tensor;
 
 namespace Reinforce.Benchmarks.Rlhf;
@@ -24,7 +24,7 @@ public class GptBenchmarks
 {
     private const int Batch = 32, Context = 64;
     private Gpt _model = null!;
-    private ModelOptimizer _optimizer = null!;
+    private AdamW _optimizer = null!;
     private int[] _inputs = null!, _targets = null!;
     private List<int[]> _prompts = null!;
     private Tensor _x = null!, _attnWeight = null!, _attnBias = null!, _projWeight = null!, _projBias = null!, _hidden = null!;
@@ -34,7 +34,7 @@ public class GptBenchmarks
     {
         var rng = new Rng(1);
         _model = new Gpt(new GptConfig { VocabSize = 65 }, rng);
-        _optimizer = new ModelOptimizer(_model, 1e-4f, 0.1f);
+        _optimizer = AdamW.DecayingMatrices(_model, 1e-4f, 0.1f, beta2: 0.99f);
         _inputs = new int[Batch * Context];
         _targets = new int[Batch * Context];
         for (int i = 0; i < _inputs.Length; i++) { _inputs[i] = rng.NextInt(65); _targets[i] = rng.NextInt(65); }
@@ -53,7 +53,8 @@ public class GptBenchmarks
         _optimizer.ZeroGrad();
         var loss = _model.Loss(_inputs, _targets, Batch, Context);
         loss.Backward();
-        _optimizer.Step(1f);
+        GradientClipping.ClipGlobalNorm(_optimizer, 1f, errorIfNonFinite: true);
+        _optimizer.Step();
         return loss.Item();
     }
 

@@ -12,6 +12,7 @@ public class Adam : Optimizer
 {
     private static readonly string[] MomentBuffers = ["exp_avg", "exp_avg_sq"];
     private readonly bool _decoupled;
+    private bool[]? _decays;   // per parameter: whether the weight decay applies (null: to all)
 
     /// <summary>Creates Adam over <paramref name="parameters"/> (optionally named, for saved state).</summary>
     /// <param name="parameters">The tensors to update.</param>
@@ -48,6 +49,13 @@ public class Adam : Optimizer
     {
         _decoupled = decoupled;
         Configure(beta1, beta2, eps, weightDecay);
+    }
+
+    /// <summary>Limits the weight decay to the parameters marked true (one flag per parameter, in order).</summary>
+    private protected void SetDecays(bool[] decays)
+    {
+        if (decays.Length != Parameters.Count) throw new ArgumentException($"{Algorithm}: {decays.Length} weight-decay flags for {Parameters.Count} parameters.", nameof(decays));
+        _decays = decays;
     }
 
     /// <summary>Decay of the first-moment (mean) average.</summary>
@@ -94,7 +102,7 @@ public class Adam : Optimizer
         var denom = ScratchB(n);
         ReadOnlySpan<float> g = gradient;
 
-        if (WeightDecay != 0f)
+        if (WeightDecay != 0f && (_decays is null || _decays[ParameterIndex]))
         {
             if (_decoupled)
             {
@@ -162,4 +170,18 @@ public sealed class AdamW : Adam
 
     /// <inheritdoc />
     public override string Algorithm => "AdamW";
+
+    /// <summary>
+    /// AdamW over every parameter of <paramref name="model"/> as transformer training sets it up: the weight decay applies
+    /// to the matrices (parameters of rank 2 or more: linear weights and embeddings) and not to the vectors (biases and
+    /// LayerNorm gains), which decay would only pull towards zero. Parameters are keyed by their names in saved state.
+    /// </summary>
+    public static AdamW DecayingMatrices(Module model, float lr, float weightDecay, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var named = model.NamedParameters().ToList();
+        var optimizer = new AdamW(named.Select(p => p.Parameter.Value), lr, beta1, beta2, eps, weightDecay, named.Select(p => p.Name));
+        optimizer.SetDecays([.. named.Select(p => p.Parameter.Value.Rank >= 2)]);
+        return optimizer;
+    }
 }

@@ -134,9 +134,13 @@ public abstract class Optimizer
             if (grad.Size != p.Size)
                 throw new InvalidOperationException($"{Algorithm}.Step: parameter '{_names[i]}' has shape {Tensor.ShapeString(p.Shape)} but its gradient has shape {Tensor.ShapeString(grad.Shape)}.");
             _steps[i]++;
+            ParameterIndex = i;
             Update(p.Data, grad.Data, _buffers![i], _steps[i]);
         }
     }
+
+    /// <summary>The position (in <see cref="Parameters"/>) of the parameter <see cref="Update"/> is updating.</summary>
+    protected int ParameterIndex { get; private set; }
 
     /// <summary>Sets every parameter's gradient to zero (the gradient buffers are kept).</summary>
     public void ZeroGrad()

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Reinforce.Nn.Transformers;
-using Reinforce.Rlhf.Training;
+using Reinforce.Optim;
 
 namespace Reinforce.Rlhf.Demos;
 
@@ -30,7 +30,7 @@ public static class LmBenchmark
             throw new ArgumentOutOfRangeException(nameof(steps), "LmBenchmark.Run: steps, batch sizes must be positive and warm-up not negative.");
         var rng = new Rng(seed);
         var model = new Gpt(config, rng);
-        var optimizer = new ModelOptimizer(model, 1e-4f, 0.1f);
+        var optimizer = AdamW.DecayingMatrices(model, 1e-4f, 0.1f, beta2: 0.99f);
         int t = config.ContextLength;
         var inputs = new int[batchSize * t];
         var targets = new int[batchSize * t];
@@ -41,7 +41,8 @@ public static class LmBenchmark
             var clock = Stopwatch.StartNew();
             optimizer.ZeroGrad();
             model.Loss(inputs, targets, batchSize, t).Backward();
-            optimizer.Step(1f);
+            GradientClipping.ClipGlobalNorm(optimizer, 1f, errorIfNonFinite: true);
+            optimizer.Step();
             if (s >= warmup) times.Add(clock.Elapsed.TotalSeconds);
         }
         times.Sort();

@@ -65,7 +65,7 @@ public sealed class Pretrainer
     private readonly int[] _train;
     private readonly int[] _validation;
     private readonly Rng _rng;
-    private readonly ModelOptimizer _optimizer;
+    private readonly AdamW _optimizer;
     private readonly LearningRateSchedule _schedule;
     private readonly int[] _inputs, _targets;
     private readonly (int[] Tokens, int PromptLength)[]? _trainExamples, _validationExamples;
@@ -88,7 +88,7 @@ public sealed class Pretrainer
         _train = tokens[..split];
         _validation = tokens[split..];
         _rng = new Rng(options.Seed);
-        _optimizer = new ModelOptimizer(model, options.LearningRate, options.WeightDecay);
+        _optimizer = AdamW.DecayingMatrices(model, options.LearningRate, options.WeightDecay, beta2: 0.99f);
         _schedule = new WarmupSchedule(options.WarmupFraction, new CosineSchedule(options.LearningRate, options.MinLearningRate));
         _inputs = new int[options.BatchSize * context];
         _targets = new int[options.BatchSize * context];
@@ -127,7 +127,7 @@ public sealed class Pretrainer
         _validationExamples = encoded[split..];
         _train = _validation = [];
         _rng = new Rng(options.Seed);
-        _optimizer = new ModelOptimizer(model, options.LearningRate, options.WeightDecay);
+        _optimizer = AdamW.DecayingMatrices(model, options.LearningRate, options.WeightDecay, beta2: 0.99f);
         _schedule = new WarmupSchedule(options.WarmupFraction, new CosineSchedule(options.LearningRate, options.MinLearningRate));
         _inputs = _targets = [];
     }
@@ -167,7 +167,8 @@ public sealed class Pretrainer
         _optimizer.ZeroGrad();
         var loss = _model.Loss(inputs, targets, batch, context);
         loss.Backward();
-        float norm = _optimizer.Step(_options.MaxGradNorm);
+        float norm = GradientClipping.ClipGlobalNorm(_optimizer, _options.MaxGradNorm, errorIfNonFinite: true);
+        _optimizer.Step();
         StepCount++;
         double seconds = clock.Elapsed.TotalSeconds;
         return new PretrainStep(StepCount, loss.Item(), lr, norm, batch * context / Math.Max(seconds, 1e-9));

@@ -112,7 +112,7 @@ public static class RewardModelTraining
         if (options.BatchSize < 1 || options.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(options), "RewardModelTraining.Train: batch size and epochs must be at least 1.");
 
         var encoded = usable.Select(p => (Chosen: model.Encode(p.Prompt, p.Chosen), Rejected: model.Encode(p.Prompt, p.Rejected), Target: p.IsTie ? 0.5f : 1f)).ToArray();
-        var optimizer = new ModelOptimizer(model, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+        var optimizer = AdamW.DecayingMatrices(model, options.LearningRate, options.WeightDecay);
         var schedule = new CosineSchedule(options.LearningRate, options.LearningRate / 10);
         var rng = new Rng(options.Seed);
         int stepsPerEpoch = (encoded.Length + options.BatchSize - 1) / options.BatchSize;
@@ -148,7 +148,8 @@ public static class RewardModelTraining
                 // BCE-with-logits on the margin is exactly −[t log σ(d) + (1 − t) log σ(−d)]: Bradley–Terry for t = 1.
                 var loss = Losses.BinaryCrossEntropyWithLogits(margin, targets);
                 loss.Backward();
-                optimizer.Step(options.MaxGradNorm);
+                GradientClipping.ClipGlobalNorm(optimizer, options.MaxGradNorm, errorIfNonFinite: true);
+                optimizer.Step();
                 step++;
                 int right = 0, decisive = 0;
                 for (int b = 0; b < count; b++)

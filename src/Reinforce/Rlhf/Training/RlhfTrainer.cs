@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
 using Reinforce.Nn.Transformers;
+using Reinforce.Optim;
 using Reinforce.Nn;
 using Reinforce.Rlhf.Text;
 
@@ -174,7 +175,7 @@ public sealed class RlhfTrainer
     private readonly RlhfOptions _options;
     private readonly Rng _rng;
     private readonly Linear? _valueHead;
-    private readonly ModelOptimizer _optimizer;
+    private readonly AdamW _optimizer;
     private readonly int _stopToken;
 
     /// <summary>
@@ -210,11 +211,11 @@ public sealed class RlhfTrainer
         {
             var head = new ValueHeadModule(policy, new Rng(Rng.DeriveSeed((ulong)options.Seed, 7)));
             _valueHead = head.Head;
-            _optimizer = new ModelOptimizer(head, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+            _optimizer = AdamW.DecayingMatrices(head, options.LearningRate, options.WeightDecay);
         }
         else
         {
-            _optimizer = new ModelOptimizer(policy, options.LearningRate, options.WeightDecay, beta2: 0.999f);
+            _optimizer = AdamW.DecayingMatrices(policy, options.LearningRate, options.WeightDecay);
         }
     }
 
@@ -374,7 +375,8 @@ public sealed class RlhfTrainer
                 _optimizer.LearningRate = o.LearningRate;
                 _optimizer.ZeroGrad();
                 loss.Backward();
-                normSum += _optimizer.Step(o.MaxGradNorm);
+                normSum += GradientClipping.ClipGlobalNorm(_optimizer, o.MaxGradNorm, errorIfNonFinite: true);
+                _optimizer.Step();
                 lossSum += loss.Item();
                 clipSum += clipFraction;
                 valueLossSum += valueLoss;
