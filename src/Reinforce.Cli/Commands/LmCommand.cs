@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
 using System.Globalization;
 using Reinforce.IO;
 using Reinforce.Nn.Transformers;
@@ -7,6 +6,7 @@ using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Demos;
 using Reinforce.Rlhf.Text;
 using Reinforce.Rlhf.Training;
+using Reinforce.Training;
 
 namespace Reinforce.Cli.Commands;
 
@@ -36,81 +36,87 @@ internal static class LmCommand
         var evalEvery = new Option<int>("--eval-every") { Description = "Measure the held-out loss, show a sample and save a checkpoint every this many steps.", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights and the batches.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads for the matrix products (default: the core count)." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its newest checkpoint, with the settings in its config.json." };
         var command = new Command("pretrain", "Train a GPT to predict the next character of a text, with held-out loss and checkpoints.")
         {
-            corpus, output, steps, batch, lr, layers, width, heads, context, evalEvery, seed, threads,
+            corpus, output, steps, batch, lr, layers, width, heads, context, evalEvery, seed, threads, resume,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(RlhfCommand.Guard(() =>
         {
             RlhfCommand.ApplyThreads(parse.GetValue(threads));
-            string? path = parse.GetValue(corpus);
-            string text = path is null ? DemoCorpus.Stories : DemoCorpus.NormalizeLineEnds(ReadText(path));
-            var tokenizer = CharTokenizer.FromText(text);
-            var config = new GptConfig
+            PretrainingRun run;
+            string? resumeDir = parse.GetValue(resume);
+            if (resumeDir is not null)
             {
-                VocabSize = tokenizer.VocabSize, ContextLength = parse.GetValue(context), Layers = parse.GetValue(layers),
-                Width = parse.GetValue(width), Heads = parse.GetValue(heads),
-            };
-            config.Validate();
-            var options = new PretrainOptions
-            {
-                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
-                MinLearningRate = parse.GetValue(lr) / 10, Seed = parse.GetValue(seed),
-            };
-            string dir = parse.GetValue(output)!;
-            Directory.CreateDirectory(dir);
-            var model = new Gpt(config, new Rng(parse.GetValue(seed)));
-            var trainer = new Pretrainer(model, tokenizer, text, options);
-            JsonFile.Write(Path.Combine(dir, "config.json"), new Dictionary<string, object>
-            {
-                ["kind"] = "lm_pretrain", ["corpus"] = path ?? "(shipped demo stories)", ["corpus_characters"] = text.Length,
-                ["vocabulary"] = tokenizer.Vocabulary, ["model"] = config, ["parameters"] = model.ParameterCount, ["options"] = options,
-            });
-            Console.WriteLine($"Pretraining a GPT of {model.ParameterCount:N0} parameters ({config.Layers} layers, {config.Width} wide, {config.Heads} heads, context {config.ContextLength}, " +
-                $"{tokenizer.VocabSize} characters) on {(path ?? "the shipped stories")}: {trainer.TrainTokens:N0} characters to train on, {trainer.ValidationTokens:N0} held out.");
-            Console.WriteLine($"Run folder {dir}; Ctrl+C stops and keeps the last checkpoint.");
-
-            using var metrics = new MetricsLogger(CsvLogger.ForMetrics(Path.Combine(dir, "metrics.csv")), new TensorBoardWriter(dir));
-            string best = Path.Combine(dir, "model.safetensors"), last = Path.Combine(dir, "last.safetensors");
-            double bestLoss = double.PositiveInfinity;
-            var clock = Stopwatch.StartNew();
-            var prompt = DemoCorpus.Openings(text).FirstOrDefault(o => tokenizer.UnknownCharacters(o).Length == 0) ?? text[..Math.Min(8, text.Length)];
-            int every = Math.Max(1, parse.GetValue(evalEvery));
-            double recentLoss = 0;
-            int recentCount = 0;
-            for (int s = 1; s <= options.Steps; s++)
-            {
-                if (cancellationToken.IsCancellationRequested) { Console.WriteLine("Stopped."); break; }
-                var step = trainer.Step();
-                recentLoss += step.Loss;
-                recentCount++;
-                var row = new Dictionary<string, double> { ["loss"] = step.Loss, ["learning_rate"] = step.LearningRate, ["grad_norm"] = step.GradNorm, ["tokens_per_second"] = step.TokensPerSecond };
-                bool evaluate = s % every == 0 || s == options.Steps;
-                if (evaluate)
-                {
-                    double validation = trainer.ValidationLoss();
-                    row["val_loss"] = validation;
-                    var facts = new Dictionary<string, string> { ["step"] = s.ToString(CultureInfo.InvariantCulture), ["val_loss"] = LmCheckpoint.Fact(validation) };
-                    LmCheckpoint.Save(last, model, tokenizer, facts);
-                    if (validation < bestLoss) { bestLoss = validation; LmCheckpoint.Save(best, model, tokenizer, facts); }
-                    string sample = TextGeneration.Continue(model, tokenizer, prompt, 60, new SamplingOptions { Temperature = 0.8f }, new Rng(s));
-                    metrics.LogText("sample", prompt + sample, s);
-                    double eta = clock.Elapsed.TotalSeconds / s * (options.Steps - s);
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"step {s,6}/{options.Steps}  loss {recentLoss / recentCount:F3}  held-out {validation:F3}{(validation <= bestLoss ? "*" : " ")}  {step.TokensPerSecond,7:F0} tok/s  eta {eta:F0}s  | {prompt}{OneLine(sample)}"));
-                    recentLoss = 0;
-                    recentCount = 0;
-                }
-                metrics.Log(s, row);
+                run = PretrainingRun.Resume(resumeDir);
+                Console.WriteLine(run.ResumedFrom is null ? $"Resuming {resumeDir}: no checkpoint yet, starting from step 0." : $"Resuming {resumeDir} from {run.ResumedFrom} (step {((IRunTrainer)run.Trainer).Step}).");
             }
-            if (!File.Exists(last) || trainer.StepCount % every != 0)
-                LmCheckpoint.Save(last, model, tokenizer, new Dictionary<string, string> { ["step"] = trainer.StepCount.ToString(CultureInfo.InvariantCulture) });
-            if (!File.Exists(best)) File.Copy(last, best);
-            Console.WriteLine($"Done in {clock.Elapsed.TotalSeconds:F0} s. Best held-out loss {bestLoss:F3} nats per character: {best} (last step: {last}).");
-            Console.WriteLine($"Try: reinforce lm sample {best} --prompt \"{prompt}\"");
-            return 0;
+            else
+            {
+                float peak = parse.GetValue(lr);
+                run = PretrainingRun.Create(parse.GetValue(output)!, new PretrainRunConfig
+                {
+                    Corpus = parse.GetValue(corpus),
+                    Model = new GptConfig { ContextLength = parse.GetValue(context), Layers = parse.GetValue(layers), Width = parse.GetValue(width), Heads = parse.GetValue(heads) },
+                    Options = new PretrainOptions { Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = peak, MinLearningRate = peak / 10, Seed = parse.GetValue(seed) },
+                    EvaluateEvery = parse.GetValue(evalEvery),
+                });
+            }
+            using (run)
+            {
+                var (config, trainer) = (run.Config.Model, run.Trainer);
+                Console.WriteLine($"Pretraining a GPT of {trainer.Model.ParameterCount:N0} parameters ({config.Layers} layers, {config.Width} wide, {config.Heads} heads, context {config.ContextLength}, " +
+                    $"{config.VocabSize} characters) on {run.Config.Corpus ?? "the shipped stories"}: {trainer.TrainTokens:N0} characters to train on, {trainer.ValidationTokens:N0} held out.");
+                Console.WriteLine($"Run folder {run.Folder.Directory}; Ctrl+C stops and keeps a checkpoint (continue with --resume).");
+                var summary = run.Run(new PretrainProgressPrinter(trainer), cancellationToken);
+                if (summary.AlreadyFinished) Console.WriteLine("The run had already finished.");
+                if (summary.Stopped)
+                {
+                    Console.WriteLine($"Stopped at step {summary.Steps}; continue with: reinforce lm pretrain --resume {run.Folder.Directory}");
+                    return 0;
+                }
+                string bestLoss = LmCheckpoint.LoadLanguageModel(run.BestModelPath).Facts.TryGetValue("val_loss", out var v)
+                    ? double.Parse(v, CultureInfo.InvariantCulture).ToString("F3", CultureInfo.InvariantCulture) : "?";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Done in {run.Folder.Timing.WallSeconds:F0} s. Best held-out loss {bestLoss} nats per character: {run.BestModelPath} (last step: {run.LastModelPath})."));
+                Console.WriteLine($"Try: reinforce lm sample {run.BestModelPath} --prompt \"{trainer.SamplePrompt}\"");
+                return 0;
+            }
         })));
         return command;
+    }
+
+    /// <summary>
+    /// Prints a progress line after the first step, at every evaluation (with the held-out loss and a sample) and at
+    /// least every few seconds, so a redirected output shows the run is alive.
+    /// </summary>
+    private sealed class PretrainProgressPrinter(Pretrainer trainer) : IProgress<RunProgress>
+    {
+        private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
+        private TimeSpan _printed = TimeSpan.MinValue;
+        private double _best = double.PositiveInfinity;
+        private double _lossSum;
+        private int _lossCount;
+
+        public void Report(RunProgress p)
+        {
+            _lossSum += p.Metrics["loss"];
+            _lossCount++;
+            bool evaluated = p.Metrics.TryGetValue("val_loss", out double validation);
+            if (!evaluated && _printed != TimeSpan.MinValue && p.Elapsed - _printed < Every) return;
+            _printed = p.Elapsed;
+            string line = string.Create(CultureInfo.InvariantCulture,
+                $"step {p.Step,6}/{p.TotalSteps}  loss {_lossSum / _lossCount:F3}  lr {p.Metrics["learning_rate"]:G3}  {p.Metrics["tokens_per_second"],7:F0} tok/s  eta {p.Left.TotalSeconds:F0}s");
+            _lossSum = 0;
+            _lossCount = 0;
+            if (evaluated)
+            {
+                bool better = validation < _best;
+                if (better) _best = validation;
+                line += string.Create(CultureInfo.InvariantCulture, $"  held-out {validation:F3}{(better ? "*" : " ")} | {trainer.SamplePrompt}{OneLine(trainer.LastSample ?? "")}");
+            }
+            Console.WriteLine(line);
+        }
     }
 
     private static Command CreateSample()
@@ -180,14 +186,6 @@ internal static class LmCommand
             return 0;
         }));
         return command;
-    }
-
-    private static string ReadText(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"no corpus file at '{path}'. Give a UTF-8 text file, or leave the argument out to use the shipped stories.", path);
-        string text = File.ReadAllText(path);
-        if (text.Length == 0) throw new ArgumentException($"the corpus '{path}' is empty.");
-        return text;
     }
 
     internal static string OneLine(string text) => text.Replace("\n", "⏎", StringComparison.Ordinal);

@@ -136,6 +136,64 @@ public static class LmCheckpoint
         }
     }
 
+    /// <summary>The model file in a training checkpoint folder (a language-model checkpoint by itself).</summary>
+    public const string ModelFile = "model.safetensors";
+
+    /// <summary>The training-state file in a checkpoint folder: the optimizer's moments, the generator and the step.</summary>
+    public const string TrainingStateFile = "training_state.safetensors";
+
+    /// <summary>
+    /// Saves everything a language-model trainer needs to continue bit-exactly into <paramref name="directory"/>: the
+    /// model as <see cref="ModelFile"/> (with <paramref name="facts"/>) and <see cref="TrainingStateFile"/> (the optimizer
+    /// state, the generator's state and <paramref name="step"/>). Each file is written to a temporary name and renamed.
+    /// </summary>
+    public static void SaveTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, long step,
+        IReadOnlyDictionary<string, string>? facts = null)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(rng);
+        Directory.CreateDirectory(directory);
+        Save(Path.Combine(directory, ModelFile), model, tokenizer, facts);
+        var (tensors, metadata) = optimizer.GetState().ToTensors();
+        metadata["step"] = step.ToString(CultureInfo.InvariantCulture);
+        metadata["rng"] = string.Join(',', rng.GetState().Select(s => s.ToString(CultureInfo.InvariantCulture)));
+        SafeTensors.Save(Path.Combine(directory, TrainingStateFile), tensors, metadata);
+    }
+
+    /// <summary>
+    /// Restores what <see cref="SaveTrainingState"/> wrote into <paramref name="model"/>, <paramref name="optimizer"/> and
+    /// <paramref name="rng"/>; returns the step. A missing or damaged file, or a model of another shape or vocabulary,
+    /// is a <see cref="CheckpointFormatException"/> naming it.
+    /// </summary>
+    public static long LoadTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(rng);
+        string modelPath = Path.Combine(directory, ModelFile), statePath = Path.Combine(directory, TrainingStateFile);
+        foreach (var path in new[] { modelPath, statePath })
+            if (!File.Exists(path)) throw new CheckpointFormatException(path, "the file is missing", "Resume from a checkpoint folder written by the same trainer.");
+        var (saved, savedTokenizer, _) = LoadLanguageModel(modelPath);
+        if (saved.Config != model.Config || savedTokenizer.Vocabulary != tokenizer.Vocabulary)
+            throw new CheckpointFormatException(modelPath, "the model's shape or vocabulary differs from the run's", "Resume the run with the settings in its config.json.");
+        var (tensors, metadata) = SafeTensors.Load(statePath);
+        try
+        {
+            long step = long.Parse(metadata["step"], CultureInfo.InvariantCulture);
+            var rngState = metadata["rng"].Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            optimizer.SetState(Optim.OptimizerState.FromTensors(tensors, metadata));
+            rng.SetState(rngState);
+            model.CopyFrom(saved);
+            return step;
+        }
+        catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or ArgumentException or InvalidOperationException)
+        {
+            throw new CheckpointFormatException(statePath, $"the training state cannot be read ({e.Message})", "Resume from an older checkpoint, or start the run again.", e);
+        }
+    }
+
     /// <summary>Formats a number for checkpoint facts (invariant culture, round-trip).</summary>
     public static string Fact(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 }

@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using System.Globalization;
 using Reinforce.Autograd;
 using Reinforce.Nn.Transformers;
 using Reinforce.Optim;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Text;
+using Reinforce.Training;
 
 namespace Reinforce.Rlhf.Training;
 
@@ -56,10 +58,14 @@ public sealed record PretrainStep(int Step, double Loss, double LearningRate, do
 /// <summary>
 /// Trains a <see cref="Gpt"/> to predict the next character of a corpus: random windows of the first part of the text,
 /// mean cross-entropy, AdamW with warm-up and cosine decay, gradient clipping; <see cref="ValidationLoss"/> on fixed
-/// windows of the held-out end of the text.
+/// windows of the held-out end of the text. As an <see cref="IRunTrainer"/> a <see cref="RunFolder"/> drives it
+/// (<see cref="PretrainingRun"/>): evaluation is the held-out loss (<c>val_loss</c>) and a sample, and its complete
+/// state (weights, AdamW moments, the window generator, the step) saves to and loads from a checkpoint folder.
 /// </summary>
-public sealed class Pretrainer
+public sealed class Pretrainer : IRunTrainer
 {
+    private readonly CharTokenizer _tokenizer;
+    private (int Step, double Loss)? _lastValidation;
     private readonly Gpt _model;
     private readonly PretrainOptions _options;
     private readonly int[] _train;
@@ -79,6 +85,7 @@ public sealed class Pretrainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _model = model;
+        _tokenizer = tokenizer;
         _options = options;
         var tokens = tokenizer.Encode(DemoCorpus.NormalizeLineEnds(corpus));
         int context = model.Config.ContextLength;
@@ -107,6 +114,7 @@ public sealed class Pretrainer
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         _model = model;
+        _tokenizer = tokenizer;
         _options = options;
         int context = model.Config.ContextLength;
         var encoded = new (int[] Tokens, int PromptLength)[examples.Count];
@@ -140,6 +148,50 @@ public sealed class Pretrainer
 
     /// <summary>Characters in the held-out part.</summary>
     public int ValidationTokens => _validation.Length;
+
+    /// <summary>The model being trained.</summary>
+    public Gpt Model => _model;
+
+    /// <summary>The tokenizer of the corpus.</summary>
+    public CharTokenizer Tokenizer => _tokenizer;
+
+    /// <summary>A prompt continued at each evaluation (<see cref="LastSample"/>); null: no sample.</summary>
+    public string? SamplePrompt { get; set; }
+
+    /// <summary>The continuation of <see cref="SamplePrompt"/> written at the last evaluation (temperature 0.8, seeded by the step).</summary>
+    public string? LastSample { get; private set; }
+
+    long IRunTrainer.Step => StepCount;
+
+    IReadOnlyDictionary<string, double> IRunTrainer.TrainStep()
+    {
+        var step = Step();
+        return new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["loss"] = step.Loss, ["learning_rate"] = step.LearningRate, ["grad_norm"] = step.GradNorm, ["tokens_per_second"] = step.TokensPerSecond,
+        };
+    }
+
+    /// <summary>The held-out loss (<c>val_loss</c>), and a sample of <see cref="SamplePrompt"/> when one is set.</summary>
+    public IReadOnlyDictionary<string, double>? Evaluate()
+    {
+        double validation = ValidationLoss();
+        _lastValidation = (StepCount, validation);
+        if (SamplePrompt is not null)
+            LastSample = TextGeneration.Continue(_model, _tokenizer, SamplePrompt, 60, new SamplingOptions { Temperature = 0.8f }, new Rng(StepCount));
+        return new Dictionary<string, double>(StringComparer.Ordinal) { ["val_loss"] = validation };
+    }
+
+    /// <summary>Writes the model (<see cref="LmCheckpoint.ModelFile"/>, loadable by itself) and the training state to <paramref name="directory"/>.</summary>
+    public void Save(string directory)
+    {
+        var facts = new Dictionary<string, string> { ["step"] = StepCount.ToString(CultureInfo.InvariantCulture) };
+        if (_lastValidation is (int step, double loss) && step == StepCount) facts["val_loss"] = LmCheckpoint.Fact(loss);
+        LmCheckpoint.SaveTrainingState(directory, _model, _tokenizer, _optimizer, _rng, StepCount, facts);
+    }
+
+    /// <summary>Restores what <see cref="Save"/> wrote: weights, optimizer moments, the window generator and the step.</summary>
+    public void Load(string directory) => StepCount = (int)LmCheckpoint.LoadTrainingState(directory, _model, _tokenizer, _optimizer, _rng);
 
     /// <summary>One optimizer step on a fresh batch of random windows.</summary>
     public PretrainStep Step()

@@ -1,0 +1,171 @@
+using Reinforce.Algorithms;
+using Reinforce.IO;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.Text;
+using Reinforce.Training;
+
+namespace Reinforce.Rlhf.Training;
+
+/// <summary>
+/// Everything that defines a pretraining run (written to the run's <c>config.json</c>, read back to resume it): the
+/// corpus, the model's shape, the trainer's options and the cadence.
+/// </summary>
+public sealed record PretrainRunConfig
+{
+    /// <summary>The corpus: a UTF-8 text file, or null for the shipped demo stories.</summary>
+    public string? Corpus { get; init; }
+
+    /// <summary>The model's shape; its vocabulary size is set from the corpus.</summary>
+    public GptConfig Model { get; init; } = new();
+
+    /// <summary>The trainer's settings (steps, batch, learning rates, seed).</summary>
+    public PretrainOptions Options { get; init; } = new();
+
+    /// <summary>Held-out loss, a sample and a checkpoint every this many steps (and at the end); the best held-out loss is kept.</summary>
+    public int EvaluateEvery { get; init; } = 200;
+
+    /// <summary>Periodic checkpoints to keep (the newest).</summary>
+    public int KeepCheckpoints { get; init; } = 3;
+
+    /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting.</summary>
+    public void Validate()
+    {
+        ConfigurationException.Require(EvaluateEvery >= 1, "evaluate_every", $"is {EvaluateEvery}; evaluate every 1 or more steps.");
+        ConfigurationException.Require(KeepCheckpoints >= 0, "keep_checkpoints", $"is {KeepCheckpoints}; use 0 (keep all) or a positive number.");
+        Options.Validate();
+    }
+
+    /// <summary>The corpus text (line ends normalised); a missing or empty file is an error naming it.</summary>
+    public string ReadCorpus()
+    {
+        if (Corpus is null) return DemoCorpus.Stories;
+        if (!File.Exists(Corpus)) throw new FileNotFoundException($"no corpus file at '{Corpus}'. Give a UTF-8 text file, or leave the argument out to use the shipped stories.", Corpus);
+        string text = File.ReadAllText(Corpus);
+        if (text.Length == 0) throw new ArgumentException($"the corpus '{Corpus}' is empty.");
+        return DemoCorpus.NormalizeLineEnds(text);
+    }
+}
+
+/// <summary>
+/// Language-model pretraining in a run folder (the library side of <c>reinforce lm pretrain</c>): the
+/// <see cref="RunFolder"/> drives a <see cref="Pretrainer"/> — metrics to <c>metrics.csv</c> and TensorBoard, the held-out
+/// loss and a sample every <see cref="PretrainRunConfig.EvaluateEvery"/> steps, periodic checkpoints, <c>best/</c> by
+/// held-out loss, <c>final/</c>, resume from the newest checkpoint that loads. At the end the best and last models are
+/// published at the top of the folder as <see cref="BestModelFile"/> and <see cref="LastModelFile"/>.
+/// </summary>
+public sealed class PretrainingRun : IDisposable
+{
+    /// <summary>The best model by held-out loss, at the top of the run folder.</summary>
+    public const string BestModelFile = "model.safetensors";
+
+    /// <summary>The model after the last step, at the top of the run folder.</summary>
+    public const string LastModelFile = "last.safetensors";
+
+    private PretrainingRun(RunFolder folder, PretrainRunConfig config, Pretrainer trainer)
+    {
+        Folder = folder;
+        Config = config;
+        Trainer = trainer;
+    }
+
+    /// <summary>The run folder.</summary>
+    public RunFolder Folder { get; }
+
+    /// <summary>The resolved configuration (vocabulary size filled in).</summary>
+    public PretrainRunConfig Config { get; }
+
+    /// <summary>The trainer (its model, tokenizer and held-out split).</summary>
+    public Pretrainer Trainer { get; }
+
+    /// <summary>The checkpoint a resumed run continued from (null for a fresh run, or a resumed run that had none).</summary>
+    public string? ResumedFrom { get; private set; }
+
+    /// <summary>The best model's path (written by <see cref="Run"/>).</summary>
+    public string BestModelPath => Path.Combine(Folder.Directory, BestModelFile);
+
+    /// <summary>The last model's path (written by <see cref="Run"/>).</summary>
+    public string LastModelPath => Path.Combine(Folder.Directory, LastModelFile);
+
+    /// <summary>Starts a new run in <paramref name="directory"/> (which must not hold anything yet).</summary>
+    public static PretrainingRun Create(string directory, PretrainRunConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        string text = config.ReadCorpus();
+        var tokenizer = CharTokenizer.FromText(text);
+        var resolved = config with { Model = config.Model with { VocabSize = tokenizer.VocabSize } };
+        resolved.Model.Validate();
+        var trainer = Build(resolved, text, tokenizer);
+        var folder = RunFolder.Create(directory, JsonFile.Serialize(resolved));
+        return new PretrainingRun(folder, resolved, trainer);
+    }
+
+    /// <summary>Continues the run in <paramref name="directory"/> with the settings of its <c>config.json</c>, from its newest checkpoint that loads.</summary>
+    public static PretrainingRun Resume(string directory)
+    {
+        var folder = RunFolder.Open(directory);
+        var config = JsonFile.Deserialize<PretrainRunConfig>(folder.ReadConfig(), folder.ConfigPath);
+        config.Validate();
+        string text = config.ReadCorpus();
+        var tokenizer = CharTokenizer.FromText(text);
+        if (tokenizer.VocabSize != config.Model.VocabSize)
+            throw new ConfigurationException("corpus", $"'{config.Corpus ?? "(shipped stories)"}' now has {tokenizer.VocabSize} distinct characters, but the run was started with {config.Model.VocabSize}; resume with the corpus the run was started on.");
+        var run = new PretrainingRun(folder, config, Build(config, text, tokenizer));
+        run.ResumedFrom = folder.ResumeTrainer(run.Trainer);
+        return run;
+    }
+
+    private static Pretrainer Build(PretrainRunConfig config, string text, CharTokenizer tokenizer)
+    {
+        var model = new Gpt(config.Model, new Rng(config.Options.Seed));
+        return new Pretrainer(model, tokenizer, text, config.Options)
+        {
+            SamplePrompt = DemoCorpus.Openings(text).FirstOrDefault(o => tokenizer.UnknownCharacters(o).Length == 0) ?? text[..Math.Min(8, text.Length)],
+        };
+    }
+
+    /// <summary>
+    /// Trains to <see cref="PretrainOptions.Steps"/> (or until <paramref name="cancellation"/>, keeping a checkpoint where
+    /// it stopped); progress after every step (an evaluation's row carries <c>val_loss</c>, and <see cref="Pretrainer.LastSample"/>
+    /// is then fresh). Publishes <see cref="BestModelFile"/> and <see cref="LastModelFile"/> when it finishes.
+    /// </summary>
+    public RunSummary Run(IProgress<RunProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        var schedule = new RunSchedule
+        {
+            TotalSteps = Config.Options.Steps, EvaluateEvery = Config.EvaluateEvery, CheckpointEvery = Config.EvaluateEvery,
+            KeepCheckpoints = Config.KeepCheckpoints, BestMetric = "val_loss", HigherIsBetter = false,
+        };
+        var reporter = new SampleLogger(this, progress);
+        var summary = Folder.Train(Trainer, schedule, reporter, cancellation);
+        if (!summary.Stopped)
+        {
+            Publish(Path.Combine(Folder.FinalPath, LmCheckpoint.ModelFile), LastModelPath);
+            string best = Path.Combine(Folder.BestPath, LmCheckpoint.ModelFile);
+            Publish(File.Exists(best) ? best : Path.Combine(Folder.FinalPath, LmCheckpoint.ModelFile), BestModelPath);
+        }
+        return summary;
+    }
+
+    private static void Publish(string from, string to)
+    {
+        string temp = to + ".tmp";
+        File.Copy(from, temp, overwrite: true);
+        File.Move(temp, to, overwrite: true);
+    }
+
+    /// <summary>Logs each evaluation's sample to TensorBoard, then passes the progress on.</summary>
+    private sealed class SampleLogger(PretrainingRun run, IProgress<RunProgress>? inner) : IProgress<RunProgress>
+    {
+        public void Report(RunProgress value)
+        {
+            if (value.Metrics.ContainsKey("val_loss") && run.Trainer.LastSample is string sample)
+                run.Folder.LogText("sample", run.Trainer.SamplePrompt + sample, value.Step);
+            inner?.Report(value);
+        }
+    }
+
+    /// <summary>Closes the run's metric files.</summary>
+    public void Dispose() => Folder.Dispose();
+}
