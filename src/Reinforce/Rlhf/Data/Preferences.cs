@@ -364,7 +364,7 @@ public static class LabelItems
     /// model, prompts and seed give the same items, so a resumed labelling session recognises what it already labelled.
     /// Items are made only as they are asked for.
     /// </summary>
-    public static IEnumerable<LabelItem> FromModel(Gpt model, CharTokenizer tokenizer, IReadOnlyList<string> prompts, int choices,
+    public static IEnumerable<LabelItem> FromModel(Gpt model, ITokenizer tokenizer, IReadOnlyList<string> prompts, int choices,
         int maxTokens, SamplingOptions sampling, int seed)
     {
         ArgumentNullException.ThrowIfNull(model);
