@@ -23,6 +23,7 @@ internal static partial class RlhfCommand
         command.Subcommands.Add(CreateReward());
         command.Subcommands.Add(CreateTrain());
         command.Subcommands.Add(CreateDemo());
+        command.Subcommands.Add(CreateDpo());
         return command;
     }
 
