@@ -141,7 +141,7 @@ internal static class LmCommand
             string text = parse.GetValue(prompt)!;
             string unknown = tokenizer.UnknownCharacters(text);
             if (unknown.Length > 0)
-                throw new ArgumentException($"the prompt contains characters the model never saw: \"{unknown}\". Its vocabulary is: \"{tokenizer.Vocabulary.Replace("\n", "\\n", StringComparison.Ordinal)}\".");
+                throw new ArgumentException($"the prompt contains characters the model never saw: \"{unknown}\". The model's tokenizer is the {tokenizer.Description}.");
             var rng = new Rng(parse.GetValue(seed));
             for (int i = 0; i < parse.GetValue(count); i++)
             {

@@ -103,7 +103,7 @@ internal static partial class RlhfCommand
                 TieMargin = parse.GetValue(rater) switch { "cheerful" => 0, "spelling" => 0.1, _ => 0.3 },
             };
             Gpt? model = null;
-            CharTokenizer? tokenizer = null;
+            ITokenizer? tokenizer = null;
             if (parse.GetValue(pretrained) is string path) (model, tokenizer, _) = LoadLanguageModel(path);
             string dir = parse.GetValue(output)!;
             using var log = new RunLog(dir, new Dictionary<string, object> { ["kind"] = "rlhf_demo_preference", ["pretrained"] = parse.GetValue(pretrained) ?? "", ["options"] = options });

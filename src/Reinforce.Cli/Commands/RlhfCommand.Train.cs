@@ -3,6 +3,7 @@ using System.Globalization;
 using Reinforce.IO;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Demos;
+using Reinforce.Rlhf.Text;
 using Reinforce.Rlhf.Training;
 using Reinforce.Training;
 
@@ -79,7 +80,7 @@ internal static partial class RlhfCommand
                 else
                 {
                     var (rm, _) = LmCheckpoint.LoadRewardModel(rewardPath!);
-                    if (rm.Tokenizer.Vocabulary != tokenizer.Vocabulary)
+                    if (!TokenizerMetadata.Same(rm.Tokenizer, tokenizer))
                         Console.WriteLine("note: the reward model was trained with a different vocabulary; completions are scored through its own tokenizer.");
                     source = rm;
                     if (!parse.GetValue(noNormalize))

@@ -59,5 +59,28 @@ public sealed class TransposedLinear : Module
     /// <summary>[out], or null.</summary>
     public Parameter? Bias { get; }
 
-    public override Tensor Forward(Tensor x) => Ops.Affine(x, Weight.Value, Bias?.Value);
+    /// <summary>The LoRA adapter on this layer, if any (see <see cref="Transformers.LoraAdapters"/>).</summary>
+    public Transformers.LoraAdapter? Adapter { get; internal set; }
+
+    /// <summary>The weight the layer computes with: W, or W + ΔW while a LoRA adapter is active.</summary>
+    public Tensor EffectiveWeight => Adapter is { Active: true } a ? a.EffectiveWeight(Weight.Value) : Weight.Value;
+
+    public override Tensor Forward(Tensor x)
+    {
+        if (Adapter is { Active: true, TrainingDropout: > 0f } a)
+        {
+            // PEFT's form with dropout on the adapter's input: x·W + b + scale·(drop(x)·Aᵀ)·Bᵀ.
+            int rows = x.Size / InFeatures;
+            float p = a.TrainingDropout, keep = 1f / (1f - p);
+            var mask = Tensor.Zeros(x.Shape);
+            var rng = a.DropoutRng;
+            for (int i = 0; i < mask.Data.Length; i++) mask.Data[i] = rng.NextDouble() < p ? 0f : keep;
+            var dropped = Ops.Reshape(Ops.Mul(x, mask), rows, InFeatures);
+            var update = Ops.MatMul(Ops.MatMul(dropped, a.A.Value, transposeB: true), a.B.Value, transposeB: true);
+            var outShape = x.Shape.ToArray();
+            outShape[^1] = OutFeatures;
+            return Ops.Add(Ops.Affine(x, Weight.Value, Bias?.Value), Ops.Reshape(Ops.MulScalar(update, a.Scale), outShape));
+        }
+        return Ops.Affine(x, EffectiveWeight, Bias?.Value);
+    }
 }

@@ -150,6 +150,6 @@ public sealed class RlhfCommandTests : IDisposable
         var lm = Assert.Single(root.Subcommands, c => c.Name == "lm");
         Assert.Equal(["bench", "pretrain", "sample"], lm.Subcommands.Select(c => c.Name).Order());
         var rlhf = Assert.Single(root.Subcommands, c => c.Name == "rlhf");
-        Assert.Equal(["demo", "label", "reward", "train"], rlhf.Subcommands.Select(c => c.Name).Order());
+        Assert.Equal(["demo", "dpo", "label", "reward", "train"], rlhf.Subcommands.Select(c => c.Name).Order());
     }
 }

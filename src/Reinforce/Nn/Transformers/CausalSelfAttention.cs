@@ -41,7 +41,7 @@ public sealed class CausalSelfAttention : Module
     /// given, as a generation step (see <see cref="ForwardCached"/>).
     /// </summary>
     public Tensor Forward(Tensor x, ReadOnlySpan<int> sequenceStarts, KvCache? cache) =>
-        Ops.CausalSelfAttention(x, Attn.Weight.Value, Attn.Bias!.Value, Proj.Weight.Value, Proj.Bias!.Value, Heads, sequenceStarts, cache);
+        Ops.CausalSelfAttention(x, Attn.EffectiveWeight, Attn.Bias!.Value, Proj.EffectiveWeight, Proj.Bias!.Value, Heads, sequenceStarts, cache);
 
     /// <summary>
     /// Generation step: x [B, Tnew, dim] holds the next positions; their keys and values are appended to

@@ -40,6 +40,9 @@ public sealed class Gpt : Module
     /// <summary>The model's shape.</summary>
     public GptConfig Config { get; }
 
+    /// <summary>The LoRA adapters attached to this model (<see cref="LoraAdapters.Attach"/>), if any.</summary>
+    public LoraAdapters? Lora { get; internal set; }
+
     /// <summary>Token embedding [vocab, width]; also the output head (tied).</summary>
     public Embedding TokenEmbedding { get; }
 

@@ -146,7 +146,7 @@ public sealed class PreferenceDataset
     /// Splits the pairs into those a model with <paramref name="tokenizer"/>'s vocabulary can read and those it cannot;
     /// each left-out pair is reported with its line and the characters missing from the vocabulary.
     /// </summary>
-    public (IReadOnlyList<PreferencePair> Usable, IReadOnlyList<PreferenceLineProblem> LeftOut) WithinVocabulary(CharTokenizer tokenizer)
+    public (IReadOnlyList<PreferencePair> Usable, IReadOnlyList<PreferenceLineProblem> LeftOut) WithinVocabulary(ITokenizer tokenizer)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         var usable = new List<PreferencePair>(Pairs.Count);
@@ -444,7 +444,7 @@ public static class LabelItems
     /// model, prompts and seed give the same items, so a resumed labelling session recognises what it already labelled.
     /// Items are made only as they are asked for.
     /// </summary>
-    public static IEnumerable<LabelItem> FromModel(Gpt model, CharTokenizer tokenizer, IReadOnlyList<string> prompts, int choices,
+    public static IEnumerable<LabelItem> FromModel(Gpt model, ITokenizer tokenizer, IReadOnlyList<string> prompts, int choices,
         int maxTokens, SamplingOptions sampling, int seed)
     {
         ArgumentNullException.ThrowIfNull(model);

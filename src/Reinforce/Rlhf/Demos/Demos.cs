@@ -139,7 +139,7 @@ public static class VerifiableDemo
     }
 
     /// <summary>Exact-match accuracy on <paramref name="prompts"/>, greedy and sampled (seeded).</summary>
-    public static AccuracyPoint Evaluate(Gpt model, CharTokenizer tokenizer, WordTask task, IReadOnlyList<string> prompts, int step, int seed)
+    public static AccuracyPoint Evaluate(Gpt model, ITokenizer tokenizer, WordTask task, IReadOnlyList<string> prompts, int step, int seed)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(prompts);
@@ -152,9 +152,9 @@ public static class VerifiableDemo
     }
 
     /// <summary>One completion per prompt, stopping at a line break.</summary>
-    internal static List<string> Complete(Gpt model, CharTokenizer tokenizer, IReadOnlyList<string> prompts, int maxTokens, SamplingOptions sampling, int seed)
+    internal static List<string> Complete(Gpt model, ITokenizer tokenizer, IReadOnlyList<string> prompts, int maxTokens, SamplingOptions sampling, int seed)
     {
-        int stop = tokenizer.Contains('\n') ? tokenizer.Encode('\n') : -1;
+        int stop = tokenizer.StopToken('\n');
         var gen = model.Generate([.. prompts.Select(tokenizer.Encode)], maxTokens, sampling, new Rng(Rng.DeriveSeed((ulong)seed, 3)), stop);
         return [.. gen.Completions.Select(c => tokenizer.Decode(c))];
     }
@@ -220,7 +220,7 @@ public sealed record ScorePoint(int Step, double TrueScore, double Kl, double Re
 
 /// <summary>What the preference demo reached.</summary>
 public sealed record PreferenceDemoResult(
-    Gpt Policy, Gpt Reference, RewardModel RewardModel, CharTokenizer Tokenizer, int PairCount, int TieCount,
+    Gpt Policy, Gpt Reference, RewardModel RewardModel, ITokenizer Tokenizer, int PairCount, int TieCount,
     RewardModelEvaluation HeldOut, ScorePoint Before, ScorePoint After, IReadOnlyList<ScorePoint> Curve,
     IReadOnlyList<RlhfStepMetrics> Steps, IReadOnlyList<BeforeAfterSample> Samples);
 
@@ -256,7 +256,7 @@ public static class PreferenceDemo
     /// skipped; otherwise a model is pretrained on <paramref name="corpus"/> (the shipped stories by default).
     /// <paramref name="onStep"/> receives every RL step, <paramref name="onEvaluate"/> every held-out measurement.
     /// </summary>
-    public static PreferenceDemoResult Run(PreferenceDemoOptions options, Gpt? pretrained = null, CharTokenizer? tokenizer = null,
+    public static PreferenceDemoResult Run(PreferenceDemoOptions options, Gpt? pretrained = null, ITokenizer? tokenizer = null,
         string? corpus = null, Action<string>? log = null, Action<RlhfStepMetrics>? onStep = null, Action<ScorePoint>? onEvaluate = null,
         CancellationToken cancellationToken = default)
     {
@@ -359,7 +359,7 @@ public static class PreferenceDemo
     /// Samples <paramref name="prompts"/> (pure sampling, seeded) and measures the rater's mean score, the mean
     /// sequence-level KL to <paramref name="reference"/> and the reward's mean.
     /// </summary>
-    public static ScorePoint Evaluate(Gpt policy, Gpt reference, CharTokenizer tokenizer, IRewardSource reward, Func<string, double> rater,
+    public static ScorePoint Evaluate(Gpt policy, Gpt reference, ITokenizer tokenizer, IRewardSource reward, Func<string, double> rater,
         IReadOnlyList<string> prompts, int completionTokens, int step, int seed)
     {
         ArgumentNullException.ThrowIfNull(policy);

@@ -7,7 +7,7 @@ namespace Reinforce.Rlhf.Text;
 /// numbered in ordinal (code-unit) order, so the same corpus always gives the same vocabulary.
 /// A character outside the vocabulary is an error (it names the character and where it was), never a silent loss.
 /// </summary>
-public sealed class CharTokenizer
+public sealed class CharTokenizer : ITokenizer
 {
     private readonly Dictionary<char, int> _ids;
 
@@ -16,6 +16,17 @@ public sealed class CharTokenizer
 
     /// <summary>Number of tokens.</summary>
     public int VocabSize => Vocabulary.Length;
+
+    /// <inheritdoc/>
+    public string Description => $"character tokenizer, {VocabSize} characters";
+
+    /// <inheritdoc/>
+    public bool TryGetSingleToken(string piece, out int id)
+    {
+        ArgumentNullException.ThrowIfNull(piece);
+        id = -1;
+        return piece.Length == 1 && _ids.TryGetValue(piece[0], out id);
+    }
 
     /// <summary>A tokenizer whose token <c>i</c> is <c>vocabulary[i]</c>; the characters must be distinct.</summary>
     public CharTokenizer(string vocabulary)

@@ -10,14 +10,14 @@ public static class TextGeneration
     /// allows, generation goes on from the last half-context of text (a sliding window). Stops early after
     /// <paramref name="stop"/> when given. Characters of the prompt outside the vocabulary are an error.
     /// </summary>
-    public static string Continue(Gpt model, CharTokenizer tokenizer, string prompt, int maxTokens, SamplingOptions options, Rng rng, char? stop = null)
+    public static string Continue(Gpt model, ITokenizer tokenizer, string prompt, int maxTokens, SamplingOptions options, Rng rng, char? stop = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(prompt);
         if (prompt.Length == 0) throw new ArgumentException("TextGeneration.Continue: the prompt is empty; give at least one character to continue from.", nameof(prompt));
         int context = model.Config.ContextLength;
-        int stopToken = stop is char c && tokenizer.Contains(c) ? tokenizer.Encode(c) : -1;
+        int stopToken = tokenizer.StopToken(stop);
         var text = new List<int>(tokenizer.Encode(prompt));
         int promptLength = text.Count, produced = 0;
         while (produced < maxTokens)

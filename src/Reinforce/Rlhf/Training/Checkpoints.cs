@@ -23,10 +23,10 @@ public enum CheckpointKind
 public static class LmCheckpoint
 {
     private const string FormatKey = "format", FormatValue = "reinforce-rlhf/1";
-    private const string KindKey = "kind", ConfigKey = "gpt_config", VocabularyKey = "vocabulary";
+    private const string KindKey = "kind", ConfigKey = "gpt_config";
 
     /// <summary>Saves a language model and its tokenizer, with <paramref name="facts"/> (free-form, e.g. "step") in the metadata.</summary>
-    public static void Save(string path, Gpt model, CharTokenizer tokenizer, IReadOnlyDictionary<string, string>? facts = null)
+    public static void Save(string path, Gpt model, ITokenizer tokenizer, IReadOnlyDictionary<string, string>? facts = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Write(path, CheckpointKind.LanguageModel, model.Config, tokenizer, model.StateDict(), facts);
@@ -39,8 +39,8 @@ public static class LmCheckpoint
         Write(path, CheckpointKind.RewardModel, model.Config, model.Tokenizer, model.StateDict(), facts);
     }
 
-    /// <summary>Loads a language model saved by <see cref="Save(string, Gpt, CharTokenizer, IReadOnlyDictionary{string, string}?)"/>.</summary>
-    public static (Gpt Model, CharTokenizer Tokenizer, IReadOnlyDictionary<string, string> Facts) LoadLanguageModel(string path)
+    /// <summary>Loads a language model saved by <see cref="Save(string, Gpt, ITokenizer, IReadOnlyDictionary{string, string}?)"/>.</summary>
+    public static (Gpt Model, ITokenizer Tokenizer, IReadOnlyDictionary<string, string> Facts) LoadLanguageModel(string path)
     {
         var (kind, config, tokenizer, tensors, facts) = Read(path);
         if (kind != CheckpointKind.LanguageModel)
@@ -68,7 +68,7 @@ public static class LmCheckpoint
         return ParseKind(path, metadata);
     }
 
-    private static void Write(string path, CheckpointKind kind, GptConfig config, CharTokenizer tokenizer,
+    private static void Write(string path, CheckpointKind kind, GptConfig config, ITokenizer tokenizer,
         IReadOnlyDictionary<string, Tensor> state, IReadOnlyDictionary<string, string>? facts)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -83,13 +83,13 @@ public static class LmCheckpoint
             ["vocab_size"] = config.VocabSize, ["context_length"] = config.ContextLength, ["layers"] = config.Layers,
             ["width"] = config.Width, ["heads"] = config.Heads, ["mlp_ratio"] = config.MlpRatio,
         });
-        metadata[VocabularyKey] = tokenizer.Vocabulary;
+        TokenizerMetadata.Write(tokenizer, metadata);
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         SafeTensors.Save(path, state, metadata);
     }
 
-    private static (CheckpointKind, GptConfig, CharTokenizer, Dictionary<string, Tensor>, IReadOnlyDictionary<string, string>) Read(string path)
+    private static (CheckpointKind, GptConfig, ITokenizer, Dictionary<string, Tensor>, IReadOnlyDictionary<string, string>) Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
         var (tensors, metadata) = SafeTensors.Load(path);
@@ -120,11 +120,15 @@ public static class LmCheckpoint
             throw new CheckpointFormatException(path,
                 string.Create(CultureInfo.InvariantCulture, $"gpt_config describes a model of {described:N0} weights ({config.Layers} layers, width {config.Width}, {config.Heads} heads, MLP ratio {config.MlpRatio}, context {config.ContextLength}, vocabulary {config.VocabSize}), but the file holds only {present:N0}"),
                 "The metadata was edited or belongs to another model; re-create the checkpoint.");
-        if (!metadata.TryGetValue(VocabularyKey, out var vocabulary) || vocabulary.Length != config.VocabSize)
-            throw new CheckpointFormatException(path, $"the tokenizer's vocabulary is missing or does not have {config.VocabSize} characters", "Re-create the checkpoint.");
-        var facts = metadata.Where(kv => kv.Key is not (FormatKey or KindKey or ConfigKey or VocabularyKey))
+        ITokenizer? tokenizer;
+        try { tokenizer = TokenizerMetadata.Read(metadata); }
+        catch (Exception e) when (e is JsonException or ArgumentException or IndexOutOfRangeException)
+        { throw new CheckpointFormatException(path, $"the tokenizer in the metadata cannot be read ({e.Message})", "Re-create the checkpoint.", e); }
+        if (tokenizer is null || tokenizer.VocabSize != config.VocabSize)
+            throw new CheckpointFormatException(path, $"the tokenizer is missing or does not have {config.VocabSize} tokens", "Re-create the checkpoint.");
+        var facts = metadata.Where(kv => kv.Key is not (FormatKey or KindKey or ConfigKey) && !TokenizerMetadata.Keys.Contains(kv.Key))
             .ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        return (kind, config, new CharTokenizer(vocabulary), tensors, facts);
+        return (kind, config, tokenizer, tensors, facts);
     }
 
     private static CheckpointKind ParseKind(string path, IReadOnlyDictionary<string, string> metadata) =>
@@ -158,7 +162,7 @@ public static class LmCheckpoint
     /// state, the generator's state and <paramref name="step"/>). Each file is written to a temporary name and renamed.
     /// </summary>
     /// <remarks>Parameters trained beside the model (a value head) go in <paramref name="extra"/>, stored under their names.</remarks>
-    public static void SaveTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, long step,
+    public static void SaveTrainingState(string directory, Gpt model, ITokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, long step,
         IReadOnlyDictionary<string, string>? facts = null, Nn.Module? extra = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
@@ -179,7 +183,7 @@ public static class LmCheckpoint
     /// <paramref name="rng"/>; returns the step. A missing or damaged file, or a model of another shape or vocabulary,
     /// is a <see cref="CheckpointFormatException"/> naming it.
     /// </summary>
-    public static long LoadTrainingState(string directory, Gpt model, CharTokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, Nn.Module? extra = null)
+    public static long LoadTrainingState(string directory, Gpt model, ITokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, Nn.Module? extra = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -189,7 +193,7 @@ public static class LmCheckpoint
         foreach (var path in new[] { modelPath, statePath })
             if (!File.Exists(path)) throw new CheckpointFormatException(path, "the file is missing", "Resume from a checkpoint folder written by the same trainer.");
         var (saved, savedTokenizer, _) = LoadLanguageModel(modelPath);
-        if (saved.Config != model.Config || savedTokenizer.Vocabulary != tokenizer.Vocabulary)
+        if (saved.Config != model.Config || !TokenizerMetadata.Same(savedTokenizer, tokenizer))
             throw new CheckpointFormatException(modelPath, "the model's shape or vocabulary differs from the run's", "Resume the run with the settings in its config.json.");
         var (tensors, metadata) = SafeTensors.Load(statePath);
         try

@@ -64,7 +64,7 @@ public sealed record PretrainStep(int Step, double Loss, double LearningRate, do
 /// </summary>
 public sealed class Pretrainer : IRunTrainer
 {
-    private readonly CharTokenizer _tokenizer;
+    private readonly ITokenizer _tokenizer;
     private (int Step, double Loss)? _lastValidation;
     private readonly Gpt _model;
     private readonly PretrainOptions _options;
@@ -77,7 +77,7 @@ public sealed class Pretrainer : IRunTrainer
     private readonly (int[] Tokens, int PromptLength)[]? _trainExamples, _validationExamples;
 
     /// <summary>Prepares to train <paramref name="model"/> on <paramref name="corpus"/>, encoded with <paramref name="tokenizer"/>.</summary>
-    public Pretrainer(Gpt model, CharTokenizer tokenizer, string corpus, PretrainOptions options)
+    public Pretrainer(Gpt model, ITokenizer tokenizer, string corpus, PretrainOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -106,7 +106,7 @@ public sealed class Pretrainer : IRunTrainer
     /// sequence, with the loss on the completion tokens only: the prompts are given, not predicted. The last
     /// <see cref="PretrainOptions.ValidationFraction"/> of the examples is held out.
     /// </summary>
-    public Pretrainer(Gpt model, CharTokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> examples, PretrainOptions options)
+    public Pretrainer(Gpt model, ITokenizer tokenizer, IReadOnlyList<(string Prompt, string Completion)> examples, PretrainOptions options)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -153,7 +153,7 @@ public sealed class Pretrainer : IRunTrainer
     public Gpt Model => _model;
 
     /// <summary>The tokenizer of the corpus.</summary>
-    public CharTokenizer Tokenizer => _tokenizer;
+    public ITokenizer Tokenizer => _tokenizer;
 
     /// <summary>A prompt continued at each evaluation (<see cref="LastSample"/>); null: no sample.</summary>
     public string? SamplePrompt { get; set; }

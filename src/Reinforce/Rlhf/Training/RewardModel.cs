@@ -14,7 +14,7 @@ namespace Reinforce.Rlhf.Training;
 public sealed class RewardModel : Module, IRewardSource
 {
     /// <summary>Wraps <paramref name="trunk"/> (registered as <c>transformer</c>) with a new head drawn from <paramref name="rng"/>.</summary>
-    public RewardModel(Gpt trunk, CharTokenizer tokenizer, Rng rng)
+    public RewardModel(Gpt trunk, ITokenizer tokenizer, Rng rng)
     {
         ArgumentNullException.ThrowIfNull(trunk);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -36,7 +36,7 @@ public sealed class RewardModel : Module, IRewardSource
     public Linear Head { get; }
 
     /// <summary>The tokenizer texts are encoded with.</summary>
-    public CharTokenizer Tokenizer { get; }
+    public ITokenizer Tokenizer { get; }
 
     /// <summary>The trunk's shape.</summary>
     public GptConfig Config => Trunk.Config;

@@ -283,7 +283,7 @@ public sealed class ScaledReward(IRewardSource inner, float shift, float scale) 
     /// <paramref name="maxNewTokens"/> tokens, pure sampling from <paramref name="policy"/>, of <paramref name="prompts"/>
     /// taken in turn, seeded by <paramref name="seed"/>; see <see cref="Calibrate(IRewardSource, IReadOnlyList{string}, IReadOnlyList{string})"/>.
     /// </summary>
-    public static ScaledReward Calibrate(IRewardSource inner, Gpt policy, CharTokenizer tokenizer, IReadOnlyList<string> prompts, int maxNewTokens, int seed, int samples = 256)
+    public static ScaledReward Calibrate(IRewardSource inner, Gpt policy, ITokenizer tokenizer, IReadOnlyList<string> prompts, int maxNewTokens, int seed, int samples = 256)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(tokenizer);

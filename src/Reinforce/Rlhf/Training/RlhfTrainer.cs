@@ -173,7 +173,7 @@ public sealed class RlhfTrainer : IRunTrainer
     private readonly Module? _valueHeadModule;
     private readonly Gpt _policy;
     private readonly Gpt _reference;
-    private readonly CharTokenizer _tokenizer;
+    private readonly ITokenizer _tokenizer;
     private readonly IRewardSource _reward;
     private readonly Func<Rng, string> _prompts;
     private readonly RlhfOptions _options;
@@ -186,7 +186,7 @@ public sealed class RlhfTrainer : IRunTrainer
     /// Prepares to fine-tune <paramref name="policy"/> (updated in place). <paramref name="prompts"/> draws a prompt;
     /// <paramref name="reference"/> defaults to a frozen copy of the policy as it is now.
     /// </summary>
-    public RlhfTrainer(Gpt policy, CharTokenizer tokenizer, IRewardSource reward, Func<Rng, string> prompts, RlhfOptions options, Gpt? reference = null)
+    public RlhfTrainer(Gpt policy, ITokenizer tokenizer, IRewardSource reward, Func<Rng, string> prompts, RlhfOptions options, Gpt? reference = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -199,7 +199,8 @@ public sealed class RlhfTrainer : IRunTrainer
         if (reference is not null && reference.Config != policy.Config)
             throw new ArgumentException("RlhfTrainer: the reference model must have the policy's shape.", nameof(reference));
         _policy = policy;
-        _reference = reference ?? policy.Clone();
+        // With LoRA the reference is the policy itself with its adapters switched off: no second copy in memory.
+        _reference = reference ?? (policy.Lora is null ? policy.Clone() : policy);
         _tokenizer = tokenizer;
         _reward = reward;
         _prompts = prompts;
@@ -207,8 +208,8 @@ public sealed class RlhfTrainer : IRunTrainer
         _rng = new Rng(options.Seed);
         if (options.StopCharacter is char stop)
         {
-            if (!tokenizer.Contains(stop)) throw new ArgumentException($"RlhfTrainer: the stop character {CharTokenizer.Describe(stop)} is not in the vocabulary.", nameof(options));
-            _stopToken = tokenizer.Encode(stop);
+            _stopToken = tokenizer.StopToken(stop);
+            if (_stopToken < 0) throw new ArgumentException($"RlhfTrainer: the stop character {CharTokenizer.Describe(stop)} is not one token of the tokenizer ({tokenizer.Description}).", nameof(options));
         }
         else _stopToken = -1;
         if (options.Algorithm == RlAlgorithm.Ppo)
@@ -220,7 +221,7 @@ public sealed class RlhfTrainer : IRunTrainer
         }
         else
         {
-            _optimizer = AdamW.DecayingMatrices(policy, options.LearningRate, options.WeightDecay);
+            _optimizer = AdamW.DecayingMatrices((Module?)policy.Lora ?? policy, options.LearningRate, options.WeightDecay);
         }
     }
 
@@ -230,11 +231,14 @@ public sealed class RlhfTrainer : IRunTrainer
     /// <summary>The frozen model the KL is measured against.</summary>
     public Gpt Reference => _reference;
 
+    /// <summary>Switches the policy's LoRA adapters off while it stands in as the reference (null when the reference is a separate model).</summary>
+    private IDisposable? ReferenceMode() => ReferenceEquals(_reference, _policy) ? _policy.Lora?.Disabled() : null;
+
     /// <summary>Steps taken so far.</summary>
     public int StepCount { get; private set; }
 
     /// <summary>The tokenizer of the policy.</summary>
-    public CharTokenizer Tokenizer => _tokenizer;
+    public ITokenizer Tokenizer => _tokenizer;
 
     /// <summary>The figures of the last step (null before the first).</summary>
     public RlhfStepMetrics? LastStep { get; private set; }
@@ -264,7 +268,7 @@ public sealed class RlhfTrainer : IRunTrainer
     {
         public ValueHeadModule(Gpt policy, Rng rng)
         {
-            RegisterModule("policy", policy);
+            RegisterModule("policy", (Module?)policy.Lora ?? policy);   // with LoRA only the adapters train
             Head = RegisterModule("value_head", new Linear(policy.Config.Width, 1, rng));
             Init.Normal(Head.Weight.Value, 1.0 / Math.Sqrt(policy.Config.Width + 1), rng);
             Init.Zeros(Head.Bias!.Value);
@@ -323,7 +327,9 @@ public sealed class RlhfTrainer : IRunTrainer
 
         // 2. Reference log-probabilities of the sampled tokens.
         float[] refLogProbs;
-        using (Graph.NoGrad()) refLogProbs = Evaluate(_reference, null, rollout, allRows).LogProbs.Data;
+        using (Graph.NoGrad())
+        using (ReferenceMode())
+            refLogProbs = Evaluate(_reference, null, rollout, allRows).LogProbs.Data;
 
         // 3. The policy's log-probabilities (and values) before the update. With one on-policy pass, the same forward
         //    pass gives the loss, so the ratio is exactly 1.

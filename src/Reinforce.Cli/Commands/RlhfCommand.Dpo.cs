@@ -1,0 +1,98 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.Data;
+using Reinforce.Rlhf.HuggingFace;
+using Reinforce.Rlhf.Text;
+using Reinforce.Rlhf.Training;
+
+namespace Reinforce.Cli.Commands;
+
+internal static partial class RlhfCommand
+{
+    /// <summary>`reinforce rlhf dpo &lt;preferences.jsonl&gt; --model M`: Direct Preference Optimization, optionally with LoRA.</summary>
+    private static Command CreateDpo()
+    {
+        var preferences = new Argument<string>("preferences") { Description = "TRL-format JSONL preference pairs: {\"prompt\", \"chosen\", \"rejected\"}." };
+        var model = new Option<string>("--model", "-m") { Description = "The policy to start from: a Reinforce checkpoint or a Hugging Face GPT-2 folder.", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output folder (Hugging Face layout; with --lora, PEFT's adapter files).", DefaultValueFactory = _ => Path.Combine("runs", "dpo") };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps.", DefaultValueFactory = _ => 100 };
+        var batch = new Option<int>("--batch") { Description = "Pairs per step.", DefaultValueFactory = _ => 8 };
+        var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4f };
+        var beta = new Option<double>("--beta") { Description = "β of the DPO loss (TRL's default 0.1).", DefaultValueFactory = _ => 0.1 };
+        var lora = new Option<int>("--lora") { Description = "Train LoRA adapters of this rank instead of every weight (0: full fine-tuning).", DefaultValueFactory = _ => 0 };
+        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha (default: twice the rank)." };
+        var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated LoRA target modules (c_attn, c_proj, c_fc).", DefaultValueFactory = _ => "c_attn" };
+        var force = new Option<bool>("--force") { Description = "Replace a model already in the output folder." };
+        var seed = new Option<int>("--seed") { Description = "Seed of the batch order.", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
+        var command = new Command("dpo", "Direct Preference Optimization (TRL's sigmoid loss) on preference pairs, optionally with LoRA.")
+        {
+            preferences, model, output, steps, batch, lr, beta, lora, loraAlpha, loraTargets, force, seed, threads,
+        };
+        command.SetAction(parse => Guard(() =>
+        {
+            ApplyThreads(parse.GetValue(threads));
+            string path = parse.GetValue(preferences)!;
+            var data = PreferenceFile.Load(path);
+            foreach (var problem in data.Problems.Take(20)) Console.WriteLine($"warning: {path} {problem} (skipped)");
+            string modelPath = parse.GetValue(model)!;
+            var (policy, tokenizer, _) = LoadLanguageModel(modelPath);
+            var usable = data.Decisive.Where(p => tokenizer.UnknownCharacters(p.Prompt + p.Chosen + p.Rejected).Length == 0).ToList();
+            if (usable.Count < data.Decisive.Count) Console.WriteLine($"note: {data.Decisive.Count - usable.Count} pairs use characters outside the model's vocabulary and are left out.");
+            int rank = parse.GetValue(lora);
+            string dir = parse.GetValue(output)!;
+            // Refuse before training, not after: nothing the user wrote is replaced without --force.
+            foreach (var existing in new[] { "adapter_model.safetensors", "model.safetensors", "config.json" })
+                if (File.Exists(Path.Combine(dir, existing)) && !parse.GetValue(force))
+                    throw new IOException($"'{dir}' already holds {existing}; choose another --out, or pass --force to replace it.");
+            if (rank > 0)
+            {
+                LoraAdapters.Attach(policy, new LoraOptions
+                {
+                    Rank = rank, Alpha = parse.GetValue(loraAlpha) is double a and > 0 ? a : 2.0 * rank,
+                    TargetModules = [.. parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
+                    Seed = parse.GetValue(seed),
+                });
+            }
+            var options = new DpoOptions
+            {
+                Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
+                Beta = parse.GetValue(beta), Seed = parse.GetValue(seed),
+            };
+            var watch = Stopwatch.StartNew();
+            var trainer = new DpoTrainer(policy, tokenizer, usable, options);
+            Console.WriteLine($"DPO on {trainer.PairCount:N0} pairs from {path}, β {options.Beta}, {(rank > 0 ? $"LoRA rank {rank} ({policy.Lora!.ParameterCount:N0} trained parameters)" : $"full fine-tuning ({policy.ParameterCount:N0} parameters)")}.");
+            var (m0, a0) = trainer.Evaluate();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before: implicit-reward margin {m0:F3}, pairs ordered right {a0:P1}"));
+            for (int s = 0; s < options.Steps; s++)
+            {
+                var st = trainer.Step();
+                if (st.Step == 1 || st.Step % 10 == 0 || st.Step == options.Steps)
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{options.Steps}  loss {st.Loss:F4}  rewards chosen {st.ChosenReward:F3} rejected {st.RejectedReward:F3}  accuracy {st.Accuracy:P0}  {watch.Elapsed.TotalSeconds:F0}s"));
+            }
+            var (m1, a1) = trainer.Evaluate();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after:  implicit-reward margin {m1:F3}, pairs ordered right {a1:P1} ({watch.Elapsed.TotalSeconds:F1} s)"));
+            if (policy.Lora is { } adapters)
+            {
+                PeftAdapter.Save(dir, adapters, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelPath))), parse.GetValue(force));
+                Console.WriteLine($"Wrote the LoRA adapter to {dir} (adapter_config.json, adapter_model.safetensors).");
+            }
+            else if (tokenizer is ByteLevelBpeTokenizer bpe)
+            {
+                Gpt2Folder.Save(dir, policy, bpe, parse.GetValue(force));
+                Console.WriteLine($"Wrote the model to {dir} in Hugging Face's GPT-2 layout.");
+            }
+            else
+            {
+                string file = Path.Combine(dir, "model.safetensors");
+                if (File.Exists(file) && !parse.GetValue(force)) throw new IOException($"'{file}' exists; choose another --out or pass --force.");
+                LmCheckpoint.Save(file, policy, tokenizer);
+                Console.WriteLine($"Wrote the model to {file}.");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}
