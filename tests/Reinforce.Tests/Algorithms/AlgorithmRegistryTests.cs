@@ -73,6 +73,7 @@ public sealed class AlgorithmRegistryTests : IDisposable
         string manifestPath = Path.Combine(dir, Checkpoint.ManifestFile);
         var manifest = JsonNode.Parse(File.ReadAllText(manifestPath))!.AsObject();
         manifest["algorithm"] = "sac";
+        CheckpointManifest.Seal(manifest);     // a consistent forgery: agent.json's own checksum matches, so the algorithm is what is refused
         File.WriteAllText(manifestPath, manifest.ToJsonString());
         var ex = Assert.Throws<CheckpointFormatException>(() => Agent.Load(dir));
         Assert.Contains("unknown algorithm \"sac\"", ex.Message, StringComparison.Ordinal);

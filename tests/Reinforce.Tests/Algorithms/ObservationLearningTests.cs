@@ -135,6 +135,7 @@ public class RecurrentCheckpointTests
             string manifestPath = Path.Combine(dir, "agent.json");
             var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
             manifest["files"]!["model.safetensors"] = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes));
+            CheckpointManifest.Seal(manifest.AsObject());
             File.WriteAllText(manifestPath, manifest.ToJsonString());
             var error = Assert.ThrowsAny<Exception>(() => Ppo.Load(dir, Environments.MakeVector("CartPoleNoVel-v1", 4, seed: 1)));
             Assert.Contains("rollout memory", error.Message, StringComparison.Ordinal);

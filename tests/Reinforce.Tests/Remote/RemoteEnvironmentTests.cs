@@ -8,6 +8,7 @@ using P = Reinforce.Envs.Remote.Protocol;
 namespace Reinforce.Tests.Remote;
 
 /// <summary>The Reinforce environment protocol end to end: servers in the test process (C#) or a child process (Python).</summary>
+[Collection("Unity")]
 public sealed class RemoteEnvironmentTests
 {
     /// <summary>Hang guard only (not a timing assertion): a fault must surface as an error, never as a wait.</summary>

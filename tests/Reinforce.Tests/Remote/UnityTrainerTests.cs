@@ -4,7 +4,13 @@ using Reinforce.Training;
 
 namespace Reinforce.Tests.Remote;
 
+/// <summary>Unity's protocol tests run alone: the trainer and the test client each need a thread at every exchange, and a
+/// suite that fills the thread pool with blocking tests starves them past the per-call deadline.</summary>
+[CollectionDefinition("Unity", DisableParallelization = true)]
+public sealed class UnityCollection;
+
 /// <summary>The trainer side of ML-Agents' communicator against a test client that plays Unity's side (<see cref="UnityTestClient"/>).</summary>
+[Collection("Unity")]
 public sealed class UnityTrainerTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
@@ -18,8 +24,10 @@ public sealed class UnityTrainerTests
     private static (UnityVectorEnv Env, Task Client) Connect(UnityTestClient client, int seed = 5, int timeoutSeconds = 60)
     {
         var port = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var clientTask = Task.Run(async () => client.Run(await port.Task));
-        var listen = Task.Run(() => UnityVectorEnv.Listen(0, seed, HangGuard, TimeSpan.FromSeconds(timeoutSeconds), listening: p => port.SetResult(p)));
+        // Dedicated threads (LongRunning), not pool threads: the exchange must not wait for a busy pool.
+        var clientTask = Task.Factory.StartNew(() => client.Run(port.Task.GetAwaiter().GetResult()), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var listen = Task.Factory.StartNew(() => UnityVectorEnv.Listen(0, seed, HangGuard, TimeSpan.FromSeconds(timeoutSeconds), listening: p => port.SetResult(p)),
+            CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Task.WaitAny([listen, clientTask], HangGuard);
         if (clientTask.IsFaulted) throw new InvalidOperationException("the test client failed", clientTask.Exception);
         Assert.True(Finished(listen), "the handshake hung");
