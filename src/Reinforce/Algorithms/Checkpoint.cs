@@ -290,7 +290,8 @@ public static class Checkpoint
     private static EnvironmentRestore RestoreOf(JsonObject manifest, string path)
     {
         // Format 1 checkpoints always replayed their actions.
-        string name = manifest["environment"]?["restore"] is JsonValue v && v.TryGetValue(out string? text) ? text : "replay";
+        var environment = CheckpointManifest.Object(manifest, "environment", path);
+        string name = environment["restore"] is JsonValue v && v.TryGetValue(out string? text) ? text : "replay";
         return name switch
         {
             "snapshot" => EnvironmentRestore.Snapshot,

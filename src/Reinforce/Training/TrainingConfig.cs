@@ -189,6 +189,8 @@ public sealed class TrainingConfig : IJsonOnSerializing, IJsonOnSerialized
     public static TrainingConfig Parse(string json, string source)
     {
         var config = ConfigJson.Parse<TrainingConfig>(json, source);
+        if (config.Algo is null)
+            throw new ConfigurationException("algo", $"is null in {source}; name an algorithm such as \"ppo\" (see `reinforce list`), or delete the key for the preset's.");
         // "ppo": null for the chosen algorithm would otherwise train silently with the library's defaults.
         var root = System.Text.Json.Nodes.JsonNode.Parse(json, documentOptions: new System.Text.Json.JsonDocumentOptions { CommentHandling = System.Text.Json.JsonCommentHandling.Skip, AllowTrailingCommas = true })!.AsObject();
         if (root.TryGetPropertyValue(config.Algo, out var section) && section is null)
