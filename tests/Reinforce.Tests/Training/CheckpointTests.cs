@@ -194,17 +194,27 @@ public sealed class CheckpointTests : IDisposable
     {
         using var env = Environments.MakeVector("Pendulum-v1", 2, 0);
         var o = SmallPpo(normalize: true);
+        float[][] observations = [[1f, 0f, 0.5f], [0f, 1f, -3f], [-0.7f, 0.7f, 6f], [0.2f, -0.98f, 1.5f], [-1f, 0f, -7.5f]];
+        var expected = new float[observations.Length];
         using (var agent = new Ppo(env, o))
         {
             agent.Learn(512);
             agent.Save(_dir);
+            var action = new float[1];
+            for (int i = 0; i < observations.Length; i++) { agent.Predict(observations[i], action, deterministic: true); expected[i] = action[0]; }
+            // The normaliser has moved away from the identity, so acting on raw observations without it would differ.
+            Assert.NotNull(agent.ObservationNormalizer);
         }
         using var loaded = Ppo.Load(_dir, Environments.MakeVector("Pendulum-v1", 2, 0));
-        var action = new float[1];
-        loaded.Predict([1f, 0f, 0.5f], action, deterministic: true);
-        Assert.InRange(action[0], -2f, 2f);
+        Assert.NotNull(loaded.ObservationNormalizer);
+        var got = new float[observations.Length];
+        var one = new float[1];
+        for (int i = 0; i < observations.Length; i++) { loaded.Predict(observations[i], one, deterministic: true); got[i] = one[0]; }
+        Assert.Equal(expected, got);                                   // the same actions, bit for bit, from raw observations
+        Assert.Contains(got, a => a > -2f && a < 2f);                  // at least one unclipped, so the comparison has teeth
+        Assert.True(got.Distinct().Count() > 1, "every observation got the same action; the comparison would be vacuous");
         Assert.Throws<InvalidOperationException>(() => loaded.Predict([1f, 0f, 0.5f]));   // not a Discrete space
-        Assert.Throws<ArgumentException>(() => loaded.Predict([1f, 0f], action));          // wrong observation size
+        Assert.Throws<ArgumentException>(() => loaded.Predict([1f, 0f], one));             // wrong observation size
     }
 
     [Fact]
