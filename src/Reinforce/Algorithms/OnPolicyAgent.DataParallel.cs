@@ -27,6 +27,7 @@ public abstract partial class OnPolicyAgent
     private DataParallel? _dataParallel;
     private Rng? _shuffleRng;
     private int[] _globalPermutation = [];
+    private long[] _rankChecksums = [];
 
     /// <summary>The ranks this agent trains with (a single process unless <see cref="Distribute"/> was called).</summary>
     public ICommunicator Communicator => _dataParallel?.Communicator ?? SingleProcessCommunicator.Instance;
@@ -138,7 +139,8 @@ public abstract partial class OnPolicyAgent
     {
         if (_dataParallel is not { IsDistributed: true } dp) return keepGoing;
         var comm = dp.Communicator;
-        var sums = new long[comm.Size];
+        if (_rankChecksums.Length != comm.Size) _rankChecksums = new long[comm.Size];
+        var sums = _rankChecksums;
         comm.AllGather(unchecked((long)dp.WeightsChecksum()), sums);
         var differing = Enumerable.Range(0, sums.Length).Where(r => sums[r] != sums[0]).ToArray();
         if (differing.Length > 0)
