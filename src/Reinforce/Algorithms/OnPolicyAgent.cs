@@ -173,6 +173,7 @@ public abstract partial class OnPolicyAgent : Agent
             while (StepsDone < totalSteps)
             {
                 CollectRollout();
+                MergeStatisticsAcrossRanks();
                 double progress = Math.Min(1.0, (double)StepsDone / totalSteps);
                 var metrics = new TrainingMetrics
                 {
@@ -185,7 +186,9 @@ public abstract partial class OnPolicyAgent : Agent
                     EpisodeLengthMean = Episodes.MeanLength,
                     Episodes = Episodes.Total,
                 };
+                long updateStart = Stopwatch.GetTimestamp();
                 Update(progress, metrics);
+                _updateTicks += Stopwatch.GetTimestamp() - updateStart;
                 var (meanReturn, meanLength) = EpisodeMeansAcrossRanks();
                 metrics.Set("rollout/ep_rew_mean", meanReturn ?? double.NaN);
                 metrics.Set("rollout/ep_len_mean", meanLength ?? double.NaN);
@@ -200,6 +203,11 @@ public abstract partial class OnPolicyAgent : Agent
             foreach (var hook in hooks) hook.OnTrainingEnd(this);
         }
     }
+
+    /// <summary>Total time spent in updates (gradient steps, including any all-reduce) by <see cref="Learn"/> in this process so far; the rest of training time is rollouts and callbacks.</summary>
+    public TimeSpan UpdateTime => Stopwatch.GetElapsedTime(0, _updateTicks);
+
+    private long _updateTicks;
 
     /// <summary>Resets the training environments before the first rollout (a resumed agent's are already running).</summary>
     internal void StartEnvironments()
