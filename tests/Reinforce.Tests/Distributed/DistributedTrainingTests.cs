@@ -44,7 +44,7 @@ public sealed class DistributedTrainingTests : IDisposable
         string run = Path.Combine(_dir, "run");
         var result = MpiRun.Ranks(2, _dir, TimeSpan.FromMinutes(5), "train", "--config", config, "--distributed", "mpi", "--out", run);
         Assert.True(result.ExitCode == 0, result.ToString());
-        Assert.Matches(@"the weights were identical on every rank after each of the 8 updates", result.Output);
+        Assert.Matches(@"the weights were identical on every rank after each of the 16 updates", result.Output);
         Assert.True(File.Exists(Path.Combine(run, "result.json")), result.ToString());
     }
 
@@ -98,9 +98,10 @@ public sealed class DistributedTrainingTests : IDisposable
         File.WriteAllText(config, preset.ToJson());
 
         // Rank 1 is the same training command, run under a shell that kills it with SIGKILL (as an out-of-memory killer or
-        // a lost node would) once rank 0 has written its first checkpoint.
+        // a lost node would) once rank 0 has finished writing its first checkpoint.
         string train = $"dotnet '{MpiRun.CliDll}' train --config '{config}' --distributed mpi --out '{run}'";
-        string killer = $"{train} & child=$!; while [ -z \"$(ls '{run}/checkpoints' 2>/dev/null)\" ]; do sleep 0.1; done; kill -9 $child; wait $child";
+        // (A finished checkpoint: "step-N" itself, not the "step-N.saving-…" folder it is written into before the rename.)
+        string killer = $"{train} & child=$!; until ls '{run}/checkpoints' 2>/dev/null | grep -qx 'step-[0-9]*'; do sleep 0.1; done; kill -9 $child; wait $child";
         var psi = new ProcessStartInfo(MpiFactAttribute.MpirunPath!) { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", "1", "dotnet", MpiRun.CliDll, "train", "--config", config, "--distributed", "mpi", "--out", run,
                      ":", "-np", "1", "/bin/sh", "-c", killer })
