@@ -43,9 +43,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
         Info = info;
         SingleObservationSpace = info.ObservationSpace;
         SingleActionSpace = info.ActionSpace;
-        if (SingleObservationSpace is not Box box)
-            throw new RemoteEnvironmentException($"{servers[0].Name}: the observation space {SingleObservationSpace} is not a Box; remote training needs Box observations (flatten or one-hot encode them in the served environment).");
-        ObservationSize = box.ElementCount;
+        ObservationSize = SingleObservationSpace.FlatSize;   // Dict, Tuple and image spaces flatten into one float row (ObservationLayout names the blocks)
         (_integerActions, ActionSize) = SingleActionSpace switch
         {
             Discrete => (true, 1),
@@ -54,6 +52,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
             _ => throw new RemoteEnvironmentException($"{servers[0].Name}: the action space {SingleActionSpace} is not supported."),
         };
         NumEnvs = servers.Sum(s => s.Count);
+        if ((long)NumEnvs * ObservationSize > ProtocolCodec.MaxSpaceElements * 4)
+            throw new RemoteEnvironmentException($"{servers[0].Name}: {NumEnvs} copies of observations of {ObservationSize} floats need {(long)NumEnvs * ObservationSize * 4 / (1 << 20)} MiB per batch; use fewer copies.");
         _observations = new float[NumEnvs * ObservationSize];
         _finalObservations = new float[NumEnvs * ObservationSize];
         _rewards = new float[NumEnvs];
@@ -131,6 +131,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
                     ProtocolCodec.FromProto(response.ActionSpace, $"{server.Name}: the action space"),
                     response.MaxEpisodeSteps > 0 ? response.MaxEpisodeSteps : null,
                     response.HasRewardThreshold ? response.RewardThreshold : null);
+                server.Leaves = ObservationLeaves.Of(response.ObservationSpace, info.ObservationSpace);
                 if (first is null)
                 {
                     first = info;
@@ -318,9 +319,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
 
     private void ReadObservations(Server server, P.Batch? batch, Span<float> target, string step, string what)
     {
-        if (batch is null || batch.Leaves.Count != 1)
-            throw server.Fault(step, $"its {what} hold {batch?.Leaves.Count ?? 0} blocks; a Box observation space needs exactly one");
-        string? problem = ProtocolCodec.ReadFloats(batch.Leaves[0], target, ObservationSize);
+        string? problem = ObservationLeaves.Decode(server.Leaves, batch, target, target.Length / ObservationSize, ObservationSize);
         if (problem is not null)
             throw server.Fault(step, $"its {what} do not fit the observation space {SingleObservationSpace}: {problem}");
     }
@@ -388,6 +387,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
         public string Name { get; private set; }
 
         public string Session { get; private set; } = "";
+
+        public IReadOnlyList<ObservationLeaf> Leaves { get; set; } = [];
 
         public P.HandshakeResponse Handshake(string? envId)
         {
