@@ -284,6 +284,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
             if (response.Rewards.Count != n || response.Terminated.Count != n || response.Truncated.Count != n)
                 throw server.Fault(step, $"it sent {response.Rewards.Count} rewards, {response.Terminated.Count} terminated and {response.Truncated.Count} truncated flags for its {n} copies");
             ReadObservations(server, response.Observations, _observations.AsSpan(o * ObservationSize, n * ObservationSize), step, "observations");
+            if (response.FinalIndices.Count > n)
+                throw server.Fault(step, $"it sent {response.FinalIndices.Count} final observations for its {n} copies");
             var finals = new float[response.FinalIndices.Count * ObservationSize];
             if (response.FinalIndices.Count > 0)
                 ReadObservations(server, response.FinalObservations, finals, step, "final observations");
