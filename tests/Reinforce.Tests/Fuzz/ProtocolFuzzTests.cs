@@ -38,9 +38,9 @@ public sealed class ProtocolFuzzTests
 
     private static void Read(byte[] input)
     {
-        if (input.Length < 4) throw new InvalidProtocolBufferException("shorter than its length prefix");
+        if (input.Length < 4) throw new RemoteEnvironmentException("the fuzzed input is shorter than its length prefix");
         int length = BitConverter.ToInt32(input, 0);
-        if (length < 0 || length > input.Length - 4) throw new InvalidProtocolBufferException("length prefix out of range");
+        if (length < 0 || length > input.Length - 4) throw new RemoteEnvironmentException("the fuzzed input has a length prefix out of range");
         var handshake = P.HandshakeResponse.Parser.ParseFrom(input, 4, length);
         var reset = P.ResetResponse.Parser.ParseFrom(input, 4 + length, input.Length - 4 - length);
         var space = ProtocolCodec.FromProto(handshake.ObservationSpace, "the fuzzed observation space");

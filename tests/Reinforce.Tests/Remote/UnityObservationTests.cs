@@ -10,6 +10,8 @@ public sealed class UnityObservationTests
 {
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
 
+    private static bool Ended(Task task) => task.Wait(HangGuard);
+
     internal static (UnityVectorEnv Env, Task Client) Connect(UnityTestClient client)
     {
         var port = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -18,7 +20,7 @@ public sealed class UnityObservationTests
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
         Task.WaitAny([listen, clientTask], HangGuard);
         if (clientTask.IsFaulted) throw new InvalidOperationException("the test client failed", clientTask.Exception);
-        Assert.True(listen.Wait(HangGuard) || listen.IsFaulted, "the handshake hung");
+        Assert.True(Task.WaitAny([listen], HangGuard) == 0, "the handshake hung");
         return (listen.GetAwaiter().GetResult(), clientTask);
     }
 
@@ -52,7 +54,7 @@ public sealed class UnityObservationTests
                 env.Step(new float[env.NumEnvs]);
             }
         }
-        Assert.True(clientTask.Wait(HangGuard));
+        Assert.True(Ended(clientTask), "the test client did not end");
     }
 
     [Fact]
@@ -127,7 +129,7 @@ public sealed class UnityObservationTests
             Assert.Contains(expected, io.Message, StringComparison.Ordinal);
             Assert.Contains("step", io.Message, StringComparison.Ordinal);
         }
-        Assert.True(clientTask.Wait(HangGuard));
+        Assert.True(Ended(clientTask), "the test client did not end");
     }
 
     /// <summary>Malformed observation shapes in the first step (before any space exists) are refused at the handshake.</summary>
