@@ -444,6 +444,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
             string message = ex.StatusCode switch
             {
                 StatusCode.DeadlineExceeded => $"{Name} did not answer {step} within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s. Is it stuck or overloaded? Raise the limit with ?timeout=SECONDS on the address if its environment is slow.",
+                _ when ex.InnerException is Google.Protobuf.InvalidProtocolBufferException || detail.Contains("InvalidProtocolBufferException", StringComparison.Ordinal)
+                    => $"{Name} answered {step} with bytes that are not a valid reinforce.env.v1 message ({detail}). Is it a reinforce environment server of the same protocol version?",
                 StatusCode.Unavailable when step == "the handshake" => $"could not reach {Name} ({detail}). Is the server running? Start one with `reinforce serve-env ENV --port {Port}` or `python3 -m reinforce_env`.",
                 StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Aborted or StatusCode.Unknown when IsConnectionLoss(ex)
                     => $"{Name} stopped answering at {step}: the connection was lost ({detail}). The server process probably died; check its output, restart it, and resume the run with `reinforce train --resume RUN_DIR`.",
