@@ -34,12 +34,8 @@ internal static partial class RlhfCommand
         }
     }
 
-    /// <summary>The name PEFT's adapter_config.json gives the base model: the model folder's (or checkpoint's) name.</summary>
-    internal static string BaseModelName(string modelPath)
-    {
-        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelPath));
-        return File.Exists(full) ? Path.GetFileName(Path.GetDirectoryName(full)!) : Path.GetFileName(full);
-    }
+    /// <summary>The base model as adapter_config.json names it (<c>base_model_name_or_path</c>, where PEFT loads it from): the path as the user gave it.</summary>
+    internal static string BaseModelName(string modelPath) => Path.TrimEndingDirectorySeparator(modelPath);
 
     /// <summary>
     /// Writes a fine-tuned model in Hugging Face's GPT-2 layout (with LoRA: the merged weights; the adapters stay on the
