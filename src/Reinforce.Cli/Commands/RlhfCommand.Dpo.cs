@@ -24,11 +24,13 @@ internal static partial class RlhfCommand
         var lora = new LoraCliOptions();
         var dtype = new Option<string>("--dtype") { Description = "Weights of a full fine-tuning's Hugging Face folder: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
         var force = new Option<bool>("--force") { Description = "Replace a model already in the output folder." };
+        var rater = new Option<string?>("--rater") { Description = "Also report a simulated rater's mean score (simple, cheerful or spelling) of completions sampled from the pairs' prompts before and after (for preferences that rater wrote)." };
+        rater.AcceptOnlyFromAmong("simple", "cheerful", "spelling");
         var seed = new Option<int>("--seed") { Description = "Seed of the batch order.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
         var command = new Command("dpo", "Direct Preference Optimization (TRL's sigmoid loss) on preference pairs, optionally with LoRA.")
         {
-            preferences, model, output, steps, batch, lr, beta, dtype, force, seed, threads,
+            preferences, model, output, steps, batch, lr, beta, dtype, force, rater, seed, threads,
         };
         foreach (var option in lora.All) command.Options.Add(option);
         command.SetAction(parse => Guard(() =>
@@ -58,7 +60,12 @@ internal static partial class RlhfCommand
             var trainer = new DpoTrainer(policy, tokenizer, usable, options);
             Console.WriteLine($"DPO on {trainer.PairCount:N0} pairs from {path}, β {options.Beta}, {(loraOptions is { Rank: int rank } ? $"LoRA rank {rank} ({policy.Lora!.ParameterCount:N0} trained parameters)" : $"full fine-tuning ({policy.ParameterCount:N0} parameters)")}.");
             var (m0, a0) = trainer.Evaluate();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before: implicit-reward margin {m0:F3}, pairs ordered right {a0:P1}"));
+            Func<string, double>? score = parse.GetValue(rater) is string raterName ? Reinforce.Rlhf.Demos.PreferenceDemo.Rater(raterName, DemoCorpus.Stories) : null;
+            var scorePrompts = usable.Select(p => p.Prompt).Distinct().Take(64).ToList();
+            int scoreTokens = Math.Max(1, (int)usable.Average(p => tokenizer.Encode(p.Chosen).Length));
+            string RaterScore() => score is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"; {parse.GetValue(rater)} rater's mean score of {scorePrompts.Count * 4} sampled completions {MeanSampledScore(policy, tokenizer, scorePrompts, score, scoreTokens, parse.GetValue(seed)):F3}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before: implicit-reward margin {m0:F3}, pairs ordered right {a0:P1}{RaterScore()}"));
             for (int s = 0; s < options.Steps; s++)
             {
                 var st = trainer.Step();
@@ -66,7 +73,7 @@ internal static partial class RlhfCommand
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{options.Steps}  loss {st.Loss:F4}  rewards chosen {st.ChosenReward:F3} rejected {st.RejectedReward:F3}  accuracy {st.Accuracy:P0}  {watch.Elapsed.TotalSeconds:F0}s"));
             }
             var (m1, a1) = trainer.Evaluate();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after:  implicit-reward margin {m1:F3}, pairs ordered right {a1:P1} ({watch.Elapsed.TotalSeconds:F1} s)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after:  implicit-reward margin {m1:F3}, pairs ordered right {a1:P1}{RaterScore()} ({watch.Elapsed.TotalSeconds:F1} s)"));
             if (policy.Lora is { } adapters)
             {
                 PeftAdapter.Save(dir, adapters, BaseModelName(modelPath), parse.GetValue(force));
@@ -87,5 +94,13 @@ internal static partial class RlhfCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The mean of <paramref name="score"/> over 4 pure samples of <paramref name="tokens"/> tokens per prompt (the same seed before and after training).</summary>
+    internal static double MeanSampledScore(Gpt model, ITokenizer tokenizer, IReadOnlyList<string> prompts, Func<string, double> score, int tokens, int seed)
+    {
+        var encoded = prompts.SelectMany(p => Enumerable.Repeat(tokenizer.Encode(p), 4)).ToList();
+        var generation = model.Generate(encoded, tokens, SamplingOptions.Pure, new Rng(seed + 1000));
+        return generation.Completions.Average(c => score(tokenizer.Decode(c)));
     }
 }
