@@ -217,4 +217,27 @@ public sealed class RlhfCommandTests : IDisposable
         Assert.True(sampled == 0, sampleError);
         Assert.StartsWith("Once upon a", sampleOut, StringComparison.Ordinal);
     }
+    [Fact]
+    public void A_hugging_face_folder_without_config_json_is_named_by_every_command()
+    {
+        string tiny = BpeTokenizerTests.DataPath("tiny-gpt2");
+        string broken = Path.Combine(_root, "no-config");
+        Directory.CreateDirectory(broken);
+        foreach (var f in Directory.GetFiles(tiny).Where(f => Path.GetFileName(f) != "config.json")) File.Copy(f, Path.Combine(broken, Path.GetFileName(f)));
+        var before = Directory.GetFiles(broken).ToDictionary(f => f, File.ReadAllBytes);
+        foreach (var args in new[]
+        {
+            new[] { "lm", "sample", broken },
+            ["rlhf", "train", "--model", broken, "--rater", "simple", "--steps", "1", "--out", Path.Combine(_root, "x")],
+            ["rlhf", "label", "--model", broken, "--rater", "simple", "--count", "1", "--out", Path.Combine(_root, "p.jsonl")],
+        })
+        {
+            var (code, _, error) = Run(null, args);
+            Assert.Equal(2, code);
+            Assert.Contains(Path.Combine(broken, "config.json"), error, StringComparison.Ordinal);
+            Assert.Contains("no config.json", error, StringComparison.Ordinal);
+        }
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(broken).Order());
+        foreach (var (f, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(f));
+    }
 }
