@@ -36,10 +36,15 @@ internal static partial class RlhfCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Save the policy every this many steps (and at the end).", DefaultValueFactory = _ => 50 };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and sampling.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
-        var command = new Command("train", "RL fine-tuning of a language model against a reward model or a reward written as code.")
+        var lora = new LoraCliOptions();
+        var saveHf = new Option<string?>("--save-hf") { Description = "Also write the fine-tuned model (with LoRA: merged) to this folder in Hugging Face's GPT-2 layout. Refused if it holds a model, unless --force." };
+        var dtype = new Option<string>("--dtype") { Description = "Weights of the --save-hf folder: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
+        var force = new Option<bool>("--force") { Description = "Let --save-hf replace a model already in its folder." };
+        var command = new Command("train", "RL fine-tuning of a language model against a reward model or a reward written as code (optionally LoRA).")
         {
-            model, reward, task, rater, algorithm, steps, prompts, group, perStep, maxTokens, beta, lr, epochs, minibatches, noNormalize, output, saveEvery, seed, threads,
+            model, reward, task, rater, algorithm, steps, prompts, group, perStep, maxTokens, beta, lr, epochs, minibatches, noNormalize, output, saveEvery, seed, threads, saveHf, dtype, force,
         };
+        foreach (var option in lora.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => Task.FromResult(Guard(() =>
         {
             ApplyThreads(parse.GetValue(threads));
@@ -47,6 +52,16 @@ internal static partial class RlhfCommand
             if (new[] { rewardPath, taskName, raterName }.Count(x => x is not null) != 1)
                 throw new ArgumentException("give exactly one reward: --reward <reward model>, --task reverse|repeat, or --rater simple|cheerful|spelling.");
             var (policy, tokenizer, _) = LoadLanguageModel(parse.GetValue(model)!);
+            // Checked before training, so a run never ends by refusing to save (nothing the user wrote is replaced without --force).
+            string? hfDir = parse.GetValue(saveHf);
+            string weightsType = Reinforce.Rlhf.HuggingFace.Gpt2Folder.ParseDType(parse.GetValue(dtype)!);
+            if (hfDir is not null)
+            {
+                if (tokenizer is not ByteLevelBpeTokenizer) throw new ArgumentException($"--save-hf needs a byte-level BPE model; this one uses {tokenizer.Description}. Pretrain with `reinforce lm pretrain --tokenizer bpe` (or start from a Hugging Face GPT-2 folder).");
+                Reinforce.Rlhf.HuggingFace.Gpt2Folder.RequireNoModel(hfDir, parse.GetValue(force));
+            }
+            var loraOptions = lora.Read(parse, parse.GetValue(seed));
+            if (loraOptions is not null) Reinforce.Nn.Transformers.LoraAdapters.Attach(policy, loraOptions);
             var algo = parse.GetValue(algorithm) switch { "grpo" => RlAlgorithm.Grpo, "ppo" => RlAlgorithm.Ppo, _ => RlAlgorithm.Rloo };
             var defaults = RlhfOptions.For(algo);
             var options = defaults with
@@ -71,6 +86,10 @@ internal static partial class RlhfCommand
             else
             {
                 var promptList = ReadPrompts(parse.GetValue(prompts), tokenizer);
+                int longest = promptList.Max(p => tokenizer.Encode(p).Length);
+                if (longest + options.MaxNewTokens > policy.Config.ContextLength)
+                    throw new ArgumentException($"the longest prompt has {longest} tokens and --max-tokens is {options.MaxNewTokens}, {longest + options.MaxNewTokens} in all, but the model's context " +
+                        $"(n_positions in config.json) is {policy.Config.ContextLength}; lower --max-tokens to at most {Math.Max(0, policy.Config.ContextLength - longest)} or give shorter prompts.");
                 promptSource = r => promptList[r.NextInt(promptList.Count)];
                 if (raterName is not null)
                 {
@@ -97,12 +116,27 @@ internal static partial class RlhfCommand
             using var folder = RunFolder.Create(dir, JsonFile.Serialize(new Dictionary<string, object>
             {
                 ["kind"] = "rlhf_train", ["model"] = parse.GetValue(model)!, ["reward"] = rewardPath ?? taskName ?? raterName!, ["options"] = options,
+                ["lora"] = loraOptions is null ? "none" : loraOptions,
             }));
-            Console.WriteLine($"{algo} fine-tuning against {source.Name}: {options.PromptsPerStep} prompts x {options.GroupSize} completions of up to {options.MaxNewTokens} characters per step, beta {options.KlCoefficient}, lr {options.LearningRate}. Run folder {dir}.");
+            Console.WriteLine($"{algo} fine-tuning against {source.Name}: {options.PromptsPerStep} prompts x {options.GroupSize} completions of up to {options.MaxNewTokens} tokens per step, beta {options.KlCoefficient}, lr {options.LearningRate}, " +
+                (policy.Lora is { } l ? $"LoRA rank {l.Options.Rank} on {string.Join(",", l.Options.TargetModules)} ({l.ParameterCount:N0} trained parameters; the reference is the base with the adapters off)" : $"every weight ({policy.ParameterCount:N0})") + $". Run folder {dir}.");
             int total = parse.GetValue(steps);
             var summary = RlhfRun.Train(folder, trainer, total, Math.Max(1, parse.GetValue(saveEvery)), new StepPrinter(trainer, total), cancellationToken);
             if (summary.Stopped) Console.WriteLine($"Stopped at step {summary.Steps}; the policy so far is in {folder.CheckpointPath(summary.Steps)}.");
-            else Console.WriteLine($"Done in {folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(dir, RlhfRun.ModelFile)}.");
+            else
+            {
+                Console.WriteLine($"Done in {folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(dir, RlhfRun.ModelFile)}{(policy.Lora is null ? "" : " (merged)")}.");
+                if (policy.Lora is { } adapters)
+                {
+                    Reinforce.Rlhf.HuggingFace.PeftAdapter.Save(dir, adapters, BaseModelName(parse.GetValue(model)!), overwrite: true);
+                    Console.WriteLine($"The LoRA adapter (PEFT layout: adapter_config.json, adapter_model.safetensors) is in {dir}.");
+                }
+                if (hfDir is not null)
+                {
+                    SaveHuggingFace(hfDir, policy, tokenizer, weightsType);
+                    Console.WriteLine($"The fine-tuned model{(policy.Lora is null ? "" : " (merged)")} in Hugging Face's GPT-2 layout: {hfDir}.");
+                }
+            }
             return 0;
         })));
         return command;

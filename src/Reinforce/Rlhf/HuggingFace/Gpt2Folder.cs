@@ -135,16 +135,19 @@ public static class Gpt2Folder
 
     /// <summary>
     /// Writes <paramref name="model"/> (and <paramref name="tokenizer"/>, when given) to <paramref name="folder"/> in Hugging
-    /// Face's GPT-2 layout: config.json, model.safetensors (F32, names without the <c>transformer.</c> prefix unless
-    /// <paramref name="transformerPrefix"/>, metadata <c>format: pt</c>), and the tokenizer files. Each file is written to a
-    /// temporary name and renamed. A folder that already holds a model is replaced only when <paramref name="overwrite"/>.
+    /// Face's GPT-2 layout: config.json, model.safetensors (<paramref name="dtype"/> F32, F16 or BF16, names without the
+    /// <c>transformer.</c> prefix unless <paramref name="transformerPrefix"/>, metadata <c>format: pt</c>), and the tokenizer
+    /// files. Each file is written to a temporary name and renamed. A folder that already holds a model is replaced only
+    /// when <paramref name="overwrite"/>. <paramref name="state"/> replaces the model's own weights (a LoRA model's merged
+    /// weights, say); it must have the model's names and shapes.
     /// </summary>
-    public static void Save(string folder, Gpt model, ByteLevelBpeTokenizer? tokenizer, bool overwrite = false, bool transformerPrefix = false)
+    public static void Save(string folder, Gpt model, ByteLevelBpeTokenizer? tokenizer, bool overwrite = false, bool transformerPrefix = false,
+        string dtype = "F32", IReadOnlyDictionary<string, Tensor>? state = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(model);
-        if (!overwrite && (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "config.json"))))
-            throw new IOException($"'{folder}' already holds a model (config.json or model.safetensors); nothing was written. Choose a new folder, or pass overwrite (--force) to replace it.");
+        RequireNoModel(folder, overwrite);
+        dtype = ParseDType(dtype);
         tokenizer?.RequireVocabulary(model.Config.VocabSize, $"saving to '{folder}'");
         Directory.CreateDirectory(folder);
         var c = model.Config;
@@ -173,9 +176,33 @@ public static class Gpt2Folder
         };
         AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         string prefix = transformerPrefix ? "transformer." : "";
-        var state = model.StateDict().ToDictionary(kv => prefix + kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        SafeTensors.Save(Path.Combine(folder, "model.safetensors"), state, new Dictionary<string, string> { ["format"] = "pt" });
+        var weights = (state ?? model.StateDict()).ToDictionary(kv => prefix + kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        SafeTensors.Save(Path.Combine(folder, "model.safetensors"), weights, new Dictionary<string, string> { ["format"] = "pt" }, dtype);
         tokenizer?.Save(folder, c.ContextLength);
+    }
+
+    /// <summary>
+    /// Throws, writing nothing, when <paramref name="folder"/> already holds a model (config.json or model.safetensors)
+    /// and <paramref name="overwrite"/> is false: call it before training so a run never ends by refusing to save.
+    /// </summary>
+    public static void RequireNoModel(string folder, bool overwrite)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!overwrite && (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "config.json"))))
+            throw new IOException($"'{folder}' already holds a model (config.json or model.safetensors); nothing was written. Choose a new folder, or pass overwrite (--force) to replace it.");
+    }
+
+    /// <summary>The safetensors dtype for a user's <c>--dtype</c> (f32, f16/float16/half, bf16/bfloat16; any case), or an error naming the choices.</summary>
+    public static string ParseDType(string dtype)
+    {
+        ArgumentNullException.ThrowIfNull(dtype);
+        return dtype.ToLowerInvariant() switch
+        {
+            "f32" or "float32" or "fp32" => "F32",
+            "f16" or "float16" or "fp16" or "half" => "F16",
+            "bf16" or "bfloat16" => "BF16",
+            _ => throw new ArgumentException($"--dtype is '{dtype}'; use f32 (exact), f16 or bf16 (half the size, rounded)."),
+        };
     }
 
     /// <summary>Throws unless sequences of <paramref name="tokens"/> fit the model's n_positions, naming the setting and the fix.</summary>
