@@ -106,7 +106,8 @@ public static class Gpt2Folder
         }
         // Bound the shape before allocating it: config.json cannot describe more weights than model.safetensors holds.
         long present = tensors.Values.Sum(t => (long)t.Size);
-        if (config.ParameterCountEstimate > present)
+        // (a near miss goes on to the per-tensor comparison below, which names each weight that does not fit)
+        if (config.ParameterCountEstimate > 4.0 * present + 1e6)
             throw new CheckpointFormatException(Path.Combine(folder, "config.json"),
                 string.Create(CultureInfo.InvariantCulture, $"it describes a model of {config.ParameterCountEstimate:N0} weights ({config.Layers} layers, n_embd {config.Width}, {config.Heads} heads, MLP ×{config.MlpRatio}, n_positions {config.ContextLength}, vocab_size {config.VocabSize}), but model.safetensors holds only {present:N0}"),
                 "Keep config.json and model.safetensors from the same model; if config.json was edited, restore it.");

@@ -306,7 +306,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
         {
             if (id < 0) throw new ArgumentException($"ByteLevelBpeTokenizer: token \"{token}\" has the negative id {id}.");
             // Checked before allocating one slot per id: an id of 2147483647 would otherwise ask for 16 GB.
-            if (id >= vocab.Count) throw new ArgumentException($"ByteLevelBpeTokenizer: token \"{token}\" has the id {id}, but the {vocab.Count} tokens must have the ids 0 … {vocab.Count - 1} without gaps.");
+            if (id >= vocab.Count) throw new ArgumentException($"ByteLevelBpeTokenizer: token \"{token}\" has the id {id}, but there are {vocab.Count} tokens: ids must run 0 … {vocab.Count - 1} without gaps.");
         }
         var tokens = new string[vocab.Count];
         foreach (var (token, id) in vocab)
