@@ -66,10 +66,11 @@ internal static partial class RlhfCommand
             string RaterScore() => score is null ? "" : string.Create(CultureInfo.InvariantCulture,
                 $"; {parse.GetValue(rater)} rater's mean score of {scorePrompts.Count * 4} sampled completions {MeanSampledScore(policy, tokenizer, scorePrompts, score, scoreTokens, parse.GetValue(seed)):F3}");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before: implicit-reward margin {m0:F3}, pairs ordered right {a0:P1}{RaterScore()}"));
+            var cadence = new PrintCadence();
             for (int s = 0; s < options.Steps; s++)
             {
                 var st = trainer.Step();
-                if (st.Step == 1 || st.Step % 10 == 0 || st.Step == options.Steps)
+                if (cadence.Due(st.Step == 1 || st.Step % 10 == 0 || st.Step == options.Steps))
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{options.Steps}  loss {st.Loss:F4}  rewards chosen {st.ChosenReward:F3} rejected {st.RejectedReward:F3}  accuracy {st.Accuracy:P0}  {watch.Elapsed.TotalSeconds:F0}s"));
             }
             var (m1, a1) = trainer.Evaluate();

@@ -48,10 +48,13 @@ internal static partial class RlhfCommand
                 UseTies = !parse.GetValue(noTies), Seed = parse.GetValue(seed),
             };
             Console.WriteLine($"Training on {train.Count:N0} pairs, holding out {validation.Count:N0} (their prompts are never trained on).");
+            var cadence = new PrintCadence();
             var history = RewardModelTraining.Train(rewardModel, train, validation, options, st =>
             {
-                if (st.Validation is { } v)
-                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{st.TotalSteps}  loss {st.Loss:F3}  held-out accuracy {v.Accuracy:P1}  margin {v.MeanMargin:F2}"));
+                if (!cadence.Due(st.Validation is not null || st.Step == 1)) return;
+                Console.WriteLine(st.Validation is { } v
+                    ? string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{st.TotalSteps}  loss {st.Loss:F3}  held-out accuracy {v.Accuracy:P1}  margin {v.MeanMargin:F2}")
+                    : string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{st.TotalSteps}  loss {st.Loss:F3}"));
             });
             var final = validation.Count > 0 ? RewardModelTraining.Evaluate(rewardModel, validation) : null;
             string outPath = parse.GetValue(output)!;

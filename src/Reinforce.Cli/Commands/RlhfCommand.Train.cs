@@ -142,12 +142,14 @@ internal static partial class RlhfCommand
         return command;
     }
 
-    /// <summary>Prints the first step, every tenth and the last, with one sample.</summary>
+    /// <summary>Prints the first step, every tenth, the last, and any step after five seconds without a line, with one sample.</summary>
     private sealed class StepPrinter(RlhfTrainer trainer, int total) : IProgress<RunProgress>
     {
+        private readonly PrintCadence _cadence = new();
+
         public void Report(RunProgress value)
         {
-            if (trainer.LastStep is not RlhfStepMetrics m || !(m.Step % 10 == 0 || m.Step == 1 || m.Step == total)) return;
+            if (trainer.LastStep is not RlhfStepMetrics m || !_cadence.Due(m.Step % 10 == 0 || m.Step == 1 || m.Step == total)) return;
             Console.WriteLine(Describe(m));
             Console.WriteLine($"        {m.Samples[0].Prompt}|{LmCommand.OneLine(m.Samples[0].Completion)}");
         }

@@ -13,26 +13,7 @@ public sealed class RlhfCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (int Code, string Out, string Error) Run(string? input, params string[] args)
-    {
-        var (oldIn, oldOut, oldError) = (Console.In, Console.Out, Console.Error);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Console.SetIn(new StringReader(input ?? ""));
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetIn(oldIn);
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static (int Code, string Out, string Error) Run(string? input, params string[] args) => CliRunner.Run(input, args);
 
     /// <summary>Pretrains a one-layer model on the first 20,000 characters of the stories; returns its checkpoint.</summary>
     private string Pretrain()

@@ -113,8 +113,7 @@ public static class LmCheckpoint
             throw new CheckpointFormatException(path, $"the model shape in the metadata cannot be read ({e.Message})", "Re-create the checkpoint.", e);
         }
         // Bound the shape before anything is allocated: the file must hold at least the weights the shape describes.
-        double width = config.Width, described = (double)config.VocabSize * width + (double)config.ContextLength * width
-            + (double)config.Layers * (4 * width + 4 * width * width + 4 * width + 2.0 * config.MlpRatio * width * width + (double)config.MlpRatio * width + width) + 2 * width;
+        double described = config.ParameterCountEstimate;
         long present = tensors.Values.Sum(t => (long)t.Size);
         if (described > present)
             throw new CheckpointFormatException(path,
