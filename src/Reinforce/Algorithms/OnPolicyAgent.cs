@@ -34,6 +34,7 @@ public abstract partial class OnPolicyAgent : Agent
     private readonly float[] _finalValue = new float[1];
     private readonly Rng _predictRng;
     private PolicyState _rolloutState = PolicyState.None;
+    private RecurrentPolicyState? _finalState;   // one copy's memory, for the value of a truncated episode's final observation
     private bool _envStarted;
 
     /// <summary>Builds the agent for <paramref name="env"/>; <paramref name="withCritic"/> adds a value head; <paramref name="policyFactory"/> (default: the MLP <see cref="ActorCriticPolicy"/>) builds the policy.</summary>
@@ -261,7 +262,16 @@ public abstract partial class OnPolicyAgent : Agent
             {
                 if (truncated[i] && !terminated[i])
                 {
-                    Policy.PredictValues(new ObservationBatch(Env.FinalObservation(i), 1, layout), state, _finalValue);
+                    // A recurrent policy bootstraps from copy i's memory as it is after this step (before the reset), as
+                    // sb3-contrib's RecurrentPPO does: the final observation continues the episode the memory has seen.
+                    var finalState = state;
+                    if (state is RecurrentPolicyState memory)
+                    {
+                        _finalState ??= (RecurrentPolicyState)Policy.CreateState(1);
+                        memory.CopyStream(i, _finalState, 0);
+                        finalState = _finalState;
+                    }
+                    Policy.PredictValues(new ObservationBatch(Env.FinalObservation(i), 1, layout), finalState, _finalValue);
                     Buffer.SetTruncationValue(i, _finalValue[0]);
                 }
             }
