@@ -83,20 +83,19 @@ public static class PpoUpdateCpuTime
         Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / 32:F2} µs per 8-environment step)"));
     }
 
-    /// <summary>This thread's user + system CPU time (Linux getrusage RUSAGE_THREAD), in microseconds.</summary>
+    /// <summary>This thread's CPU time (Linux clock_gettime CLOCK_THREAD_CPUTIME_ID), in microseconds.</summary>
     private static double ThreadCpuMicroseconds()
     {
-        GetRusage(1, out var usage);
-        return usage.UserSeconds * 1e6 + usage.UserMicroseconds + usage.SystemSeconds * 1e6 + usage.SystemMicroseconds;
+        ClockGetTime(3, out var time);
+        return time.Seconds * 1e6 + time.Nanoseconds / 1e3;
     }
 
     [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
-    private struct RUsage
+    private struct TimeSpec
     {
-        public long UserSeconds, UserMicroseconds, SystemSeconds, SystemMicroseconds;
-        public long MaxRss, Ixrss, Idrss, Isrss, Minflt, Majflt, Nswap, Inblock, Oublock, Msgsnd, Msgrcv, Nsignals, Nvcsw, Nivcsw;
+        public long Seconds, Nanoseconds;
     }
 
-    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
-    private static extern int GetRusage(int who, out RUsage usage);
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
 }
