@@ -57,7 +57,7 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
 
         double rolloutGemm = Time(layers, envs, observation, backward: false, out _);
         double minibatchGemm = Time(layers, batch, observation, backward: true, out double flops);
-        return new SpeedLimit(StepNanoseconds(resolved.Env, envs, resolved.Seed), rolloutGemm, minibatchGemm * minibatches, flops * minibatches, rollout);
+        return new SpeedLimit(MeasureStepNanoseconds(resolved.Env, envs, resolved.Seed), rolloutGemm, minibatchGemm * minibatches, flops * minibatches, rollout);
     }
 
     /// <summary>Median microseconds of one pass of the layers' products at <paramref name="rows"/> rows.</summary>
@@ -99,7 +99,7 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
     }
 
     /// <summary>Median ns per environment step of the vector with uniformly random actions.</summary>
-    private static double StepNanoseconds(string envId, int envs, int seed)
+    private static double MeasureStepNanoseconds(string envId, int envs, int seed)
     {
         using var env = Environments.MakeVector(envId, envs, unchecked((ulong)seed) + 17);
         env.Reset(unchecked((ulong)seed) + 17);
