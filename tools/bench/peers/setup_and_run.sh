@@ -44,8 +44,8 @@ extract() {  # bare git dir, target folder, path inside the repository
 }
 
 ours() {  # the preset's 100k steps (the README's bench figure) and CleanRL's settings
-  local cli="$repo/src/Reinforce.Cli/bin/Release/net10.0/reinforce"
-  [ -x "$cli" ] || cli="dotnet $repo/src/Reinforce.Cli/bin/Release/net10.0/reinforce.dll"
+  local cli="$repo/src/Reinforce.Cli/bin/Release/net10.0/Reinforce.Cli"
+  [ -x "$cli" ] || cli="dotnet $repo/src/Reinforce.Cli/bin/Release/net10.0/Reinforce.Cli.dll"
   echo "== ours: reinforce bench --seeds 3 (CartPole-v1 preset, 100k steps, load $(cut -d' ' -f1 /proc/loadavg))"
   $cli bench --seeds 3
 }
