@@ -584,19 +584,12 @@ public static class PolicyExporter
 
     private static string Activate(OnnxGraphBuilder g, string x, Activation activation)
     {
-        string op = activation switch
-        {
-            Activation.Tanh => "Tanh",
-            Activation.Relu => "Relu",
-            Activation.Elu => "Elu",
-            Activation.Sigmoid => "Sigmoid",
-            Activation.Softplus => "Softplus",
-            Activation.Identity => "",
-            _ => throw new NotSupportedException($"ONNX export: the activation {activation} has no ONNX operator mapping; use tanh, relu, elu, sigmoid, softplus or identity."),
-        };
+        var function = Activations.Of(activation);
+        string op = function.OnnxOperator
+            ?? throw new NotSupportedException($"ONNX export: the activation {activation} has no ONNX operator mapping; use {string.Join(", ", Activations.All.Where(a => a.OnnxOperator is not null).Select(a => a.Name))}.");
         if (op.Length == 0) return x;
         string y = g.Fresh(op.ToLowerInvariant());
-        if (activation == Activation.Elu) g.AddNode(op, [x], [y], ("alpha", 1f));
+        if (function.OnnxAlpha is float alpha) g.AddNode(op, [x], [y], ("alpha", alpha));
         else g.AddNode(op, [x], [y]);
         return y;
     }
