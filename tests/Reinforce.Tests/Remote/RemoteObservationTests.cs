@@ -105,6 +105,36 @@ public sealed class RemoteObservationTests
         Assert.Contains(server.Endpoint, ex.Message, StringComparison.Ordinal);
     }
 
+    /// <summary>An absurd but finite reward from a server trains on, with one warning naming the server, the copy and the step.</summary>
+    [Fact]
+    public async Task A_huge_reward_from_a_server_warns_once_naming_it()
+    {
+        await using var server = InProcessServer.Start(new LyingService("huge reward"));
+        var warnings = new CapturedWarnings();
+        System.Diagnostics.Trace.Listeners.Add(warnings);
+        try
+        {
+            using var env = Environments.MakeVector(server.Address, 2, seed: 3);
+            for (int t = 0; t < 5; t++) env.Step([0, 1]);
+        }
+        finally
+        {
+            System.Diagnostics.Trace.Listeners.Remove(warnings);
+        }
+        var mine = warnings.Lines.Where(l => l.Contains(server.Endpoint, StringComparison.Ordinal)).ToList();
+        Assert.Single(mine);
+        Assert.Contains("1E+30", mine[0], StringComparison.Ordinal);
+        Assert.Contains("copy 1", mine[0], StringComparison.Ordinal);
+        Assert.Contains("step 2", mine[0], StringComparison.Ordinal);
+    }
+
+    private sealed class CapturedWarnings : System.Diagnostics.TraceListener
+    {
+        public List<string> Lines { get; } = [];
+        public override void Write(string? message) { }
+        public override void WriteLine(string? message) { lock (Lines) if (message is not null) Lines.Add(message); }
+    }
+
     /// <summary>Lying handshakes: spaces no client could hold are refused before anything is allocated.</summary>
     [Theory]
     [InlineData("Box of 2^31 elements", "elements")]
@@ -179,6 +209,7 @@ internal sealed class LyingService(string lie) : VectorEnvService("CartPole-v1")
                 break;
             case "rewards missing": response.Rewards.Clear(); break;
             case "infinite reward": response.Rewards[1] = float.PositiveInfinity; break;
+            case "huge reward": response.Rewards[1] = 1e30f; break;
             case "batch missing": response.Observations = null; break;
         }
         return response;

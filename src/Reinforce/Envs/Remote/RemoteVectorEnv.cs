@@ -33,6 +33,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
     private readonly TimeSpan _timeout;
     private long _steps;
     private bool _hasReset;
+    private bool _warnedLargeReward;
     private bool _disposed;
 
     private RemoteVectorEnv(RemoteAddress address, Server[] servers, HandshakeInfo info)
@@ -294,6 +295,12 @@ public sealed class RemoteVectorEnv : IVectorEnv
             {
                 float reward = response.Rewards[i];
                 if (!float.IsFinite(reward)) throw server.Fault(step, $"copy {o + i} has reward {reward.ToString(CultureInfo.InvariantCulture)}; rewards must be finite numbers");
+                if (Math.Abs(reward) > VectorEnv.RewardWarningMagnitude && !_warnedLargeReward)
+                {
+                    _warnedLargeReward = true;
+                    System.Diagnostics.Trace.TraceWarning($"{server.Name}: copy {o + i} returned the reward {reward.ToString("G6", CultureInfo.InvariantCulture)} at step {step}. " +
+                        $"Rewards beyond ±{VectorEnv.RewardWarningMagnitude.ToString("G", CultureInfo.InvariantCulture)} make value losses and gradients explode; scale the reward down (or set normalize_reward). This warning is shown once.");
+                }
                 int g = o + i;
                 _rewards[g] = reward;
                 bool terminated = response.Terminated[i], truncated = response.Truncated[i];
