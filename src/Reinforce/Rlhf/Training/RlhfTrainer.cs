@@ -1,3 +1,4 @@
+using Reinforce.Algorithms;
 using System.Diagnostics;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
@@ -94,15 +95,18 @@ public sealed record RlhfOptions
     /// <summary>Throws if a setting is out of range, naming it.</summary>
     public void Validate()
     {
-        if (PromptsPerStep < 1) throw new ArgumentOutOfRangeException(nameof(PromptsPerStep), PromptsPerStep, "RlhfOptions: at least one prompt per step.");
+        ConfigurationException.Require(PromptsPerStep >= 1, "prompts_per_step", $"is {PromptsPerStep}; use at least one prompt per step.");
         int minGroup = Algorithm == RlAlgorithm.Ppo ? 1 : 2;
-        if (GroupSize < minGroup) throw new ArgumentOutOfRangeException(nameof(GroupSize), GroupSize, $"RlhfOptions: {Algorithm} needs at least {minGroup} completions per prompt (RLOO and GRPO compare completions of the same prompt).");
-        if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "RlhfOptions: completions need at least one token.");
-        if (KlCoefficient < 0) throw new ArgumentOutOfRangeException(nameof(KlCoefficient), KlCoefficient, "RlhfOptions: the KL coefficient cannot be negative.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "RlhfOptions: the learning rate must be positive.");
-        if (!(ClipRange > 0)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "RlhfOptions: the clip range must be positive.");
-        if (Epochs < 1 || MiniBatches < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), "RlhfOptions: epochs and minibatches must be at least 1.");
-        if (MiniBatches > PromptsPerStep * GroupSize) throw new ArgumentOutOfRangeException(nameof(MiniBatches), MiniBatches, $"RlhfOptions: {MiniBatches} minibatches of {PromptsPerStep * GroupSize} completions would leave some empty.");
+        ConfigurationException.Require(GroupSize >= minGroup, "group_size", $"is {GroupSize}; {Algorithm} needs at least {minGroup} completions per prompt (RLOO and GRPO compare completions of the same prompt).");
+        ConfigurationException.Require(MaxNewTokens >= 1, "max_new_tokens", $"is {MaxNewTokens}; completions need at least one token.");
+        ConfigurationException.Require(float.IsFinite(KlCoefficient) && KlCoefficient >= 0, "kl_coefficient", $"is {KlCoefficient}; use 0 (no KL penalty) or a positive value such as 0.05.");
+        ConfigurationException.Require(float.IsFinite(LearningRate) && LearningRate > 0, "learning_rate", $"is {LearningRate}; use a positive rate such as 1e-4.");
+        ConfigurationException.Require(float.IsFinite(WeightDecay) && WeightDecay >= 0, "weight_decay", $"is {WeightDecay}; use 0 or a small positive value.");
+        ConfigurationException.Require(float.IsFinite(MaxGradNorm) && MaxGradNorm > 0, "max_grad_norm", $"is {MaxGradNorm}; use a positive norm such as 1.");
+        ConfigurationException.Require(float.IsFinite(ClipRange) && ClipRange > 0, "clip_range", $"is {ClipRange}; use a positive range such as 0.2.");
+        ConfigurationException.Require(Epochs >= 1, "epochs", $"is {Epochs}; use 1 or more passes over each batch.");
+        ConfigurationException.Require(MiniBatches >= 1, "mini_batches", $"is {MiniBatches}; use 1 or more minibatches per pass.");
+        ConfigurationException.Require(MiniBatches <= PromptsPerStep * GroupSize, "mini_batches", $"is {MiniBatches}, but a step holds {PromptsPerStep * GroupSize} completions; use at most that many, or none would be left for some minibatches.");
     }
 }
 
