@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Reinforce.Algorithms;
+using Reinforce.Distributed;
 using Reinforce.IO;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Demos;
@@ -14,7 +16,7 @@ internal static partial class RlhfCommand
     /// <summary>`reinforce rlhf train`: RL fine-tuning (RLOO, GRPO or PPO) of a language model against a reward model or a reward written as code.</summary>
     private static Command CreateTrain()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Language-model checkpoint to fine-tune (it also becomes the frozen reference).", Required = true };
+        var model = new Option<string?>("--model", "-m") { Description = "Language-model checkpoint to fine-tune (it also becomes the frozen reference)." };
         var reward = new Option<string?>("--reward", "-r") { Description = "Reward-model checkpoint (from `reinforce rlhf reward`)." };
         var task = new Option<string?>("--task") { Description = "Instead of a reward model: a verifiable task, reverse or repeat (prompts and rewards come from it)." };
         task.AcceptOnlyFromAmong("reverse", "repeat");
@@ -25,7 +27,7 @@ internal static partial class RlhfCommand
         var steps = new Option<int>("--steps") { Description = "RL steps.", DefaultValueFactory = _ => 200 };
         var prompts = new Option<string?>("--prompts") { Description = "Text file of prompts, one per line (default: the openings of the shipped stories)." };
         var group = new Option<int>("--group", "-k") { Description = "Completions per prompt.", DefaultValueFactory = _ => 4 };
-        var perStep = new Option<int>("--prompts-per-step") { Description = "Prompts per step.", DefaultValueFactory = _ => 16 };
+        var perStep = new Option<int>("--prompts-per-step") { Description = "Prompts per step (per rank in a data-parallel run).", DefaultValueFactory = _ => 16 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Completion length in characters (a task sets its own).", DefaultValueFactory = _ => 48 };
         var beta = new Option<float>("--beta") { Description = "KL coefficient.", DefaultValueFactory = _ => 0.05f };
         var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4f };
@@ -36,74 +38,81 @@ internal static partial class RlhfCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Save the policy every this many steps (and at the end).", DefaultValueFactory = _ => 50 };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and sampling.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its newest checkpoint, with the settings in its config.json." };
+        var distributed = new Option<string?>("--distributed") { Description = "Data-parallel over MPI ranks: mpi (start with mpirun -np N reinforce rlhf train ... --distributed mpi)." };
         var command = new Command("train", "RL fine-tuning of a language model against a reward model or a reward written as code.")
         {
-            model, reward, task, rater, algorithm, steps, prompts, group, perStep, maxTokens, beta, lr, epochs, minibatches, noNormalize, output, saveEvery, seed, threads,
+            model, reward, task, rater, algorithm, steps, prompts, group, perStep, maxTokens, beta, lr, epochs, minibatches, noNormalize, output, saveEvery, seed, threads, resume, distributed,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(Guard(() =>
         {
             ApplyThreads(parse.GetValue(threads));
-            string? rewardPath = parse.GetValue(reward), taskName = parse.GetValue(task), raterName = parse.GetValue(rater);
-            if (new[] { rewardPath, taskName, raterName }.Count(x => x is not null) != 1)
-                throw new ArgumentException("give exactly one reward: --reward <reward model>, --task reverse|repeat, or --rater simple|cheerful|spelling.");
-            var (policy, tokenizer, _) = LoadLanguageModel(parse.GetValue(model)!);
-            var algo = parse.GetValue(algorithm) switch { "grpo" => RlAlgorithm.Grpo, "ppo" => RlAlgorithm.Ppo, _ => RlAlgorithm.Rloo };
-            var defaults = RlhfOptions.For(algo);
-            var options = defaults with
+            string? resumeDir = parse.GetValue(resume);
+            RlhfRunConfig? config = null;
+            if (resumeDir is not null)
             {
-                GroupSize = parse.GetValue(group), PromptsPerStep = parse.GetValue(perStep), MaxNewTokens = parse.GetValue(maxTokens),
-                KlCoefficient = parse.GetValue(beta), LearningRate = parse.GetValue(lr), Epochs = parse.GetValue(epochs) ?? defaults.Epochs,
-                MiniBatches = parse.GetValue(minibatches) ?? defaults.MiniBatches, Seed = parse.GetValue(seed),
-            };
-
-            IRewardSource source;
-            Func<Rng, string> promptSource;
-            if (taskName is not null)
-            {
-                var wordTask = WordTask.Create(taskName);
-                string missing = tokenizer.UnknownCharacters(wordTask.Characters);
-                if (missing.Length > 0)
-                    throw new ArgumentException($"the model's vocabulary lacks \"{LmCommand.OneLine(missing)}\", which the {taskName} task writes; use a model pretrained on the task's format (`reinforce rlhf demo verifiable` makes one).");
-                source = wordTask;
-                promptSource = wordTask.SamplePrompt;
-                options = options with { MaxNewTokens = wordTask.MaxLength + 2, StopCharacter = WordTask.Terminator };
+                if (parse.GetValue(model) is not null || parse.GetValue(reward) is not null || parse.GetValue(task) is not null || parse.GetValue(rater) is not null)
+                    throw new ConfigurationException("--resume continues a run with the settings in its config.json; leave out --model and the reward (--reward, --task, --rater).");
             }
             else
             {
-                var promptList = ReadPrompts(parse.GetValue(prompts), tokenizer);
-                promptSource = r => promptList[r.NextInt(promptList.Count)];
-                if (raterName is not null)
+                var algo = parse.GetValue(algorithm) switch { "grpo" => RlAlgorithm.Grpo, "ppo" => RlAlgorithm.Ppo, _ => RlAlgorithm.Rloo };
+                var defaults = RlhfOptions.For(algo);
+                config = new RlhfRunConfig
                 {
-                    var score = PreferenceDemo.Rater(raterName, DemoCorpus.Stories);
-                    source = RewardFunction.OfCompletion(raterName, score);
+                    Model = parse.GetValue(model) ?? throw new ConfigurationException("--model", "is missing; give the language model to fine-tune, e.g. --model runs/lm/model.safetensors (or --resume RUN_DIR to continue a run)."),
+                    RewardModel = parse.GetValue(reward), Task = parse.GetValue(task), Rater = parse.GetValue(rater), Prompts = parse.GetValue(prompts),
+                    NormalizeReward = !parse.GetValue(noNormalize), Steps = parse.GetValue(steps), SaveEvery = Math.Max(1, parse.GetValue(saveEvery)),
+                    Options = defaults with
+                    {
+                        GroupSize = parse.GetValue(group), PromptsPerStep = parse.GetValue(perStep), MaxNewTokens = parse.GetValue(maxTokens),
+                        KlCoefficient = parse.GetValue(beta), LearningRate = parse.GetValue(lr), Epochs = parse.GetValue(epochs) ?? defaults.Epochs,
+                        MiniBatches = parse.GetValue(minibatches) ?? defaults.MiniBatches, Seed = parse.GetValue(seed),
+                    },
+                };
+                if (new[] { config.RewardModel, config.Task, config.Rater }.Count(x => x is not null) != 1)
+                    throw new ConfigurationException("--reward", "give exactly one reward: --reward <reward model>, --task reverse|repeat, or --rater simple|cheerful|spelling.");
+                config.Validate();
+            }
+            return DistributedLm.Run(parse.GetValue(distributed), comm =>
+            {
+                RlhfRun run;
+                bool leader = comm is null || comm.Rank == 0;
+                if (leader)
+                {
+                    string dir = resumeDir ?? parse.GetValue(output)!;
+                    run = resumeDir is null ? RlhfRun.Create(dir, config!) : RlhfRun.Resume(dir);
+                    if (comm is not null) DataParallelRuns.BroadcastText(comm, JsonFile.Serialize(run.Config));
                 }
                 else
                 {
-                    var (rm, _) = LmCheckpoint.LoadRewardModel(rewardPath!);
-                    if (!TokenizerMetadata.Same(rm.Tokenizer, tokenizer))
-                        Console.WriteLine("note: the reward model was trained with a different vocabulary; completions are scored through its own tokenizer.");
-                    source = rm;
-                    if (!parse.GetValue(noNormalize))
-                    {
-                        var scaled = ScaledReward.Calibrate(rm, policy, tokenizer, promptList, options.MaxNewTokens, options.Seed);
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reward model scores on the starting policy: mean {scaled.Shift:F3}, std {scaled.Scale:F3}; rewards are rescaled to mean 0, std 1."));
-                        source = scaled;
-                    }
+                    // Rank 0's resolved configuration (with its reward calibration), whether or not this machine sees its folder.
+                    var resolved = JsonFile.Deserialize<RlhfRunConfig>(DataParallelRuns.BroadcastText(comm!, null), "rank 0's configuration");
+                    run = RlhfRun.Follower(resolved, DistributedTraining.ScratchFolder(comm!), resumeDir);
                 }
-            }
-
-            string dir = parse.GetValue(output)!;
-            var trainer = new RlhfTrainer(policy, tokenizer, source, promptSource, options);
-            using var folder = RunFolder.Create(dir, JsonFile.Serialize(new Dictionary<string, object>
-            {
-                ["kind"] = "rlhf_train", ["model"] = parse.GetValue(model)!, ["reward"] = rewardPath ?? taskName ?? raterName!, ["options"] = options,
-            }));
-            Console.WriteLine($"{algo} fine-tuning against {source.Name}: {options.PromptsPerStep} prompts x {options.GroupSize} completions of up to {options.MaxNewTokens} characters per step, beta {options.KlCoefficient}, lr {options.LearningRate}. Run folder {dir}.");
-            int total = parse.GetValue(steps);
-            var summary = RlhfRun.Train(folder, trainer, total, Math.Max(1, parse.GetValue(saveEvery)), new StepPrinter(trainer, total), cancellationToken);
-            if (summary.Stopped) Console.WriteLine($"Stopped at step {summary.Steps}; the policy so far is in {folder.CheckpointPath(summary.Steps)}.");
-            else Console.WriteLine($"Done in {folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(dir, RlhfRun.ModelFile)}.");
-            return 0;
+                using (run)
+                {
+                    if (comm is not null) run.JoinRanks(comm);
+                    var o = run.Config.Options;
+                    if (leader)
+                    {
+                        if (run.PromptsLeftOut > 0) Console.WriteLine($"note: {run.PromptsLeftOut} prompts use characters the model never saw and are left out.");
+                        if (run.RewardVocabularyDiffers) Console.WriteLine("note: the reward model was trained with a different vocabulary; completions are scored through its own tokenizer.");
+                        if (run.Reward is ScaledReward scaled)
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reward model scores on the starting policy: mean {scaled.Shift:F3}, std {scaled.Scale:F3}; rewards are rescaled to mean 0, std 1."));
+                        if (resumeDir is not null)
+                            Console.WriteLine(run.ResumedFrom is null ? $"Resuming {resumeDir}: no checkpoint yet, starting from step 0." : $"Resuming {resumeDir} from {run.ResumedFrom} (step {run.Trainer.StepCount}).");
+                        Console.WriteLine($"{o.Algorithm} fine-tuning against {run.Reward.Name}: {o.PromptsPerStep} prompts x {o.GroupSize} completions of up to {o.MaxNewTokens} characters per step" +
+                            $"{(comm is { Size: > 1 } ? $" on each of {comm.Size} ranks" : "")}, beta {o.KlCoefficient}, lr {o.LearningRate}. Run folder {run.Folder.Directory}.");
+                    }
+                    var summary = run.Run(leader ? new StepPrinter(run.Trainer, run.Config.Steps) : null, cancellationToken);
+                    if (!leader) return 0;
+                    if (summary.AlreadyFinished) Console.WriteLine("The run had already finished.");
+                    if (summary.Stopped) Console.WriteLine($"Stopped at step {summary.Steps}; continue with: reinforce rlhf train --resume {run.Folder.Directory}");
+                    else Console.WriteLine($"Done in {run.Folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(run.Folder.Directory, RlhfRun.ModelFile)}.");
+                    return 0;
+                }
+            });
         })));
         return command;
     }

@@ -311,7 +311,11 @@ public sealed class RewardModelTrainer : IRunTrainer
     /// <summary>Writes the model (trunk as <see cref="LmCheckpoint.ModelFile"/>, head beside the optimizer state) and the step to <paramref name="directory"/>.</summary>
     public void Save(string directory) =>
         LmCheckpoint.SaveTrainingState(directory, _model.Trunk, _model.Tokenizer, _optimizer, new Rng(_options.Seed), StepCount,
-            new Dictionary<string, string> { ["reward_step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) }, _model.Head);
+            new Dictionary<string, string>
+            {
+                ["reward_step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ranks"] = Communicator.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }, _model.Head);
 
     /// <summary>Restores what <see cref="Save"/> wrote (the batch order is replayed from the step).</summary>
     public void Load(string directory)
