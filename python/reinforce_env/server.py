@@ -12,20 +12,58 @@ from . import _protocol as pb
 DT = pb.DTYPE
 
 
-def _space_to_proto(space):
-    """A Space message for a Gymnasium-like space (duck-typed: Discrete, Box, MultiDiscrete)."""
+def _is_dict(space):
+    spaces = getattr(space, "spaces", None)
+    return hasattr(spaces, "keys") and hasattr(spaces, "items")
+
+
+def _is_tuple(space):
+    spaces = getattr(space, "spaces", None)
+    return isinstance(spaces, (tuple, list))
+
+
+def _space_to_proto(space, depth=0):
+    """A Space message for a Gymnasium-like space (duck-typed: Discrete, Box (float or uint8), MultiDiscrete, Dict, Tuple).
+
+    A Dict's entries go in sorted key order (as Gymnasium sorts them, and as Reinforce flattens them)."""
     kind = type(space).__name__
+    if depth > 16:
+        raise TypeError("reinforce_env: spaces nest deeper than 16 levels")
+    if _is_dict(space):
+        entries = [pb.DictEntry(key=str(k), space=_space_to_proto(v, depth + 1)) for k, v in sorted(space.spaces.items(), key=lambda kv: str(kv[0]))]
+        return pb.Space(dict=pb.DictSpace(entries=entries))
+    if _is_tuple(space):
+        return pb.Space(tuple=pb.TupleSpace(spaces=[_space_to_proto(s, depth + 1) for s in space.spaces]))
     if hasattr(space, "nvec"):
         return pb.Space(multi_discrete=pb.MultiDiscreteSpace(nvec=[int(n) for n in np.asarray(space.nvec).ravel()]))
     if hasattr(space, "n"):
         return pb.Space(discrete=pb.DiscreteSpace(n=int(space.n), start=int(getattr(space, "start", 0))))
     if hasattr(space, "low") and hasattr(space, "high"):
         shape = tuple(int(d) for d in space.shape)
+        if np.dtype(getattr(space, "dtype", np.float32)) == np.uint8:
+            # An image (channels first, [C, H, W]): one bound each, as bytes.
+            low = int(np.min(np.asarray(space.low))) if np.size(space.low) else 0
+            high = int(np.max(np.asarray(space.high))) if np.size(space.high) else 255
+            return pb.Space(box=pb.BoxSpace(shape=list(shape), low=[low], high=[high], dtype=DT["DTYPE_UINT8"]))
         low = np.broadcast_to(np.asarray(space.low, dtype=np.float64), shape).astype(np.float32).ravel()
         high = np.broadcast_to(np.asarray(space.high, dtype=np.float64), shape).astype(np.float32).ravel()
-        dtype = DT["DTYPE_UINT8"] if np.dtype(getattr(space, "dtype", np.float32)) == np.uint8 else DT["DTYPE_FLOAT32"]
-        return pb.Space(box=pb.BoxSpace(shape=list(shape), low=low.tolist(), high=high.tolist(), dtype=dtype))
-    raise TypeError(f"reinforce_env: cannot describe the space {space!r} ({kind}); serve Discrete, Box or MultiDiscrete spaces.")
+        return pb.Space(box=pb.BoxSpace(shape=list(shape), low=low.tolist(), high=high.tolist(), dtype=DT["DTYPE_FLOAT32"]))
+    raise TypeError(f"reinforce_env: cannot describe the space {space!r} ({kind}); serve Discrete, Box, MultiDiscrete, Dict or Tuple spaces.")
+
+
+def _leaves(proto, path=()):
+    """The leaves of a Space message in wire order: (path of keys/indices, numpy dtype, shape of one value)."""
+    kind = proto.WhichOneof("kind")
+    if kind == "dict":
+        return [leaf for e in proto.dict.entries for leaf in _leaves(e.space, path + (e.key,))]
+    if kind == "tuple":
+        return [leaf for i, s in enumerate(proto.tuple.spaces) for leaf in _leaves(s, path + (i,))]
+    if kind == "box":
+        dtype = ("DTYPE_UINT8", np.uint8) if proto.box.dtype == DT["DTYPE_UINT8"] else ("DTYPE_FLOAT32", np.float32)
+        return [(path, dtype, tuple(proto.box.shape))]
+    if kind == "discrete":
+        return [(path, ("DTYPE_INT32", np.int32), ())]
+    return [(path, ("DTYPE_INT32", np.int32), (len(proto.multi_discrete.nvec),))]
 
 
 def _tensor(array, dtype_name):
@@ -34,15 +72,22 @@ def _tensor(array, dtype_name):
 
 
 class _Session:
-    def __init__(self, envs, obs_dtype):
+    def __init__(self, envs, leaves):
         self.envs = envs
-        self.obs_dtype = obs_dtype
+        self.leaves = leaves
         self.lock = threading.Lock()
 
     def batch(self, observations):
-        np_dtype = np.uint8 if self.obs_dtype == "DTYPE_UINT8" else np.float32
-        rows = np.stack([np.asarray(o, dtype=np_dtype) for o in observations])
-        return pb.Batch(leaves=[_tensor(rows, self.obs_dtype)])
+        """One block per leaf: the leaf's value of every observation stacked (a dict observation is looked up by key)."""
+        blocks = []
+        for path, (dtype_name, np_dtype), shape in self.leaves:
+            values = []
+            for o in observations:
+                for key in path:
+                    o = o[key]
+                values.append(np.asarray(o, dtype=np_dtype).reshape(shape))
+            blocks.append(_tensor(np.stack(values), dtype_name))
+        return pb.Batch(leaves=blocks)
 
 
 def _info_message(index, info):
@@ -69,9 +114,7 @@ class EnvServer:
         self.env_id = env_id or (getattr(spec, "id", None) if spec is not None else None) or type(getattr(probe, "unwrapped", probe)).__name__
         self.observation_space = _space_to_proto(probe.observation_space)
         self.action_space = _space_to_proto(probe.action_space)
-        if self.observation_space.WhichOneof("kind") != "box":
-            raise TypeError(f"reinforce_env: {self.env_id} observes {probe.observation_space}; serve a Box observation space (flatten or one-hot encode it).")
-        self.obs_dtype = "DTYPE_UINT8" if self.observation_space.box.dtype == DT["DTYPE_UINT8"] else "DTYPE_FLOAT32"
+        self.leaves = _leaves(self.observation_space)
         self.max_episode_steps = max_episode_steps or int(getattr(spec, "max_episode_steps", None) or 0)
         self.reward_threshold = reward_threshold if reward_threshold is not None else getattr(spec, "reward_threshold", None)
         if hasattr(probe, "close"):
@@ -103,7 +146,7 @@ class EnvServer:
         if count < 1 or count > self.max_copies:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{count} copies asked for; this server opens 1 to {self.max_copies} per session.")
         session_id = str(next(self._ids))
-        self._sessions[session_id] = _Session([self.make_env() for _ in range(count)], self.obs_dtype)
+        self._sessions[session_id] = _Session([self.make_env() for _ in range(count)], self.leaves)
         if self.log:
             print(f"session {session_id}: {count} copies of {self.env_id} for {request.client or 'a client'} at {context.peer()}", file=self.log, flush=True)
         response = pb.HandshakeResponse(protocol=pb.PROTOCOL_VERSION, server=self.server_name, env_id=self.env_id, session=session_id,

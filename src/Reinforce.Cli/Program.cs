@@ -15,6 +15,7 @@ public static class Program
     /// </summary>
     public static int Run(string[] args)
     {
+        WarningListener.Install();
         var parse = BuildRoot().Parse(args);
         if (parse.Errors.Count == 0) return parse.Invoke();
         foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {CommandLineErrors.Friendly(error.Message)}");

@@ -57,6 +57,13 @@ internal static class BenchCommand
                     $"; median {Median(solved.Select(r => (double)r.StepsToSolve!.Value)).ToString("N0", c)} steps, " +
                     $"median {Median(solved.Select(r => r.TrainingSeconds)).ToString("F2", c)} s, worst {solved.Max(r => r.TrainingSeconds).ToString("F2", c)} s; " +
                     $"{(rows.Sum(r => r.Steps) / rows.Sum(r => r.TrainingSeconds)).ToString("N0", c)} steps/s overall."));
+                // The distance to the machine's limit: stepping at its measured ns/step plus the network's products at their measured rate.
+                var limit = SpeedLimit.Measure(baseConfig);
+                double overall = rows.Sum(r => r.Steps) / rows.Sum(r => r.TrainingSeconds);
+                double limitRate = limit.StepsPerSecond(resolved.NumEnvs);
+                Console.WriteLine($"limit on this machine now: {limitRate.ToString("N0", c)} steps/s (stepping {limit.StepNanoseconds.ToString("F0", c)} ns/step, " +
+                    $"rollout products {limit.RolloutGemmMicroseconds.ToString("F2", c)} µs/step, update products {(limit.UpdateGemmMicroseconds / 1e3).ToString("F2", c)} ms/update " +
+                    $"at {limit.UpdateGflops.ToString("F1", c)} GFLOP/s); this run at {(overall / limitRate).ToString("P0", c)} of it.");
                 return solved.Count == rows.Count ? 0 : 1;
             }
             catch (ConfigurationException ex)

@@ -53,7 +53,7 @@ internal static class BenchEnvCommand
                     $"{(median / m * 1e6).ToString("F1", c)} µs per vector step (median of {r} x {m} steps; min {(seconds[0] / m * 1e6).ToString("F1", c)}, max {(seconds[^1] / m * 1e6).ToString("F1", c)} µs)");
                 return 0;
             }
-            catch (Exception ex) when (ex is ArgumentException or IOException or KeyNotFoundException)
+            catch (Exception ex) when (ex is ArgumentException or IOException or Envs.EnvironmentOutputException or KeyNotFoundException)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;

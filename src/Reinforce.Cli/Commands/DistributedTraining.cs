@@ -15,10 +15,15 @@ internal static class DistributedTraining
         if (!backend.Equals("mpi", StringComparison.OrdinalIgnoreCase))
             throw new ConfigurationException("--distributed", $"is \"{backend}\"; the backend is mpi (start the ranks with mpirun -np N reinforce train ... --distributed mpi).");
         var comm = MpiCommunicator.Start();
-        // Ranks on one machine share its cores: unless --threads says otherwise, each takes its share for the network passes.
+        ShareCores();
+        return comm;
+    }
+
+    /// <summary>Ranks on one machine share its cores: unless --threads says otherwise, each takes its share for the network passes.</summary>
+    public static void ShareCores()
+    {
         if (int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_LOCAL_SIZE") ?? Environment.GetEnvironmentVariable("MPI_LOCALNRANKS"), out int local) && local > 0)
             Tensors.Kernels.MaxThreads = Math.Max(1, Environment.ProcessorCount / local);
-        return comm;
     }
 
     /// <summary>A scratch folder for rank r &gt; 0 (deleted by <see cref="Cleanup"/>).</summary>

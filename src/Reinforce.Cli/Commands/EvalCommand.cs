@@ -44,7 +44,7 @@ internal static class EvalCommand
                     Console.WriteLine(result.Mean >= t ? $"Solved: the mean reaches the threshold {t.ToString("G", c)}." : $"Not solved: the mean is below the threshold {t.ToString("G", c)}.");
                 return 0;
             }
-            catch (Exception ex) when (ex is ConfigurationException or CheckpointFormatException or ArgumentException or IOException or KeyNotFoundException)
+            catch (Exception ex) when (ex is ConfigurationException or CheckpointFormatException or ArgumentException or IOException or Envs.EnvironmentOutputException or KeyNotFoundException)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;

@@ -15,7 +15,7 @@ internal static class LmCommand
 {
     public static Command Create()
     {
-        var command = new Command("lm", "A small character-level GPT: pretrain it on a text, sample from it, measure its speed.");
+        var command = new Command("lm", "A GPT (characters or byte-level BPE): pretrain it on a text, sample from it, measure its speed.");
         command.Subcommands.Add(CreatePretrain());
         command.Subcommands.Add(CreateSample());
         command.Subcommands.Add(CreateBench());
@@ -32,14 +32,18 @@ internal static class LmCommand
         var layers = new Option<int>("--layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 4 };
         var width = new Option<int>("--width") { Description = "Embedding width.", DefaultValueFactory = _ => 128 };
         var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 4 };
-        var context = new Option<int>("--context") { Description = "Context length in characters.", DefaultValueFactory = _ => 64 };
+        var context = new Option<int>("--context") { Description = "Context length in tokens.", DefaultValueFactory = _ => 64 };
+        var tokenizerOption = new Option<string>("--tokenizer") { Description = "char (one token per character), bpe (a byte-level BPE learned from the corpus, GPT-2's kind), gpt2 (GPT-2's own 50,257 tokens), or a folder with vocab.json + merges.txt / tokenizer.json.", DefaultValueFactory = _ => "char" };
+        var vocab = new Option<int>("--vocab") { Description = "Tokens of the BPE learned with --tokenizer bpe.", DefaultValueFactory = _ => 512 };
+        var saveHf = new Option<string?>("--save-hf") { Description = "Also write the best model to this folder in Hugging Face's GPT-2 layout (default with a BPE tokenizer: hf/ in the run folder). Refused if it already holds a model." };
+        var dtype = new Option<string>("--dtype") { Description = "Weights of the Hugging Face copy: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
         var evalEvery = new Option<int>("--eval-every") { Description = "Measure the held-out loss, show a sample and save a checkpoint every this many steps.", DefaultValueFactory = _ => 200 };
         var seed = new Option<int>("--seed") { Description = "Seed of the weights and the batches.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads for the matrix products (default: the core count)." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its newest checkpoint, with the settings in its config.json." };
-        var command = new Command("pretrain", "Train a GPT to predict the next character of a text, with held-out loss and checkpoints.")
+        var command = new Command("pretrain", "Train a GPT to predict the next token of a text, with held-out loss and checkpoints (and a Hugging Face copy with a BPE tokenizer).")
         {
-            corpus, output, steps, batch, lr, layers, width, heads, context, evalEvery, seed, threads, resume,
+            corpus, output, steps, batch, lr, layers, width, heads, context, tokenizerOption, vocab, saveHf, dtype, evalEvery, seed, threads, resume,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(RlhfCommand.Guard(() =>
         {
@@ -60,13 +64,17 @@ internal static class LmCommand
                     Model = new GptConfig { ContextLength = parse.GetValue(context), Layers = parse.GetValue(layers), Width = parse.GetValue(width), Heads = parse.GetValue(heads) },
                     Options = new PretrainOptions { Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = peak, MinLearningRate = peak / 10, Seed = parse.GetValue(seed) },
                     EvaluateEvery = parse.GetValue(evalEvery),
+                    Tokenizer = parse.GetValue(tokenizerOption)!,
+                    BpeVocabSize = parse.GetValue(vocab),
+                    HuggingFaceFolder = parse.GetValue(saveHf),
+                    HuggingFaceDType = Reinforce.Rlhf.HuggingFace.Gpt2Folder.ParseDType(parse.GetValue(dtype)!),
                 });
             }
             using (run)
             {
                 var (config, trainer) = (run.Config.Model, run.Trainer);
                 Console.WriteLine($"Pretraining a GPT of {trainer.Model.ParameterCount:N0} parameters ({config.Layers} layers, {config.Width} wide, {config.Heads} heads, context {config.ContextLength}, " +
-                    $"{config.VocabSize} characters) on {run.Config.Corpus ?? "the shipped stories"}: {trainer.TrainTokens:N0} characters to train on, {trainer.ValidationTokens:N0} held out.");
+                    $"tokenizer: {trainer.Tokenizer.Description}) on {run.Config.Corpus ?? "the shipped stories"}: {trainer.TrainTokens:N0} tokens to train on, {trainer.ValidationTokens:N0} held out.");
                 Console.WriteLine($"Run folder {run.Folder.Directory}; Ctrl+C stops and keeps a checkpoint (continue with --resume).");
                 var summary = run.Run(new PretrainProgressPrinter(trainer), cancellationToken);
                 if (summary.AlreadyFinished) Console.WriteLine("The run had already finished.");
@@ -78,8 +86,10 @@ internal static class LmCommand
                 string bestLoss = LmCheckpoint.LoadLanguageModel(run.BestModelPath).Facts.TryGetValue("val_loss", out var v)
                     ? double.Parse(v, CultureInfo.InvariantCulture).ToString("F3", CultureInfo.InvariantCulture) : "?";
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Done in {run.Folder.Timing.WallSeconds:F0} s. Best held-out loss {bestLoss} nats per character: {run.BestModelPath} (last step: {run.LastModelPath})."));
-                Console.WriteLine($"Try: reinforce lm sample {run.BestModelPath} --prompt \"{trainer.SamplePrompt}\"");
+                    $"Done in {run.Folder.Timing.WallSeconds:F0} s. Best held-out loss {bestLoss} nats per token: {run.BestModelPath} (last step: {run.LastModelPath})."));
+                if (run.HuggingFacePath is string hf)
+                    Console.WriteLine($"The best model in Hugging Face's GPT-2 layout: {hf} (rlhf commands take it as --model; transformers' GPT2LMHeadModel.from_pretrained reads it).");
+                Console.WriteLine($"Try: reinforce lm sample {run.HuggingFacePath ?? run.BestModelPath} --prompt \"{trainer.SamplePrompt}\"");
                 return 0;
             }
         })));
@@ -155,34 +165,58 @@ internal static class LmCommand
 
     private static Command CreateBench()
     {
-        var steps = new Option<int>("--steps") { Description = "Timed training steps.", DefaultValueFactory = _ => 20 };
-        var batch = new Option<int>("--batch") { Description = "Sequences per training step.", DefaultValueFactory = _ => 32 };
-        var vocab = new Option<int>("--vocab") { Description = "Vocabulary size.", DefaultValueFactory = _ => 65 };
-        var layers = new Option<int>("--layers") { Description = "Transformer blocks.", DefaultValueFactory = _ => 4 };
-        var width = new Option<int>("--width") { Description = "Embedding width.", DefaultValueFactory = _ => 128 };
-        var heads = new Option<int>("--heads") { Description = "Attention heads.", DefaultValueFactory = _ => 4 };
-        var context = new Option<int>("--context") { Description = "Context length.", DefaultValueFactory = _ => 64 };
+        var preset = new Option<string>("--config") { Description = "demo (the 0.8M-parameter character GPT) or gpt2 (GPT-2 small's shape: 124M parameters, vocabulary 50,257, context 1,024, random weights).", DefaultValueFactory = _ => "demo" };
+        preset.AcceptOnlyFromAmong("demo", "gpt2");
+        var steps = new Option<int?>("--steps") { Description = "Timed training steps (default: demo 20, gpt2 3)." };
+        var batch = new Option<int?>("--batch") { Description = "Sequences per training step (default: demo 32, gpt2 1)." };
+        var vocab = new Option<int?>("--vocab") { Description = "Vocabulary size (overrides the preset)." };
+        var layers = new Option<int?>("--layers") { Description = "Transformer blocks (overrides the preset)." };
+        var width = new Option<int?>("--width") { Description = "Embedding width (overrides the preset)." };
+        var heads = new Option<int?>("--heads") { Description = "Attention heads (overrides the preset)." };
+        var context = new Option<int?>("--context") { Description = "Context length (overrides the preset)." };
+        var sampleBatches = new Option<string?>("--sample-batch") { Description = "Comma-separated batch sizes sampling is timed at (default: demo 32, gpt2 1,16)." };
+        var sampleTokens = new Option<int?>("--sample-tokens") { Description = "Tokens generated per sequence (default: demo the whole context, gpt2 128)." };
+        var lora = new Option<int>("--lora") { Description = "Train LoRA adapters of this rank on c_attn instead of every weight (0: full fine-tuning); compare peak memory with a run without it.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
-        var command = new Command("bench", "Tokens per second for training and for sampling (default: the 0.8M-parameter demo GPT, batch 32).")
+        var command = new Command("bench", "Tokens per second for training and for sampling, and peak memory (default: the 0.8M-parameter demo GPT, batch 32; --config gpt2: GPT-2 small).")
         {
-            steps, batch, vocab, layers, width, heads, context, threads,
+            preset, steps, batch, vocab, layers, width, heads, context, sampleBatches, sampleTokens, lora, threads,
         };
         command.SetAction(parse => RlhfCommand.Guard(() =>
         {
             RlhfCommand.ApplyThreads(parse.GetValue(threads));
-            var config = new GptConfig
+            bool gpt2 = parse.GetValue(preset) == "gpt2";
+            var basis = gpt2 ? LmBenchmark.Gpt2Small : new GptConfig { VocabSize = 65, ContextLength = 64, Layers = 4, Width = 128, Heads = 4 };
+            var config = basis with
             {
-                VocabSize = parse.GetValue(vocab), ContextLength = parse.GetValue(context), Layers = parse.GetValue(layers),
-                Width = parse.GetValue(width), Heads = parse.GetValue(heads),
+                VocabSize = parse.GetValue(vocab) ?? basis.VocabSize, ContextLength = parse.GetValue(context) ?? basis.ContextLength,
+                Layers = parse.GetValue(layers) ?? basis.Layers, Width = parse.GetValue(width) ?? basis.Width, Heads = parse.GetValue(heads) ?? basis.Heads,
+            };
+            config.Validate();
+            List<int> batches;
+            try { batches = [.. (parse.GetValue(sampleBatches) ?? (gpt2 ? "1,16" : "32")).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(b => int.Parse(b, CultureInfo.InvariantCulture))]; }
+            catch (FormatException) { throw new ArgumentException($"--sample-batch is '{parse.GetValue(sampleBatches)}'; give comma-separated whole numbers such as 1,16."); }
+            int rank = parse.GetValue(lora);
+            if (rank < 0) throw new ArgumentException($"--lora is {rank}; give a rank of 1 or more, or 0 for full fine-tuning.");
+            var options = new LmBenchmarkOptions
+            {
+                BatchSize = parse.GetValue(batch) ?? (gpt2 ? 1 : 32), Steps = parse.GetValue(steps) ?? (gpt2 ? 3 : 20), Warmup = gpt2 ? 1 : 3,
+                SampleBatchSizes = batches, SampleTokens = parse.GetValue(sampleTokens) ?? (gpt2 ? 128 : null),
+                Lora = rank > 0 ? new LoraOptions { Rank = rank, Alpha = 2 * rank, TargetModules = ["c_attn"] } : null,
             };
             Console.WriteLine($"GPT: {config.Layers} layers, {config.Width} wide, {config.Heads} heads, context {config.ContextLength}, vocabulary {config.VocabSize}, " +
-                $"{config.ParameterCount:N0} parameters; batch {parse.GetValue(batch)}; {Environment.ProcessorCount} cores, {Tensors.Kernels.MaxThreads} threads.");
-            var r = LmBenchmark.Run(config, parse.GetValue(batch), parse.GetValue(steps));
+                $"{config.ParameterCount:N0} parameters; training batch {options.BatchSize} x {config.ContextLength} tokens, {(options.Lora is null ? "every weight" : $"LoRA rank {rank} on c_attn")}; {Environment.ProcessorCount} cores, {Tensors.Kernels.MaxThreads} threads.");
+            var r = LmBenchmark.Run(config, options);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"training: {r.TrainTokensPerSecond,8:N0} tokens/s (median step {r.TrainMedianStepMilliseconds:F1} ms; best {r.TrainBestTokensPerSecond:N0} tokens/s)"));
+                $"training: {r.TrainTokensPerSecond,8:N0} tokens/s (median step {r.TrainMedianStepMilliseconds:F1} ms; best {r.TrainBestTokensPerSecond:N0} tokens/s; {r.TrainedParameters:N0} parameters trained)"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"sampling: {r.SampleTokensPerSecond,8:N0} tokens/s ({r.SampleBatchSize} sequences at once, key/value cache)"));
-            Console.WriteLine("Reference: the same GPT trains at about 6,700 tokens/s in PyTorch 1.13 (OpenBLAS, 2 threads) on the machine the target was set on.");
+                $"peak memory (RSS) after training: {r.PeakResidentBytesAfterTraining / 1048576.0:N0} MiB"));
+            foreach (var s in r.Sampling)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"sampling: {s.TokensPerSecond,8:N0} tokens/s ({s.BatchSize} sequence{(s.BatchSize == 1 ? "" : "s")} at once, {s.TokensPerSequence} tokens each, key/value cache)"));
+            Console.WriteLine(gpt2
+                ? "Peer: /usr/bin/python3 tools/bench/gpt2_torch.py (same shapes in PyTorch; --lora 8 for the adapters)."
+                : "Reference: the same GPT trains at about 6,700 tokens/s in PyTorch 1.13 (OpenBLAS, 2 threads) on the machine the target was set on.");
             return 0;
         }));
         return command;

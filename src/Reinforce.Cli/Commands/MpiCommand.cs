@@ -21,8 +21,12 @@ internal static class MpiCommand
 
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated float counts to all-reduce.", DefaultValueFactory = _ => "10000,100000,1000000" };
         var repeats = new Option<int>("--repeats") { Description = "Timed all-reduces per size (the median is printed).", DefaultValueFactory = _ => 50 };
-        var bench = new Command("bench", "Median time of an in-place float all-reduce for each size, and the bandwidth it reaches.") { sizes, repeats };
-        bench.SetAction(result => Run(comm => Bench(comm, ParseSizes(result.GetValue(sizes)!), result.GetValue(repeats))));
+        var ppo = new Option<string?>("--ppo") { Description = "Instead: train PPO with this environment's preset on every rank and print steps/s and the all-reduce's share of the updates (e.g. --ppo CartPole-v1)." };
+        var steps = new Option<long>("--steps") { Description = "With --ppo: environment steps per rank.", DefaultValueFactory = _ => 100_000 };
+        var bench = new Command("bench", "Median time of an in-place float all-reduce for each size, and the bandwidth it reaches; or, with --ppo, data-parallel PPO's throughput.") { sizes, repeats, ppo, steps };
+        bench.SetAction(result => Run(comm => result.GetValue(ppo) is { } env
+            ? BenchPpo(comm, env, result.GetValue(steps))
+            : Bench(comm, ParseSizes(result.GetValue(sizes)!), result.GetValue(repeats))));
         command.Subcommands.Add(bench);
         return command;
     }
@@ -106,6 +110,35 @@ internal static class MpiCommand
             if (comm.Rank == 0)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{size,10:N0} floats  {median,10:F1} µs  {size * 4.0 / median / 1e3,8:F2} GB/s (payload per rank)"));
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// Data-parallel PPO with the environment's preset: every rank trains <paramref name="steps"/> steps; rank 0 prints the
+    /// steps per second of all ranks together, and the updates' and the gradient all-reduce's shares of the time.
+    /// </summary>
+    private static int BenchPpo(MpiCommunicator comm, string envId, long steps)
+    {
+        DistributedTraining.ShareCores();
+        var config = Reinforce.Training.TrainingConfig.Preset(envId);
+        config.Algo = "ppo";
+        using var env = Reinforce.Envs.Environments.MakeVector(config.Env, config.NumEnvs, unchecked((ulong)config.Seed));
+        using var agent = Reinforce.Training.TrainingRun.CreateAgent(config, env);
+        agent.Distribute(comm);
+        comm.Barrier();
+        long start = Stopwatch.GetTimestamp();
+        agent.Learn(steps);
+        comm.Barrier();
+        double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        Span<double> figures = [agent.UpdateTime.TotalSeconds, agent.CommunicationTime.TotalSeconds, agent.StepsDone];
+        comm.AllReduceSum(figures);
+        if (comm.Rank == 0)
+        {
+            double update = figures[0] / comm.Size, allReduce = figures[1] / comm.Size;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"PPO on {config.Env} ({config.NumEnvs} copies per rank, preset settings, {Reinforce.Tensors.Kernels.MaxThreads} thread(s) per rank) over {comm.Description}: {figures[2]:N0} steps in {seconds:F2} s, " +
+                $"{figures[2] / seconds:N0} steps/s in all; updates {update / seconds:P0} of the time, the gradient all-reduce {allReduce / Math.Max(update, 1e-12):P1} of the updates ({allReduce:F3} s per rank)"));
         }
         return 0;
     }

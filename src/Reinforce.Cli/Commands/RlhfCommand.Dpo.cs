@@ -21,16 +21,18 @@ internal static partial class RlhfCommand
         var batch = new Option<int>("--batch") { Description = "Pairs per step.", DefaultValueFactory = _ => 8 };
         var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4f };
         var beta = new Option<double>("--beta") { Description = "β of the DPO loss (TRL's default 0.1).", DefaultValueFactory = _ => 0.1 };
-        var lora = new Option<int>("--lora") { Description = "Train LoRA adapters of this rank instead of every weight (0: full fine-tuning).", DefaultValueFactory = _ => 0 };
-        var loraAlpha = new Option<double>("--lora-alpha") { Description = "LoRA alpha (default: twice the rank)." };
-        var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated LoRA target modules (c_attn, c_proj, c_fc).", DefaultValueFactory = _ => "c_attn" };
+        var lora = new LoraCliOptions();
+        var dtype = new Option<string>("--dtype") { Description = "Weights of a full fine-tuning's Hugging Face folder: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
         var force = new Option<bool>("--force") { Description = "Replace a model already in the output folder." };
+        var rater = new Option<string?>("--rater") { Description = "Also report a simulated rater's mean score (simple, cheerful or spelling) of completions sampled from the pairs' prompts before and after (for preferences that rater wrote)." };
+        rater.AcceptOnlyFromAmong("simple", "cheerful", "spelling");
         var seed = new Option<int>("--seed") { Description = "Seed of the batch order.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
         var command = new Command("dpo", "Direct Preference Optimization (TRL's sigmoid loss) on preference pairs, optionally with LoRA.")
         {
-            preferences, model, output, steps, batch, lr, beta, lora, loraAlpha, loraTargets, force, seed, threads,
+            preferences, model, output, steps, batch, lr, beta, dtype, force, rater, seed, threads,
         };
+        foreach (var option in lora.All) command.Options.Add(option);
         command.SetAction(parse => Guard(() =>
         {
             ApplyThreads(parse.GetValue(threads));
@@ -41,21 +43,14 @@ internal static partial class RlhfCommand
             var (policy, tokenizer, _) = LoadLanguageModel(modelPath);
             var usable = data.Decisive.Where(p => tokenizer.UnknownCharacters(p.Prompt + p.Chosen + p.Rejected).Length == 0).ToList();
             if (usable.Count < data.Decisive.Count) Console.WriteLine($"note: {data.Decisive.Count - usable.Count} pairs use characters outside the model's vocabulary and are left out.");
-            int rank = parse.GetValue(lora);
+            var loraOptions = lora.Read(parse, parse.GetValue(seed));
+            string weightsType = Gpt2Folder.ParseDType(parse.GetValue(dtype)!);
             string dir = parse.GetValue(output)!;
             // Refuse before training, not after: nothing the user wrote is replaced without --force.
             foreach (var existing in new[] { "adapter_model.safetensors", "model.safetensors", "config.json" })
                 if (File.Exists(Path.Combine(dir, existing)) && !parse.GetValue(force))
                     throw new IOException($"'{dir}' already holds {existing}; choose another --out, or pass --force to replace it.");
-            if (rank > 0)
-            {
-                LoraAdapters.Attach(policy, new LoraOptions
-                {
-                    Rank = rank, Alpha = parse.GetValue(loraAlpha) is double a and > 0 ? a : 2.0 * rank,
-                    TargetModules = [.. parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)],
-                    Seed = parse.GetValue(seed),
-                });
-            }
+            if (loraOptions is not null) LoraAdapters.Attach(policy, loraOptions);
             var options = new DpoOptions
             {
                 Steps = parse.GetValue(steps), BatchSize = parse.GetValue(batch), LearningRate = parse.GetValue(lr),
@@ -63,25 +58,31 @@ internal static partial class RlhfCommand
             };
             var watch = Stopwatch.StartNew();
             var trainer = new DpoTrainer(policy, tokenizer, usable, options);
-            Console.WriteLine($"DPO on {trainer.PairCount:N0} pairs from {path}, β {options.Beta}, {(rank > 0 ? $"LoRA rank {rank} ({policy.Lora!.ParameterCount:N0} trained parameters)" : $"full fine-tuning ({policy.ParameterCount:N0} parameters)")}.");
+            Console.WriteLine($"DPO on {trainer.PairCount:N0} pairs from {path}, β {options.Beta}, {(loraOptions is { Rank: int rank } ? $"LoRA rank {rank} ({policy.Lora!.ParameterCount:N0} trained parameters)" : $"full fine-tuning ({policy.ParameterCount:N0} parameters)")}.");
             var (m0, a0) = trainer.Evaluate();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before: implicit-reward margin {m0:F3}, pairs ordered right {a0:P1}"));
+            Func<string, double>? score = parse.GetValue(rater) is string raterName ? Reinforce.Rlhf.Demos.PreferenceDemo.Rater(raterName, DemoCorpus.Stories) : null;
+            var scorePrompts = usable.Select(p => p.Prompt).Distinct().Take(64).ToList();
+            int scoreTokens = Math.Max(1, (int)usable.Average(p => tokenizer.Encode(p.Chosen).Length));
+            string RaterScore() => score is null ? "" : string.Create(CultureInfo.InvariantCulture,
+                $"; {parse.GetValue(rater)} rater's mean score of {scorePrompts.Count * 4} sampled completions {MeanSampledScore(policy, tokenizer, scorePrompts, score, scoreTokens, parse.GetValue(seed)):F3}");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"before: implicit-reward margin {m0:F3}, pairs ordered right {a0:P1}{RaterScore()}"));
+            var cadence = new PrintCadence();
             for (int s = 0; s < options.Steps; s++)
             {
                 var st = trainer.Step();
-                if (st.Step == 1 || st.Step % 10 == 0 || st.Step == options.Steps)
+                if (cadence.Due(st.Step == 1 || st.Step % 10 == 0 || st.Step == options.Steps))
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"step {st.Step,5}/{options.Steps}  loss {st.Loss:F4}  rewards chosen {st.ChosenReward:F3} rejected {st.RejectedReward:F3}  accuracy {st.Accuracy:P0}  {watch.Elapsed.TotalSeconds:F0}s"));
             }
             var (m1, a1) = trainer.Evaluate();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after:  implicit-reward margin {m1:F3}, pairs ordered right {a1:P1} ({watch.Elapsed.TotalSeconds:F1} s)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after:  implicit-reward margin {m1:F3}, pairs ordered right {a1:P1}{RaterScore()} ({watch.Elapsed.TotalSeconds:F1} s)"));
             if (policy.Lora is { } adapters)
             {
-                PeftAdapter.Save(dir, adapters, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelPath))), parse.GetValue(force));
+                PeftAdapter.Save(dir, adapters, BaseModelName(modelPath), parse.GetValue(force));
                 Console.WriteLine($"Wrote the LoRA adapter to {dir} (adapter_config.json, adapter_model.safetensors).");
             }
             else if (tokenizer is ByteLevelBpeTokenizer bpe)
             {
-                Gpt2Folder.Save(dir, policy, bpe, parse.GetValue(force));
+                Gpt2Folder.Save(dir, policy, bpe, parse.GetValue(force), dtype: weightsType);
                 Console.WriteLine($"Wrote the model to {dir} in Hugging Face's GPT-2 layout.");
             }
             else
@@ -94,5 +95,13 @@ internal static partial class RlhfCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The mean of <paramref name="score"/> over 4 pure samples of <paramref name="tokens"/> tokens per prompt (the same seed before and after training).</summary>
+    internal static double MeanSampledScore(Gpt model, ITokenizer tokenizer, IReadOnlyList<string> prompts, Func<string, double> score, int tokens, int seed)
+    {
+        var encoded = prompts.SelectMany(p => Enumerable.Repeat(tokenizer.Encode(p), 4)).ToList();
+        var generation = model.Generate(encoded, tokens, SamplingOptions.Pure, new Rng(seed + 1000));
+        return generation.Completions.Average(c => score(tokenizer.Decode(c)));
     }
 }

@@ -22,9 +22,12 @@ internal static partial class RlhfCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the completions (keep it to resume with the same items).", DefaultValueFactory = _ => 1 };
         var count = new Option<int>("--count", "-n") { Description = "Stop after this many answers.", DefaultValueFactory = _ => int.MaxValue };
         var width = new Option<int>("--width") { Description = "Display width in characters (default: the terminal's)." };
-        var command = new Command("label", "Show a prompt with completions side by side and record which is better (1..k, t = tie, s = skip, q = quit).")
+        var rater = new Option<string?>("--rater") { Description = "Instead of a person: a simulated rater who judges by code (simple: shorter words; cheerful: cheerful minus gloomy words; spelling: share of real words). Use --count to bound it." };
+        rater.AcceptOnlyFromAmong("simple", "cheerful", "spelling");
+        var tieMargin = new Option<double>("--tie-margin") { Description = "With --rater: two completions whose scores differ by less than this are a tie.", DefaultValueFactory = _ => 0.3 };
+        var command = new Command("label", "Show a prompt with completions side by side and record which is better (1..k, t = tie, s = skip, q = quit), or let a simulated rater judge them (--rater).")
         {
-            output, model, prompts, candidates, choices, maxTokens, temperature, seed, count, width,
+            output, model, prompts, candidates, choices, maxTokens, temperature, seed, count, width, rater, tieMargin,
         };
         command.SetAction(parse => Guard(() =>
         {
@@ -42,6 +45,15 @@ internal static partial class RlhfCommand
                 items = LabelItems.FromModel(lm, tokenizer, ReadPrompts(parse.GetValue(prompts), tokenizer), k, parse.GetValue(maxTokens), sampling, parse.GetValue(seed));
             }
             else throw new ArgumentException("give --model <checkpoint> to write completions to compare (or --candidates <file.jsonl>).");
+            if (parse.GetValue(rater) is string raterName)
+            {
+                int limit = parse.GetValue(count);
+                if (limit == int.MaxValue) throw new ArgumentException("--rater labels without end; give --count (for example --count 500).");
+                var simulated = new SimulatedRater(Reinforce.Rlhf.Demos.PreferenceDemo.Rater(raterName, DemoCorpus.Stories), parse.GetValue(tieMargin));
+                var summary = PreferenceLabelling.Run(items, simulated, parse.GetValue(output)!, limit);
+                Console.WriteLine($"The {raterName} rater judged {summary.Preferred + summary.Ties + summary.Skipped} items ({summary.Preferred} preferences, {summary.Ties} ties) into {parse.GetValue(output)}.");
+                return 0;
+            }
             new TerminalLabeller(Console.In, Console.Out, DisplayWidth(parse.GetValue(width))).Run(items, parse.GetValue(output)!, parse.GetValue(count));
             return 0;
         }));

@@ -109,14 +109,18 @@ internal static partial class RlhfCommand
         return command;
     }
 
-    /// <summary>Prints each held-out evaluation.</summary>
+    /// <summary>Prints each held-out evaluation, the first step, and a step after five seconds without a line.</summary>
     private sealed class RewardPrinter : IProgress<RunProgress>
     {
+        private readonly PrintCadence _cadence = new();
+
         public void Report(RunProgress p)
         {
-            if (!p.Metrics.TryGetValue("val_accuracy", out double accuracy)) return;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {p.Step,5}/{p.TotalSteps}  loss {p.Metrics["loss"]:F3}  held-out accuracy {accuracy:P1}  margin {p.Metrics["val_margin"]:F2}"));
+            bool evaluated = p.Metrics.TryGetValue("val_accuracy", out double accuracy);
+            if (!_cadence.Due(evaluated || p.Step == 1)) return;
+            Console.WriteLine(evaluated
+                ? string.Create(CultureInfo.InvariantCulture, $"step {p.Step,5}/{p.TotalSteps}  loss {p.Metrics["loss"]:F3}  held-out accuracy {accuracy:P1}  margin {p.Metrics["val_margin"]:F2}")
+                : string.Create(CultureInfo.InvariantCulture, $"step {p.Step,5}/{p.TotalSteps}  loss {p.Metrics["loss"]:F3}"));
         }
     }
 }

@@ -44,7 +44,7 @@ internal static class SoakCommand
                     $"(RSS {Mb(samples.Skip(1).Min(s => s.ResidentBytes))} to {Mb(samples.Skip(1).Max(s => s.ResidentBytes))} MB; folder at the end {Mb(samples[^1].FolderBytes)} MB).");
                 return 0;
             }
-            catch (Exception ex) when (ex is ConfigurationException or IOException or ArgumentException or KeyNotFoundException)
+            catch (Exception ex) when (ex is ConfigurationException or IOException or Envs.EnvironmentOutputException or ArgumentException or KeyNotFoundException)
             {
                 Console.Error.WriteLine($"error: {ex.Message}");
                 return 2;

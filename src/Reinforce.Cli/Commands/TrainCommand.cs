@@ -128,7 +128,7 @@ internal static partial class TrainCommand
                 }
                 return 0;
             }
-            catch (Exception ex) when (ex is ConfigurationException or CheckpointFormatException or KeyNotFoundException or IOException or ArgumentException)
+            catch (Exception ex) when (ex is ConfigurationException or CheckpointFormatException or KeyNotFoundException or IOException or Envs.EnvironmentOutputException or ArgumentException)
             {
                 // IOException covers RemoteEnvironmentException: a served environment that died, stalled or sent bad data.
                 Console.Error.WriteLine($"error: {ex.Message}");

@@ -49,7 +49,7 @@ public sealed class DashboardServer : IAsyncDisposable
         {
             var table = runs.Metrics(run, from ?? 0);
             return table is null
-                ? Results.NotFound(new { error = $"No run named '{run}' with a progress.csv or metrics.csv under {runs.Root}." })
+                ? Results.NotFound(new { error = $"No run named '{run}' with a metrics.csv under {runs.Root}." })
                 : Results.Json(new { columns = table.Columns, rows = table.Rows, next = table.NextRow });
         });
 

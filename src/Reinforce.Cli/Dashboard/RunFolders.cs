@@ -6,14 +6,14 @@ namespace Reinforce.Cli.Dashboard;
 
 /// <summary>
 /// Reads training runs for the dashboard: every folder under the runs directory (or the directory itself)
-/// that holds a metrics file (<c>progress.csv</c>, as the trainers' MetricsLogger writes it, or <c>metrics.csv</c>); its configuration is the first of <c>config.json</c> / <c>run.json</c> found.
+/// that holds a <c>metrics.csv</c> (what every trainer's run folder writes); its configuration is the first of <c>config.json</c> / <c>run.json</c> found.
 /// Files are opened with sharing so a run that is still writing is read safely; a last line without its
 /// newline is an unfinished write and is left for the next poll.
 /// </summary>
 public sealed class RunFolders(string root)
 {
     private static readonly string[] ConfigNames = ["config.json", "run.json", "run-config.json"];
-    private static readonly string[] MetricsNames = ["progress.csv", "metrics.csv"];
+    private static readonly string[] MetricsNames = [Reinforce.Training.RunFolder.MetricsFile];
 
     /// <summary>The folder that is watched.</summary>
     public string Root { get; } = Path.GetFullPath(root);

@@ -17,8 +17,9 @@ namespace Reinforce.Servers.Unity;
 /// <c>max_step_reached</c> (then truncated); its observation is the final observation. The agent comes back under a
 /// new id in a later message; it takes the first free copy slot. A vector step lasts until every copy has a decision
 /// request; an agent that asks again meanwhile (decision periods out of step) gets its copy's last action repeated
-/// and its rewards add up. Observations are all the agent's float observations concatenated (PNG-compressed visual
-/// observations are refused). Continuous actions are a Box(-1, 1); discrete branches a Discrete (one branch) or a
+/// and its rewards add up. One observation is a Box of its shape (an uncompressed visual observation keeps
+/// ML-Agents' [channels, height, width] and is read as an image); several become a <see cref="DictSpace"/> keyed
+/// by sensor name (PNG-compressed visual observations are refused with the fix: Compression None). Continuous actions are a Box(-1, 1); discrete branches a Discrete (one branch) or a
 /// MultiDiscrete. Discrete action masks are read into <see cref="ActionMasks"/> (true = allowed).</para>
 /// <para>One behaviour per run: a scene whose agents use several behaviour names is refused with a message naming
 /// them (train them one at a time, setting the others' Behavior Type to Heuristic Only or Inference Only).</para>
@@ -52,11 +53,13 @@ public sealed class UnityVectorEnv : IVectorEnv
     private List<int> _requesting = [];   // agent ids of the last message's decision requests, in Unity's order
     private readonly int _continuous;
     private readonly int[] _branches;
+    private readonly int[] _partOffsets;   // where each of an agent's observations (in Unity's order) lies in the flattened row
+    private readonly int[] _partSizes;
     private long _steps;
     private bool _stepsSinceReset;
     private bool _disposed;
 
-    private UnityVectorEnv(GrpcHost host, UnityCommunicator communicator, TimeSpan timeout, string behaviour, string academy, int copies, int observationSize, int continuous, int[] branches)
+    private UnityVectorEnv(GrpcHost host, UnityCommunicator communicator, TimeSpan timeout, string behaviour, string academy, int copies, ObservationParts parts, int continuous, int[] branches)
     {
         _host = host;
         _communicator = communicator;
@@ -64,10 +67,13 @@ public sealed class UnityVectorEnv : IVectorEnv
         BehaviorName = behaviour;
         AcademyName = academy;
         NumEnvs = copies;
+        int observationSize = parts.Space.FlatSize;
         ObservationSize = observationSize;
         _continuous = continuous;
         _branches = branches;
-        SingleObservationSpace = new Box(float.NegativeInfinity, float.PositiveInfinity, [observationSize]);
+        _partOffsets = parts.Offsets;
+        _partSizes = parts.Sizes;
+        SingleObservationSpace = parts.Space;
         SingleActionSpace = continuous > 0 ? new Box(-1f, 1f, [continuous]) : branches.Length == 1 ? new Discrete(branches[0]) : new MultiDiscrete(branches);
         ActionSize = continuous > 0 ? continuous : branches.Length;
         _agentOf = new int[copies];
@@ -187,23 +193,59 @@ public sealed class UnityVectorEnv : IVectorEnv
         var infos = output.RlOutput!.AgentInfos[name].Value;
         var requesting = infos.Where(i => !i.Done).ToList();
         if (requesting.Count == 0) throw new IOException($"No agent of '{name}' requested a decision in the first step.");
-        int size = ObservationLength(requesting[0], name);
-        var env = new UnityVectorEnv(host, communicator, timeout, name, academy, requesting.Count, size, continuous, branches);
+        var parts = ObservationPartsOf(requesting[0], name);
+        var env = new UnityVectorEnv(host, communicator, timeout, name, academy, requesting.Count, parts, continuous, branches);
         env.Absorb(output.RlOutput, "the first step");
         return env;
     }
 
-    private static int ObservationLength(AgentInfoProto info, string behaviour)
+    /// <summary>The most floats one agent's observations may hold (a malformed message cannot make the trainer allocate more).</summary>
+    public const int MaxObservationElements = 1 << 24;
+
+    /// <summary>The observation space of a behaviour and where each of its observations lies in the flattened row.</summary>
+    private sealed record ObservationParts(Space Space, int[] Offsets, int[] Sizes);
+
+    /// <summary>
+    /// One observation: a Box of its shape (a vector [n], a stacked vector, or an uncompressed visual observation
+    /// [channels, height, width], ML-Agents' CHW order, which the CNN encoders read as an image). Several: a
+    /// <see cref="DictSpace"/> keyed by the sensors' names (observation i when a name is empty or repeated).
+    /// </summary>
+    private static ObservationParts ObservationPartsOf(AgentInfoProto info, string behaviour)
     {
-        int size = 0;
-        foreach (var o in info.Observations)
+        if (info.Observations.Count == 0) throw new IOException($"Behaviour '{behaviour}' sends no observations; add a sensor or override CollectObservations.");
+        var keys = new List<string>();
+        var spaces = new List<Space>();
+        var sizes = new int[info.Observations.Count];
+        long total = 0;
+        for (int k = 0; k < info.Observations.Count; k++)
         {
+            var o = info.Observations[k];
+            string label = o.Name.Length > 0 ? $"'{o.Name}'" : $"{k}";
             if (o.ObservationDataCase != ObservationProto.ObservationDataOneofCase.FloatData)
-                throw new IOException($"Behaviour '{behaviour}': observation '{o.Name}' [{string.Join(", ", o.Shape)}] arrives PNG-compressed; reinforce reads float observations. Set the sensor's Compression to None.");
-            size += o.FloatData.Data.Count;
+                throw new IOException($"Behaviour '{behaviour}': observation {label} [{string.Join(", ", o.Shape)}] arrives {(o.CompressionType == CompressionTypeProto.Png ? "PNG-compressed" : "without data")}; reinforce reads uncompressed float observations. In the editor set the sensor's Compression (Camera Sensor / Render Texture Sensor component: Compression) to None.");
+            if (o.Shape.Count is < 1 or > 3 || o.Shape.Any(d => d < 1))
+                throw new IOException($"Behaviour '{behaviour}': observation {label} has the shape [{string.Join(", ", o.Shape)}]; reinforce reads observations of one to three axes, each at least 1.");
+            long count = 1;
+            foreach (int d in o.Shape) count *= d;
+            total += count;
+            if (total > MaxObservationElements) throw new IOException($"Behaviour '{behaviour}': the observations hold more than {MaxObservationElements} floats per agent; reinforce refuses observations that large.");
+            if (count != o.FloatData.Data.Count)
+                throw new IOException($"Behaviour '{behaviour}': observation {label} has the shape [{string.Join(", ", o.Shape)}] ({count} values) but carries {o.FloatData.Data.Count}.");
+            sizes[k] = (int)count;
+            string key = o.Name.Length > 0 && !keys.Contains(o.Name) ? o.Name : $"observation {k}";
+            keys.Add(key);
+            spaces.Add(new Box(float.NegativeInfinity, float.PositiveInfinity, o.Shape.ToArray()));
         }
-        if (size == 0) throw new IOException($"Behaviour '{behaviour}' sends no observations.");
-        return size;
+        if (spaces.Count == 1) return new ObservationParts(spaces[0], [0], sizes);
+        var dict = new DictSpace(keys.Zip(spaces).Select(p => (p.First, p.Second)).ToArray());
+        var offsets = new int[keys.Count];
+        for (int k = 0; k < keys.Count; k++)
+        {
+            int at = 0;
+            for (int i = 0; i < dict.Keys.Count && dict.Keys[i] != keys[k]; i++) at += dict.Spaces[i].FlatSize;
+            offsets[k] = at;
+        }
+        return new ObservationParts(dict, offsets, sizes);
     }
 
     /// <inheritdoc/>
@@ -397,24 +439,24 @@ public sealed class UnityVectorEnv : IVectorEnv
 
     private void ReadObservation(AgentInfoProto info, Span<float> row, string step)
     {
-        int offset = 0;
-        foreach (var o in info.Observations)
+        if (info.Observations.Count != _partSizes.Length)
+            throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {info.Observations.Count} observations where the behaviour has {_partSizes.Length} ({SingleObservationSpace}).");
+        for (int k = 0; k < _partSizes.Length; k++)
         {
+            var o = info.Observations[k];
             if (o.ObservationDataCase != ObservationProto.ObservationDataOneofCase.FloatData)
-                throw new IOException($"Unity: at {step} agent {info.Id} sent a compressed observation '{o.Name}'; set the sensor's Compression to None.");
+                throw new IOException($"Unity: at {step} agent {info.Id} sent observation {k} ('{o.Name}') {(o.CompressionType == CompressionTypeProto.Png ? "PNG-compressed" : "without data")}; set the sensor's Compression to None.");
             var data = o.FloatData.Data;
-            if (offset + data.Count > row.Length)
-                throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {info.Observations.Sum(x => x.FloatData?.Data.Count ?? 0)} observation values where the behaviour has {row.Length}.");
+            if (data.Count != _partSizes[k])
+                throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {data.Count} values in observation {k} ('{o.Name}') where the behaviour has {_partSizes[k]} ({SingleObservationSpace}).");
+            var target = row.Slice(_partOffsets[k], _partSizes[k]);
             for (int i = 0; i < data.Count; i++)
             {
                 float v = data[i];
-                if (!float.IsFinite(v)) throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {v.ToString(CultureInfo.InvariantCulture)} at observation element {offset + i}; check the agent's CollectObservations.");
-                row[offset + i] = v;
+                if (!float.IsFinite(v)) throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {v.ToString(CultureInfo.InvariantCulture)} at element {i} of observation {k} ('{o.Name}'); check the agent's CollectObservations.");
+                target[i] = v;
             }
-            offset += data.Count;
         }
-        if (offset != row.Length)
-            throw new IOException($"Unity: at {step} agent {info.Id} of '{BehaviorName}' sent {offset} observation values where the behaviour has {row.Length}.");
     }
 
     private void ReadMask(AgentInfoProto info, int slot, string step)

@@ -617,10 +617,10 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         }
         catch (ArgumentException)
         {
-            throw new ConfigurationException("policy.activation", $"is \"{name}\"; use tanh, relu, elu, sigmoid, softplus or identity.");
+            throw new ConfigurationException("policy.activation", $"is \"{name}\"; use {Activations.CompilableNames}.");
         }
-        if (activation is Activation.GeluTanh or Activation.GeluErf)
-            throw new ConfigurationException("policy.activation", $"is \"{name}\", which the policy network does not support; use tanh, relu, elu, sigmoid, softplus or identity.");
+        if (!Activations.Of(activation).IsCompilable)
+            throw new ConfigurationException("policy.activation", $"is \"{name}\", which the policy network does not support; use {Activations.CompilableNames}.");
         return activation;
     }
 

@@ -50,20 +50,9 @@ internal static class CheckpointManifest
     /// </summary>
     public static void CheckStrings(string text, string path)
     {
-        var reader = new System.Text.Json.Utf8JsonReader(Encoding.UTF8.GetBytes(text), new System.Text.Json.JsonReaderOptions { MaxDepth = 256 });
-        try
-        {
-            while (reader.Read())
-                if (reader.TokenType is System.Text.Json.JsonTokenType.String or System.Text.Json.JsonTokenType.PropertyName) reader.GetString();
-        }
-        catch (InvalidOperationException ex)
-        {
-            throw new CheckpointFormatException(path, "it holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text", "The file was edited or damaged; pick another checkpoint.", ex);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // not JSON at all: the parser reports it with its position
-        }
+        ArgumentNullException.ThrowIfNull(text);
+        if (JsonFile.HoldsLoneSurrogate(Encoding.UTF8.GetBytes(text)))
+            throw new CheckpointFormatException(path, "it holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text", "The file was edited or damaged; pick another checkpoint.");
     }
 
     private static string Checksum(JsonObject manifest)

@@ -32,8 +32,8 @@ public sealed class EncoderPolicy : TrainablePolicy
     // Inference scratch, grown to the largest batch.
     private float[] _features = [], _partInput = [], _partOutput = [], _gates = [], _hiddenGates = [], _layerInput = [], _valueState = [];
 
-    /// <summary>How one observation part is encoded.</summary>
-    private sealed record Encoder(ObservationBlock Part, Cnn? Network, bool ChannelsLast, int Channels, int Height, int Width, int FeatureOffset, int FeatureSize);
+    /// <summary>How one observation part is encoded (a null network: the part goes in as its flat values).</summary>
+    internal sealed record Encoder(ObservationBlock Part, Cnn? Network, bool ChannelsLast, int Channels, int Height, int Width, int FeatureOffset, int FeatureSize);
 
     /// <summary>Builds the encoders for <paramref name="layout"/>, the optional recurrent layer and the actor-critic head for <paramref name="actionSpace"/>.</summary>
     public EncoderPolicy(ObservationLayout layout, Space actionSpace, PolicyOptions options, bool withCritic, Rng rng)
@@ -129,6 +129,12 @@ public sealed class EncoderPolicy : TrainablePolicy
 
     /// <summary>The CNN of image part <paramref name="partName"/> (null for a vector part).</summary>
     public Cnn? ImageEncoder(string partName) => _encoders.FirstOrDefault(e => PartName(e.Part) == partName)?.Network;
+
+    /// <summary>The encoder of every observation part, in the order their features are concatenated.</summary>
+    internal IReadOnlyList<Encoder> Encoders => _encoders;
+
+    /// <summary>The factor image parts are multiplied by before their CNN (1/255 with normalize_images, else 1).</summary>
+    internal float ImageScale => _imageScale;
 
     /// <summary>A block's name: its Dict key, or "obs" for a plain observation.</summary>
     private static string PartName(ObservationBlock block) => block.Key.Length == 0 ? "obs" : block.Key;

@@ -17,7 +17,12 @@ namespace Reinforce.Algorithms;
 /// minibatch k is exactly minibatch k of a one-rank run on the concatenated rollout (<see cref="LocalMinibatch"/>);</item>
 /// <item>per-minibatch figures that mix samples (the advantage standardisation, the approximate KL that stops the
 /// epochs early) are all-reduced, so every rank makes the same decision;</item>
-/// <item>after each update the ranks compare a checksum of their weights, so a divergence is an error, never silent.</item>
+/// <item>after each update the ranks compare a checksum of their weights, so a divergence is an error, never silent;</item>
+/// <item>the observation and reward normalisation statistics are merged over the ranks after every rollout (each rank's
+/// new samples since the last merge, combined exactly with Chan et al.'s formula in rank order), so all ranks normalise
+/// alike and the checkpoint holds the statistics of every rank's samples. Within one rollout each rank updates its own
+/// copy from its own samples, so with normalisation on, R ranks differ statistically (not in expectation) from one process
+/// of R·n copies, whose statistics see all copies at every step.</item>
 /// </list>
 /// <para>Each rank samples its actions from its own generator (seed, rank); without a communicator nothing here runs and
 /// training is exactly the single-process algorithm.</para>
@@ -27,10 +32,15 @@ public abstract partial class OnPolicyAgent
     private DataParallel? _dataParallel;
     private Rng? _shuffleRng;
     private int[] _globalPermutation = [];
+    private int[] _globalCopyOrder = [];
     private long[] _rankChecksums = [];
+    private RunningStatisticsMerge? _observationMerge, _rewardMerge;
 
     /// <summary>The ranks this agent trains with (a single process unless <see cref="Distribute"/> was called).</summary>
     public ICommunicator Communicator => _dataParallel?.Communicator ?? SingleProcessCommunicator.Instance;
+
+    /// <summary>Time this rank spent all-reducing gradients so far (zero in a single process): with <see cref="UpdateTime"/>, the communication's share of the updates.</summary>
+    public TimeSpan CommunicationTime => _dataParallel?.CommunicationTime ?? TimeSpan.Zero;
 
     /// <summary>True after <see cref="Distribute"/>: updates go through the data-parallel path.</summary>
     public bool IsDataParallel => _dataParallel is not null;
@@ -57,6 +67,12 @@ public abstract partial class OnPolicyAgent
         }
         _dataParallel = new DataParallel(communicator, Optimizer.Parameters);
         _dataParallel.BroadcastParameters();
+        if (communicator.Size > 1)
+        {
+            // Fresh runs start from the same initial statistics and resumed ones from rank 0's checkpoint: the common base.
+            if (ObservationNormalizer is not null) _observationMerge = new RunningStatisticsMerge(ObservationNormalizer.Statistics);
+            if (RewardNormalizer is not null) _rewardMerge = new RunningStatisticsMerge(RewardNormalizer.Statistics);
+        }
         ulong seed = unchecked((ulong)(long)Options.Seed);
         // The shuffle stream is shared by all ranks; after a resume it continues from the update count, so every rank agrees.
         _shuffleRng = new Rng(Rng.DeriveSeed(Rng.DeriveSeed(seed, 6), Iterations));
@@ -78,16 +94,40 @@ public abstract partial class OnPolicyAgent
         Env.Reset(Communicator.Rank == 0 ? EnvironmentSeed : Rng.DeriveSeed(EnvironmentSeed, 1_000_000 + Communicator.Rank));
 
     /// <summary>Draws the epoch's permutation of all ranks' samples (the same on every rank).</summary>
-    protected void ShuffleGlobal()
+    protected void ShuffleGlobal() => DrawShared(ref _globalPermutation, Communicator.Size * Buffer.Capacity);
+
+    /// <summary>
+    /// Recurrent PPO's epoch order of all ranks' environment copies (the same on every rank): global copy r·n + e is
+    /// copy e of rank r, as in a one-process run of R·n copies.
+    /// </summary>
+    protected void ShuffleGlobalCopies() => DrawShared(ref _globalCopyOrder, Communicator.Size * Buffer.Envs);
+
+    /// <summary>
+    /// The copies this rank holds of recurrent minibatch <paramref name="batch"/> (global copies
+    /// <c>[batch·perBatch, (batch + 1)·perBatch)</c> of <see cref="ShuffleGlobalCopies"/>' order), as its own copy
+    /// indices in that order; returns how many there are.
+    /// </summary>
+    protected int LocalCopies(int batch, int perBatch, int[] local)
     {
-        int total = Communicator.Size * Buffer.Capacity;
-        if (_globalPermutation.Length != total) _globalPermutation = new int[total];
-        var rng = _shuffleRng ?? throw new InvalidOperationException("ShuffleGlobal: the agent is not distributed.");
-        for (int i = 0; i < total; i++) _globalPermutation[i] = i;
+        int n = Buffer.Envs, rank = Communicator.Rank, count = 0;
+        for (int j = batch * perBatch; j < (batch + 1) * perBatch; j++)
+        {
+            int g = _globalCopyOrder[j];
+            if (g / n == rank) local[count++] = g % n;
+        }
+        return count;
+    }
+
+    /// <summary>A permutation of 0..<paramref name="total"/>−1 from the stream all ranks share (Fisher–Yates).</summary>
+    private void DrawShared(ref int[] order, int total)
+    {
+        if (order.Length != total) order = new int[total];
+        var rng = _shuffleRng ?? throw new InvalidOperationException("The agent is not distributed: call Distribute first.");
+        for (int i = 0; i < total; i++) order[i] = i;
         for (int i = total - 1; i > 0; i--)
         {
             int j = rng.NextInt(i + 1);
-            (_globalPermutation[i], _globalPermutation[j]) = (_globalPermutation[j], _globalPermutation[i]);
+            (order[i], order[j]) = (order[j], order[i]);
         }
     }
 
@@ -168,5 +208,12 @@ public abstract partial class OnPolicyAgent
         Span<double> sums = [has ? Episodes.MeanReturn!.Value : 0, has ? Episodes.MeanLength ?? 0 : 0, has ? 1 : 0];
         Communicator.AllReduceSum(sums);
         return sums[2] == 0 ? (null, null) : (sums[0] / sums[2], sums[1] / sums[2]);
+    }
+
+    /// <summary>Merges the ranks' normalisation statistics (after each rollout of a data-parallel run).</summary>
+    private void MergeStatisticsAcrossRanks()
+    {
+        _observationMerge?.Merge(Communicator);
+        _rewardMerge?.Merge(Communicator);
     }
 }

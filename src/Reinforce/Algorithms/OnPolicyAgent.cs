@@ -34,6 +34,7 @@ public abstract partial class OnPolicyAgent : Agent
     private readonly float[] _finalValue = new float[1];
     private readonly Rng _predictRng;
     private PolicyState _rolloutState = PolicyState.None;
+    private RecurrentPolicyState? _finalState;   // one copy's memory, for the value of a truncated episode's final observation
     private bool _envStarted;
 
     /// <summary>Builds the agent for <paramref name="env"/>; <paramref name="withCritic"/> adds a value head; <paramref name="policyFactory"/> (default: the MLP <see cref="ActorCriticPolicy"/>) builds the policy.</summary>
@@ -173,6 +174,7 @@ public abstract partial class OnPolicyAgent : Agent
             while (StepsDone < totalSteps)
             {
                 CollectRollout();
+                MergeStatisticsAcrossRanks();
                 double progress = Math.Min(1.0, (double)StepsDone / totalSteps);
                 var metrics = new TrainingMetrics
                 {
@@ -185,7 +187,9 @@ public abstract partial class OnPolicyAgent : Agent
                     EpisodeLengthMean = Episodes.MeanLength,
                     Episodes = Episodes.Total,
                 };
+                long updateStart = Stopwatch.GetTimestamp();
                 Update(progress, metrics);
+                _updateTicks += Stopwatch.GetTimestamp() - updateStart;
                 var (meanReturn, meanLength) = EpisodeMeansAcrossRanks();
                 metrics.Set("rollout/ep_rew_mean", meanReturn ?? double.NaN);
                 metrics.Set("rollout/ep_len_mean", meanLength ?? double.NaN);
@@ -200,6 +204,11 @@ public abstract partial class OnPolicyAgent : Agent
             foreach (var hook in hooks) hook.OnTrainingEnd(this);
         }
     }
+
+    /// <summary>Total time spent in updates (gradient steps, including any all-reduce) by <see cref="Learn"/> in this process so far; the rest of training time is rollouts and callbacks.</summary>
+    public TimeSpan UpdateTime => Stopwatch.GetElapsedTime(0, _updateTicks);
+
+    private long _updateTicks;
 
     /// <summary>Resets the training environments before the first rollout (a resumed agent's are already running).</summary>
     internal void StartEnvironments()
@@ -253,7 +262,16 @@ public abstract partial class OnPolicyAgent : Agent
             {
                 if (truncated[i] && !terminated[i])
                 {
-                    Policy.PredictValues(new ObservationBatch(Env.FinalObservation(i), 1, layout), state, _finalValue);
+                    // A recurrent policy bootstraps from copy i's memory as it is after this step (before the reset), as
+                    // sb3-contrib's RecurrentPPO does: the final observation continues the episode the memory has seen.
+                    var finalState = state;
+                    if (state is RecurrentPolicyState memory)
+                    {
+                        _finalState ??= (RecurrentPolicyState)Policy.CreateState(1);
+                        memory.CopyStream(i, _finalState, 0);
+                        finalState = _finalState;
+                    }
+                    Policy.PredictValues(new ObservationBatch(Env.FinalObservation(i), 1, layout), finalState, _finalValue);
                     Buffer.SetTruncationValue(i, _finalValue[0]);
                 }
             }

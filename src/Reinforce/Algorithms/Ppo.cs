@@ -23,6 +23,8 @@ public sealed class Ppo : OnPolicyAgent
     private readonly Minibatch _batch;
     private readonly Dictionary<int, Minibatch> _localBatches = [];
     private readonly SequenceMinibatches? _sequences;
+    private readonly int[] _localCopies;
+    private int _localCopyCount;
 
     /// <inheritdoc/>
     protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
@@ -43,6 +45,7 @@ public sealed class Ppo : OnPolicyAgent
         // A recurrent policy (policy.lstm_hidden_size > 0) makes this Recurrent PPO: minibatches of whole sequences.
         // (Other recurrent policies evaluate shuffled transitions through their own EvaluateActions.)
         if (Policy is EncoderPolicy { IsRecurrent: true }) _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
+        _localCopies = new int[_sequences?.EnvsPerBatch ?? 0];
     }
 
     /// <summary>The settings.</summary>
@@ -67,12 +70,11 @@ public sealed class Ppo : OnPolicyAgent
         _sequences?.OnRolloutEnd(Buffer);
         // Data-parallel runs draw every minibatch from one permutation of all ranks' samples (see OnPolicyAgent.DataParallel).
         bool parallel = IsDataParallel;
-        if (parallel && _sequences is not null)
-            throw new NotSupportedException("Recurrent PPO does not train data-parallel yet: run it in one process (leave out --distributed).");
         int samples = parallel ? Communicator.Size * Buffer.Capacity : _indices.Length;
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
-            if (parallel) ShuffleGlobal();
+            if (parallel && _sequences is null) ShuffleGlobal();
+            else if (parallel) ShuffleGlobalCopies();
             else if (_sequences is null) Permute(_indices);
             else _sequences.Shuffle(Permute);
             for (int start = 0, index = 0; start < samples; start += o.BatchSize, index++)
@@ -81,9 +83,13 @@ public sealed class Ppo : OnPolicyAgent
                 float share = 1f;       // this rank's weight in the all-ranks minibatch mean (1 in one process)
                 if (parallel)
                 {
-                    int count = LocalMinibatch(start, o.BatchSize, _indices);
+                    // Transitions, or (recurrent) the whole sequences of the copies this rank holds of the minibatch.
+                    ReadOnlySpan<int> rows = _sequences is null
+                        ? _indices.AsSpan(0, LocalMinibatch(start, o.BatchSize, _indices))
+                        : _sequences.Indices(_localCopies.AsSpan(0, _localCopyCount = LocalCopies(index, _sequences.EnvsPerBatch, _localCopies)));
+                    int count = rows.Length;
                     batch = LocalBatch(count);
-                    batch.Fill(Buffer, _indices.AsSpan(0, count), normalizeAdvantages: false);
+                    batch.Fill(Buffer, rows, normalizeAdvantages: false);
                     if (o.NormalizeAdvantage) StandardizeAcrossRanks(batch.Advantages.Data);
                     share = (float)Communicator.Size * count / o.BatchSize;
                 }
@@ -109,6 +115,7 @@ public sealed class Ppo : OnPolicyAgent
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
                 var (logProb, entropy, values) = _sequences is null
                     ? Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions, batch.ActionMask)
+                    : parallel ? _sequences.Evaluate((EncoderPolicy)Policy, batch, _localCopies.AsSpan(0, _localCopyCount))
                     : _sequences.Evaluate((EncoderPolicy)Policy, batch, index);
                 var logRatio = logProb - batch.OldLogProbs;
                 var ratio = Ops.Exp(logRatio);

@@ -12,10 +12,10 @@ public static class PresetFiles
 {
     private const string Prefix = "Reinforce.Presets.";
 
-    /// <summary>The environment ids that have a preset, sorted.</summary>
+    /// <summary>The environment ids that have a preset, sorted. (A '/' in an id, as in MinAtar/Breakout-v1, is '_' in the preset file's name.)</summary>
     public static IReadOnlyList<string> Names { get; } = typeof(PresetFiles).Assembly.GetManifestResourceNames()
         .Where(n => n.StartsWith(Prefix, StringComparison.Ordinal) && n.EndsWith(".json", StringComparison.Ordinal))
-        .Select(n => n[Prefix.Length..^".json".Length])
+        .Select(n => n[Prefix.Length..^".json".Length].Replace('_', '/'))
         .Order(StringComparer.OrdinalIgnoreCase)
         .ToArray();
 
@@ -28,7 +28,7 @@ public static class PresetFiles
         ArgumentNullException.ThrowIfNull(envId);
         var name = Resolve(envId) ?? throw new ConfigurationException(
             $"There is no preset for '{envId}'. Presets exist for: {string.Join(", ", Names)}. Pass your own settings with --config FILE (copy one of presets/*.json to start).");
-        using var stream = typeof(PresetFiles).Assembly.GetManifestResourceStream(Prefix + name + ".json")!;
+        using var stream = typeof(PresetFiles).Assembly.GetManifestResourceStream(Prefix + name.Replace('/', '_') + ".json")!;
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }

@@ -63,6 +63,17 @@ public sealed class RecurrentPolicyState : PolicyState
         for (int i = 0; i < Tensors.Length; i++) other.Tensors[i].CopyTo(Tensors[i], 0);
     }
 
+    /// <summary>Copies stream <paramref name="copy"/>'s memory (every tensor, every layer) into stream <paramref name="destinationCopy"/> of <paramref name="destination"/> (same layers and units).</summary>
+    public void CopyStream(int copy, RecurrentPolicyState destination, int destinationCopy)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if ((uint)copy >= (uint)Copies || (uint)destinationCopy >= (uint)destination.Copies || destination.Layers != Layers || destination.Hidden != Hidden || destination.Tensors.Length != Tensors.Length)
+            throw new ArgumentException($"RecurrentPolicyState.CopyStream: stream {copy} of [{Layers}, {Copies}, {Hidden}] cannot go to stream {destinationCopy} of [{destination.Layers}, {destination.Copies}, {destination.Hidden}].");
+        for (int i = 0; i < Tensors.Length; i++)
+            for (int l = 0; l < Layers; l++)
+                Array.Copy(Tensors[i], (l * Copies + copy) * Hidden, destination.Tensors[i], (l * destination.Copies + destinationCopy) * Hidden, Hidden);
+    }
+
     /// <inheritdoc/>
     public override void Reset(int copy)
     {

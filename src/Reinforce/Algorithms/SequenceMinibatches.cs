@@ -81,37 +81,49 @@ internal sealed class SequenceMinibatches
     }
 
     /// <summary>The buffer rows of minibatch <paramref name="batch"/>, step-major: row (t, j) is step t of copy envOrder[batch·k + j].</summary>
-    public ReadOnlySpan<int> Indices(int batch)
+    public ReadOnlySpan<int> Indices(int batch) => Indices(Copies(batch));
+
+    /// <summary>The environment copies of minibatch <paramref name="batch"/> in this epoch's order.</summary>
+    public ReadOnlySpan<int> Copies(int batch) => _envOrder.AsSpan(batch * _envsPerBatch, _envsPerBatch);
+
+    /// <summary>
+    /// The buffer rows of the sequences of <paramref name="copies"/> (at most <see cref="EnvsPerBatch"/> of them), step-major:
+    /// row (t, j) is step t of copy <paramref name="copies"/>[j]. A data-parallel rank passes the copies it holds of a
+    /// minibatch drawn over all ranks' copies.
+    /// </summary>
+    public ReadOnlySpan<int> Indices(ReadOnlySpan<int> copies)
     {
+        int k = copies.Length;
+        if (k > _envsPerBatch) throw new ArgumentException($"SequenceMinibatches: {k} sequences for minibatches of {_envsPerBatch}.", nameof(copies));
         for (int t = 0; t < _steps; t++)
-            for (int j = 0; j < _envsPerBatch; j++)
+            for (int j = 0; j < k; j++)
             {
-                int e = _envOrder[batch * _envsPerBatch + j];
-                _indices[t * _envsPerBatch + j] = t * _envs + e;
-                _batchStarts[t * _envsPerBatch + j] = _episodeStarts[t * _envs + e];
+                int e = copies[j];
+                _indices[t * k + j] = t * _envs + e;
+                _batchStarts[t * k + j] = _episodeStarts[t * _envs + e];
             }
-        return _indices;
+        return _indices.AsSpan(0, _steps * k);
     }
 
-    /// <summary>Evaluates minibatch <paramref name="batch"/> (after <see cref="Indices"/> and <see cref="Minibatch.Fill"/>) through the policy's recurrent layer.</summary>
-    public PolicyEvaluation Evaluate(EncoderPolicy policy, Minibatch minibatch, int batch)
+    /// <summary>Evaluates minibatch <paramref name="batch"/> (after <see cref="Indices(int)"/> and <see cref="Minibatch.Fill"/>) through the policy's recurrent layer.</summary>
+    public PolicyEvaluation Evaluate(EncoderPolicy policy, Minibatch minibatch, int batch) => Evaluate(policy, minibatch, Copies(batch));
+
+    /// <summary>Evaluates the sequences of <paramref name="copies"/> (after <see cref="Indices(ReadOnlySpan{int})"/> with the same copies and <see cref="Minibatch.Fill"/>), each from its initial memory.</summary>
+    public PolicyEvaluation Evaluate(EncoderPolicy policy, Minibatch minibatch, ReadOnlySpan<int> copies)
     {
         var memory = policy.Memory ?? throw new InvalidOperationException("Recurrent PPO: the policy has no recurrent layer.");
         var initial = _initial ?? throw new InvalidOperationException("Recurrent PPO: no rollout has started, so there is no initial memory.");
-        int hidden = memory.HiddenSize, layers = memory.NumLayers;
+        int hidden = memory.HiddenSize, layers = memory.NumLayers, k = copies.Length;
         var state = new Tensor[memory.StateCount];
         for (int s = 0; s < state.Length; s++)
         {
-            var t = Tensor.Zeros(layers, _envsPerBatch, hidden);
+            var t = Tensor.Zeros(layers, k, hidden);
             for (int l = 0; l < layers; l++)
-                for (int j = 0; j < _envsPerBatch; j++)
-                {
-                    int e = _envOrder[batch * _envsPerBatch + j];
-                    initial.Tensors[s].AsSpan((l * _envs + e) * hidden, hidden).CopyTo(t.Data.AsSpan((l * _envsPerBatch + j) * hidden, hidden));
-                }
+                for (int j = 0; j < k; j++)
+                    initial.Tensors[s].AsSpan((l * _envs + copies[j]) * hidden, hidden).CopyTo(t.Data.AsSpan((l * k + j) * hidden, hidden));
             state[s] = t;
         }
-        return policy.EvaluateSequences(minibatch.Observations, _steps, _envsPerBatch, state, _batchStarts,
+        return policy.EvaluateSequences(minibatch.Observations, _steps, k, state, _batchStarts.AsSpan(0, _steps * k),
             minibatch.DiscreteActions, minibatch.ContinuousActions, minibatch.ActionMask);
     }
 }

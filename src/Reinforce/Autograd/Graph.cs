@@ -73,7 +73,25 @@ public static class Graph
         if (upstream is not null && !Tensor.SameShape(upstream.Shape, root.Shape) && upstream.Size != root.Size)
             throw new ArgumentException($"Backward: upstream gradient shape {Tensor.ShapeString(upstream.Shape)} does not match the tensor's shape {Tensor.ShapeString(root.Shape)}.");
 
-        var order = TopologicalOrder(root);
+        // The walk's collections are reused across calls on this thread (a training step allocates none of them); a backward
+        // pass started from inside another one's closure gets its own.
+        var walk = t_walk ?? new TopologicalWalk();
+        t_walk = null;
+        try
+        {
+            BackwardFrom(root, upstream, walk.Order(root));
+        }
+        finally
+        {
+            walk.Clear();
+            t_walk = walk;
+        }
+    }
+
+    [ThreadStatic] private static TopologicalWalk? t_walk;
+
+    private static void BackwardFrom(Tensor root, Tensor? upstream, List<Tensor> order)
+    {
         if (upstream is null) root.AccumulateGrad([1f]);
         else root.AccumulateGrad(upstream.Data);
 
@@ -91,30 +109,42 @@ public static class Graph
         }
     }
 
-    /// <summary>Non-leaf tensors reachable from <paramref name="root"/>, each after all of its inputs.</summary>
-    private static List<Tensor> TopologicalOrder(Tensor root)
+    /// <summary>Non-leaf tensors reachable from a root, each after all of its inputs (the collections kept for reuse).</summary>
+    private sealed class TopologicalWalk
     {
-        var order = new List<Tensor>();
-        if (root.Creator is null) return order;
-        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
-        var stack = new Stack<(Tensor Tensor, int NextInput)>();
-        stack.Push((root, 0));
-        visited.Add(root);
-        while (stack.Count > 0)
+        private readonly List<Tensor> _order = [];
+        private readonly HashSet<Tensor> _visited = new(ReferenceEqualityComparer.Instance);
+        private readonly Stack<(Tensor Tensor, int NextInput)> _stack = new();
+
+        public List<Tensor> Order(Tensor root)
         {
-            var (tensor, next) = stack.Pop();
-            var inputs = tensor.Creator!.Inputs;
-            if (next < inputs.Length)
+            if (root.Creator is null) return _order;
+            _stack.Push((root, 0));
+            _visited.Add(root);
+            while (_stack.Count > 0)
             {
-                stack.Push((tensor, next + 1));
-                var input = inputs[next];
-                if (input.Creator is not null && visited.Add(input)) stack.Push((input, 0));
+                var (tensor, next) = _stack.Pop();
+                var inputs = tensor.Creator!.Inputs;
+                if (next < inputs.Length)
+                {
+                    _stack.Push((tensor, next + 1));
+                    var input = inputs[next];
+                    if (input.Creator is not null && _visited.Add(input)) _stack.Push((input, 0));
+                }
+                else
+                {
+                    _order.Add(tensor);
+                }
             }
-            else
-            {
-                order.Add(tensor);
-            }
+            return _order;
         }
-        return order;
+
+        /// <summary>Forgets the last walk (and the tensors it held, so they can be collected).</summary>
+        public void Clear()
+        {
+            _order.Clear();
+            _visited.Clear();
+            _stack.Clear();
+        }
     }
 }

@@ -45,6 +45,11 @@ public sealed class DataParallel
     /// <summary>How many floats one all-reduce carries (the parameter count).</summary>
     public int Length => _buffer.Length;
 
+    /// <summary>Total time spent in the gradient all-reduce (<see cref="AverageGradients"/>'s collective call) so far.</summary>
+    public TimeSpan CommunicationTime => System.Diagnostics.Stopwatch.GetElapsedTime(0, _communicationTicks);
+
+    private long _communicationTicks;
+
     /// <summary>True when there is more than one rank (otherwise every call here returns at once).</summary>
     public bool IsDistributed => _communicator.Size > 1;
 
@@ -63,7 +68,9 @@ public sealed class DataParallel
             else target.Clear();
             offset += p.Size;
         }
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         _communicator.AllReduceSum(_buffer);
+        _communicationTicks += System.Diagnostics.Stopwatch.GetTimestamp() - start;
         float scale = 1f / _communicator.Size;
         System.Numerics.Tensors.TensorPrimitives.Multiply(_buffer, scale, _buffer);
         offset = 0;

@@ -37,6 +37,13 @@ public sealed record OnnxExportOptions
     /// </summary>
     public float? SamplingSeed { get; init; }
 
+    /// <summary>
+    /// Adds the input <c>action_mask</c> (bool [batch, Σ branch sizes], true = legal) to a discrete policy in the default
+    /// layout: masked actions get probability 0 and are never the deterministic action. Set automatically when an agent
+    /// trained with environment action masks is exported.
+    /// </summary>
+    public bool ActionMask { get; init; }
+
     /// <summary>The ONNX graph's name.</summary>
     public string GraphName { get; init; } = "reinforce_policy";
 

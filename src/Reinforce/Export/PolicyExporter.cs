@@ -47,47 +47,236 @@ public static class PolicyExporter
     private const string Float32 = "float32";
     private const string Int64 = "int64";
 
-    /// <summary>Exports an agent's policy with its observation normalisation.</summary>
+    /// <summary>
+    /// Exports an agent's policy with its observation normalisation: an MLP <see cref="ActorCriticPolicy"/> or an
+    /// <see cref="EncoderPolicy"/> (CNN per image part, one input per Dict key, LSTM/GRU state in and out). An agent
+    /// trained with action masks gets the <c>action_mask</c> input.
+    /// </summary>
     public static OnnxExport Export(OnPolicyAgent agent, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
-        var policy = agent.Policy as ActorCriticPolicy ?? throw new NotSupportedException(
-            $"ONNX export: the agent's policy is a {agent.Policy.GetType().Name}; the exporter writes the MLP ActorCriticPolicy only.");
-        return Export(policy, ObservationNormalization.Of(agent), options);
+        options ??= new OnnxExportOptions();
+        if (agent.MaskSize > 0) options = options with { ActionMask = true };
+        var normalization = ObservationNormalization.Of(agent);
+        return agent.Policy switch
+        {
+            ActorCriticPolicy mlp => Write(mlp, mlp, normalization, options),
+            EncoderPolicy encoder => Write(encoder, encoder.Head, normalization, options),
+            var other => throw new NotSupportedException(
+                $"ONNX export: the agent's policy is a {other.GetType().Name}; the exporter writes ActorCriticPolicy (MLP) and EncoderPolicy (CNN, Dict, LSTM/GRU)."),
+        };
     }
 
     /// <summary>Exports <paramref name="policy"/>, applying <paramref name="normalization"/> to the observations first when given.</summary>
     public static OnnxExport Export(ActorCriticPolicy policy, ObservationNormalization? normalization = null, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        options ??= new OnnxExportOptions();
+        return Write(policy, policy, normalization, options ?? new OnnxExportOptions());
+    }
+
+    /// <summary>
+    /// Exports an <see cref="EncoderPolicy"/> in the default layout: one input per observation part (byte images as
+    /// uint8, scaled inside the model as training scaled them), <paramref name="normalization"/> applied first when
+    /// given, and for a recurrent policy the state in (<c>h_in</c>, <c>c_in</c>) and out (<c>h_out</c>, <c>c_out</c>).
+    /// </summary>
+    public static OnnxExport Export(EncoderPolicy policy, ObservationNormalization? normalization = null, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        return Write(policy, policy.Head, normalization, options ?? new OnnxExportOptions());
+    }
+
+    /// <summary>The graph for <paramref name="policy"/>: its inputs and encoders (or the plain observation), then <paramref name="head"/>'s actor layers and action head.</summary>
+    private static OnnxExport Write(TrainablePolicy policy, ActorCriticPolicy head, ObservationNormalization? normalization, OnnxExportOptions options)
+    {
         int opset = options.ResolvedOpset;
         int irVersion = OnnxExportOptions.IrVersionFor(opset);
         normalization?.Validate(policy.ObservationSize);
-        var network = Network.Read(policy);
+        var encoder = policy as EncoderPolicy;
+        if (options.Unity && encoder is not null)
+            throw new NotSupportedException(
+                $"ONNX export: the Unity ML-Agents layout is written for MLP policies on vector observations, but this policy has encoders for {encoder.ObservationLayout}" +
+                $"{(encoder.IsRecurrent ? " and a recurrent memory" : "")}. Export it in the default layout (leave out --unity): one input per observation part{(encoder.IsRecurrent ? ", the memory as h_in/c_in and h_out/c_out" : "")}.");
+        if (options.ActionMask && head.ActionMaskSize == 0)
+            throw new NotSupportedException($"ONNX export: an action mask was requested, but the action space {head.ActionSpace} has no discrete choices to mask; export without ActionMask.");
+        var network = Network.Read(head);
         var graph = new GraphWriter(new OnnxGraphBuilder(options.GraphName, opset, irVersion));
         var g = graph.Builder;
 
-        string observations = options.Unity ? "obs_0" : "obs";
-        graph.Input(observations, OnnxGraphBuilder.Float32, null, policy.ObservationSize);
-        string x = observations;
-        if (normalization is not null) x = Normalize(g, x, normalization);
+        string x;
+        int dense = 0;
+        if (encoder is null)
+        {
+            string observations = options.Unity ? "obs_0" : "obs";
+            graph.Input(observations, OnnxGraphBuilder.Float32, null, policy.ObservationSize);
+            x = observations;
+            if (normalization is not null) x = Normalize(g, x, normalization, 0, policy.ObservationSize, [policy.ObservationSize], "obs");
+        }
+        else x = WriteEncoders(graph, encoder, normalization, ref dense);
+        var stateOutputs = encoder?.Memory is { } memory ? WriteMemory(graph, memory, ref x) : [];
 
         // The actor's feature layers, walked module by module: each Nn module type has one ONNX mapping (Emit).
-        int dense = 0;
-        foreach (var module in policy.ActorFeatureModules) x = Emit(g, x, module, ref dense);
+        foreach (var module in head.ActorFeatureModules) x = Emit(g, x, module, ref dense);
         string latent = x;
 
-        g.AddMetadata("reinforce.action_space", policy.ActionSpace.ToString() ?? "");
-        g.AddMetadata("reinforce.head", policy.Kind.ToString());
-        g.AddMetadata("reinforce.activation", policy.Activation.ToString());
+        g.AddMetadata("reinforce.action_space", head.ActionSpace.ToString() ?? "");
+        g.AddMetadata("reinforce.head", head.Kind.ToString());
+        g.AddMetadata("reinforce.activation", head.Activation.ToString());
         g.AddMetadata("reinforce.observation_size", policy.ObservationSize.ToString(CultureInfo.InvariantCulture));
+        g.AddMetadata("reinforce.observation_layout", policy.ObservationLayout.ToString());
         g.AddMetadata("reinforce.observation_normalization", normalization is null ? "none" : "applied inside the model: clip((obs - mean) / sqrt(var + eps))");
         g.AddMetadata("reinforce.layout", options.Unity ? "unity-ml-agents (model API version 3)" : "reinforce");
+        if (encoder?.Memory is { } m)
+            g.AddMetadata("reinforce.memory", $"{m.Kind} {m.NumLayers}x{m.HiddenSize}: state inputs {string.Join(", ", m.StateNames.Select(n => n + "_in"))} and outputs {string.Join(", ", m.StateNames.Select(n => n + "_out"))} [layers, batch, hidden]; feed each step's outputs back, zeros at an episode start");
 
-        if (options.Unity) WriteUnityHead(graph, policy, network, latent, options.SamplingSeed);
-        else WriteHead(graph, policy, network, latent);
+        if (options.Unity) WriteUnityHead(graph, head, network, latent, options.SamplingSeed);
+        else WriteHead(graph, head, network, latent, options.ActionMask);
+        foreach (var (name, value) in stateOutputs) graph.Output(name, OnnxGraphBuilder.Float32, value);
         return new OnnxExport(g.Build(), opset, irVersion, graph.Inputs, graph.Outputs);
+    }
+
+    // ------------------------------------------------------------------ encoders and memory
+
+    /// <summary>The graph input of an observation part: "obs" for a plain observation, else the part's key (Dict keys; Tuple indices; nested parts joined by dots).</summary>
+    public static string InputName(ObservationLayout layout, ObservationBlock part)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        ArgumentNullException.ThrowIfNull(part);
+        return layout.IsSingle ? "obs" : part.Key;
+    }
+
+    private static readonly string[] ReservedNames = ["action_mask", "action_probs", "action", "mean", "h_in", "c_in", "h_out", "c_out"];
+
+    /// <summary>One input per observation part, each through its encoder (the CNN of an image part, or its flat values), concatenated: [batch, features].</summary>
+    private static string WriteEncoders(GraphWriter graph, EncoderPolicy policy, ObservationNormalization? normalization, ref int dense)
+    {
+        var g = graph.Builder;
+        var features = new List<string>();
+        foreach (var e in policy.Encoders)
+        {
+            var part = e.Part;
+            string name = InputName(policy.ObservationLayout, part);
+            if (Array.IndexOf(ReservedNames, name) >= 0)
+                throw new NotSupportedException($"ONNX export: the observation key '{name}' would share its name with one of the model's own inputs or outputs ({string.Join(", ", ReservedNames)}); rename the key in the environment's DictSpace.");
+            graph.Input(name, part.IsByte ? OnnxGraphBuilder.UInt8 : OnnxGraphBuilder.Float32, [null, .. part.Shape.Select(d => (int?)d)]);
+            string x = name;
+            if (part.IsByte)
+            {
+                string cast = g.Fresh($"{name}_float");
+                g.AddNode("Cast", [x], [cast], ("to", (long)OnnxGraphBuilder.Float32));
+                x = cast;
+            }
+            if (normalization is not null) x = Normalize(g, x, normalization, part.Offset, part.Length, part.Shape, name);
+            if (e.Network is null)
+            {
+                if (part.Shape.Length != 1)
+                {
+                    string flat = g.Fresh($"{name}_flat");
+                    g.AddNode("Flatten", [x], [flat], ("axis", 1L));
+                    x = flat;
+                }
+                features.Add(x);
+                continue;
+            }
+            if (e.ChannelsLast)
+            {
+                string chw = g.Fresh($"{name}_chw");
+                g.AddNode("Transpose", [x], [chw], ("perm", new long[] { 0, 3, 1, 2 }));
+                x = chw;
+            }
+            if (policy.ImageScale != 1f)
+            {
+                string scaled = g.Fresh($"{name}_scaled");
+                g.AddNode("Mul", [x, g.AddInitializer(g.Fresh("image_scale"), (ReadOnlySpan<float>)[policy.ImageScale])], [scaled]);
+                x = scaled;
+            }
+            features.Add(Emit(g, x, e.Network, ref dense));
+        }
+        if (features.Count == 1) return features[0];
+        string all = g.Fresh("features");
+        g.AddNode("Concat", [.. features], [all], ("axis", 1L));
+        return all;
+    }
+
+    /// <summary>
+    /// One step of the recurrent layer from the state inputs (<c>h_in</c>, and <c>c_in</c> for an LSTM; [layers, batch,
+    /// hidden]) written out cell by cell with PyTorch's gate order, as the policy's acting path computes it; replaces
+    /// <paramref name="x"/> by the last layer's h and returns the state outputs to declare (name, shape).
+    /// </summary>
+    private static List<(string Name, int?[] Shape)> WriteMemory(GraphWriter graph, RecurrentLayer memory, ref string x)
+    {
+        var g = graph.Builder;
+        int hidden = memory.HiddenSize, layers = memory.NumLayers;
+        bool lstm = memory.Kind == RecurrentKind.Lstm;
+        int?[] stateShape = [layers, null, hidden];
+        graph.Input("h_in", OnnxGraphBuilder.Float32, stateShape);
+        if (lstm) graph.Input("c_in", OnnxGraphBuilder.Float32, stateShape);
+        var hOut = new string[layers];
+        var cOut = new string[layers];
+        for (int l = 0; l < layers; l++)
+        {
+            string index = g.AddInitializer(g.Fresh($"layer_{l}"), (ReadOnlySpan<long>)[l]);
+            string h = g.Fresh($"h_{l}");
+            g.AddNode("Gather", ["h_in", index], [h], ("axis", 0L));
+            var inputGates = Dense(g, x, new DenseLayer((float[])memory.WeightIh(l).Value.Data.Clone(), (float[])memory.BiasIh(l).Value.Data.Clone(), (lstm ? 4 : 3) * hidden, l == 0 ? memory.InputSize : hidden), $"lstm.ih_l{l}");
+            var hiddenGates = Dense(g, h, new DenseLayer((float[])memory.WeightHh(l).Value.Data.Clone(), (float[])memory.BiasHh(l).Value.Data.Clone(), (lstm ? 4 : 3) * hidden, hidden), $"lstm.hh_l{l}");
+            string hNew;
+            if (lstm)
+            {
+                string c = g.Fresh($"c_{l}");
+                g.AddNode("Gather", ["c_in", index], [c], ("axis", 0L));
+                string gates = Binary(g, "Add", inputGates, hiddenGates, "gates");
+                string i = Unary(g, "Sigmoid", Slice(g, gates, 0, hidden, "gate_i"));
+                string f = Unary(g, "Sigmoid", Slice(g, gates, hidden, hidden, "gate_f"));
+                string cell = Unary(g, "Tanh", Slice(g, gates, 2 * hidden, hidden, "gate_g"));
+                string o = Unary(g, "Sigmoid", Slice(g, gates, 3 * hidden, hidden, "gate_o"));
+                string cNew = Binary(g, "Add", Binary(g, "Mul", f, c, "forget"), Binary(g, "Mul", i, cell, "write"), $"c_new_{l}");
+                hNew = Binary(g, "Mul", o, Unary(g, "Tanh", cNew), $"h_new_{l}");
+                cOut[l] = cNew;
+            }
+            else
+            {
+                string r = Unary(g, "Sigmoid", Binary(g, "Add", Slice(g, inputGates, 0, hidden, "x_r"), Slice(g, hiddenGates, 0, hidden, "h_r"), "r"));
+                string z = Unary(g, "Sigmoid", Binary(g, "Add", Slice(g, inputGates, hidden, hidden, "x_z"), Slice(g, hiddenGates, hidden, hidden, "h_z"), "z"));
+                string n = Unary(g, "Tanh", Binary(g, "Add", Slice(g, inputGates, 2 * hidden, hidden, "x_n"), Binary(g, "Mul", r, Slice(g, hiddenGates, 2 * hidden, hidden, "h_n"), "r_h_n"), "n"));
+                // h' = (1 − z)·n + z·h, written as the kernel computes it.
+                string one = g.AddInitializer(g.Fresh("one"), (ReadOnlySpan<float>)[1f]);
+                hNew = Binary(g, "Add", Binary(g, "Mul", Binary(g, "Sub", one, z, "keep_new"), n, "new_part"), Binary(g, "Mul", z, h, "old_part"), $"h_new_{l}");
+            }
+            hOut[l] = hNew;
+            x = hNew;
+        }
+        var outputs = new List<(string, int?[])> { (StackLayers(g, hOut, "h_out"), stateShape) };
+        if (lstm) outputs.Add((StackLayers(g, cOut, "c_out"), stateShape));
+        return outputs;
+    }
+
+    /// <summary>Stacks per-layer [batch, hidden] values into [layers, batch, hidden] named <paramref name="output"/>.</summary>
+    private static string StackLayers(OnnxGraphBuilder g, string[] perLayer, string output)
+    {
+        string axes = g.AddInitializer(g.Fresh("axis0"), (ReadOnlySpan<long>)[0], 1);
+        var unsqueezed = perLayer.Select(v =>
+        {
+            string u = g.Fresh($"{v}_stacked");
+            g.AddNode("Unsqueeze", [v, axes], [u]);
+            return u;
+        }).ToArray();
+        if (unsqueezed.Length == 1) g.AddNode("Identity", [unsqueezed[0]], [output]);
+        else g.AddNode("Concat", unsqueezed, [output], ("axis", 0L));
+        return output;
+    }
+
+    private static string Unary(OnnxGraphBuilder g, string op, string x)
+    {
+        string y = g.Fresh(op.ToLowerInvariant());
+        g.AddNode(op, [x], [y]);
+        return y;
+    }
+
+    private static string Binary(OnnxGraphBuilder g, string op, string a, string b, string name)
+    {
+        string y = g.Fresh(name);
+        g.AddNode(op, [a, b], [y]);
+        return y;
     }
 
     /// <summary>The model bytes of <see cref="Export(ActorCriticPolicy, ObservationNormalization?, OnnxExportOptions?)"/>.</summary>
@@ -144,7 +333,7 @@ public static class PolicyExporter
 
     // ------------------------------------------------------------------ default layout
 
-    private static void WriteHead(GraphWriter graph, ActorCriticPolicy policy, Network network, string latent)
+    private static void WriteHead(GraphWriter graph, ActorCriticPolicy policy, Network network, string latent, bool actionMask)
     {
         var g = graph.Builder;
         switch (policy.Kind)
@@ -153,6 +342,14 @@ public static class PolicyExporter
             case ActionHeadKind.MultiCategorical:
             {
                 string logits = Dense(g, latent, network.Head, "policy_head");
+                if (actionMask)
+                {
+                    // bool [batch, Σ branch sizes], true = legal: a masked logit becomes -1e30, so its probability is 0 and it is never the argmax.
+                    graph.Input("action_mask", OnnxGraphBuilder.Bool, null, policy.ActionMaskSize);
+                    string masked = g.Fresh("masked_logits");
+                    g.AddNode("Where", ["action_mask", logits, g.AddInitializer("masked_logit", (ReadOnlySpan<float>)[-1e30f])], [masked]);
+                    logits = masked;
+                }
                 int[] branches = network.Branches;
                 var probs = new string[branches.Length];
                 var actions = new string[branches.Length];
@@ -309,23 +506,23 @@ public static class PolicyExporter
 
     // ------------------------------------------------------------------ building blocks
 
-    private static string Normalize(OnnxGraphBuilder g, string x, ObservationNormalization n)
+    /// <summary>clip((x − mean) / sqrt(var + eps)) with the statistics of row elements [offset, offset + length), shaped as the part (broadcast over the batch).</summary>
+    private static string Normalize(OnnxGraphBuilder g, string x, ObservationNormalization n, int offset, int length, int[] shape, string name)
     {
-        int d = n.Mean.Length;
-        var mean = new float[d];
-        var std = new float[d];
-        for (int j = 0; j < d; j++)
+        var mean = new float[length];
+        var std = new float[length];
+        for (int j = 0; j < length; j++)
         {
-            mean[j] = (float)n.Mean[j];
-            std[j] = (float)Math.Sqrt(n.Variance[j] + n.Epsilon);
+            mean[j] = (float)n.Mean[offset + j];
+            std[j] = (float)Math.Sqrt(n.Variance[offset + j] + n.Epsilon);
         }
-        string centered = g.Fresh("obs_centered");
-        g.AddNode("Sub", [x, g.AddInitializer("obs_mean", mean, d)], [centered]);
-        string scaled = g.Fresh("obs_normalized");
-        g.AddNode("Div", [centered, g.AddInitializer("obs_std", std, d)], [scaled]);
+        string centered = g.Fresh($"{name}_centered");
+        g.AddNode("Sub", [x, g.AddInitializer(g.Fresh($"{name}_mean"), mean, shape)], [centered]);
+        string scaled = g.Fresh($"{name}_normalized");
+        g.AddNode("Div", [centered, g.AddInitializer(g.Fresh($"{name}_std"), std, shape)], [scaled]);
         if (n.Clip is not double c) return scaled;
-        string clipped = g.Fresh("obs_clipped");
-        g.AddNode("Clip", [scaled, g.AddInitializer("obs_clip_low", (ReadOnlySpan<float>)[(float)-c]), g.AddInitializer("obs_clip_high", (ReadOnlySpan<float>)[(float)c])], [clipped]);
+        string clipped = g.Fresh($"{name}_clipped");
+        g.AddNode("Clip", [scaled, g.AddInitializer(g.Fresh($"{name}_clip_low"), (ReadOnlySpan<float>)[(float)-c]), g.AddInitializer(g.Fresh($"{name}_clip_high"), (ReadOnlySpan<float>)[(float)c])], [clipped]);
         return clipped;
     }
 
@@ -340,13 +537,40 @@ public static class PolicyExporter
             case Mlp mlp:
                 foreach (var (_, child) in mlp.Children()) x = Emit(g, x, child, ref dense);
                 return x;
+            case Cnn cnn:
+                foreach (var (_, child) in cnn.Children()) x = Emit(g, x, child, ref dense);
+                return x;
+            case Conv2d conv:
+                return Convolution(g, x, conv);
+            case Flatten:
+            {
+                string flat = g.Fresh("flatten");
+                g.AddNode("Flatten", [x], [flat], ("axis", 1L));
+                return flat;
+            }
             case Linear linear:
                 return Dense(g, x, DenseLayer.Of(linear), $"hidden_{dense++}");
             case ActivationLayer activation:
                 return Activate(g, x, activation.Kind);
             default:
-                throw new NotSupportedException($"ONNX export: the module {module.GetType().Name} has no ONNX mapping; the exporter writes Sequential, Mlp, Linear and activation layers.");
+                throw new NotSupportedException($"ONNX export: the module {module.GetType().Name} has no ONNX mapping; the exporter writes Sequential, Mlp, Cnn, Conv2d, Flatten, Linear and activation layers.");
         }
+    }
+
+    /// <summary>A Conv2d (NCHW) as ONNX Conv: weights [out, in, kh, kw], bias, strides, symmetric pads, dilations.</summary>
+    private static string Convolution(OnnxGraphBuilder g, string x, Conv2d conv)
+    {
+        string name = g.Fresh("conv");
+        var w = conv.Weight.Value;
+        string weight = g.AddInitializer($"{name}.weight", w.Data, w.Shape);
+        string[] inputs = conv.Bias is { } bias ? [x, weight, g.AddInitializer($"{name}.bias", bias.Value.Data, conv.OutChannels)] : [x, weight];
+        string y = g.Fresh($"{name}_out");
+        g.AddNode("Conv", inputs, [y],
+            ("kernel_shape", new long[] { conv.Kernel.Height, conv.Kernel.Width }),
+            ("strides", new long[] { conv.Stride.Height, conv.Stride.Width }),
+            ("pads", new long[] { conv.Padding.Height, conv.Padding.Width, conv.Padding.Height, conv.Padding.Width }),
+            ("dilations", new long[] { conv.Dilation.Height, conv.Dilation.Width }));
+        return y;
     }
 
     private static string Dense(OnnxGraphBuilder g, string x, DenseLayer layer, string name, string? output = null)
@@ -360,19 +584,12 @@ public static class PolicyExporter
 
     private static string Activate(OnnxGraphBuilder g, string x, Activation activation)
     {
-        string op = activation switch
-        {
-            Activation.Tanh => "Tanh",
-            Activation.Relu => "Relu",
-            Activation.Elu => "Elu",
-            Activation.Sigmoid => "Sigmoid",
-            Activation.Softplus => "Softplus",
-            Activation.Identity => "",
-            _ => throw new NotSupportedException($"ONNX export: the activation {activation} has no ONNX operator mapping; use tanh, relu, elu, sigmoid, softplus or identity."),
-        };
+        var function = Activations.Of(activation);
+        string op = function.OnnxOperator
+            ?? throw new NotSupportedException($"ONNX export: the activation {activation} has no ONNX operator mapping; use {string.Join(", ", Activations.All.Where(a => a.OnnxOperator is not null).Select(a => a.Name))}.");
         if (op.Length == 0) return x;
         string y = g.Fresh(op.ToLowerInvariant());
-        if (activation == Activation.Elu) g.AddNode(op, [x], [y], ("alpha", 1f));
+        if (function.OnnxAlpha is float alpha) g.AddNode(op, [x], [y], ("alpha", alpha));
         else g.AddNode(op, [x], [y]);
         return y;
     }
@@ -461,6 +678,12 @@ public static class PolicyExporter
             Outputs.Add(new OnnxTensorSignature(name, TypeName(elementType), shape));
         }
 
-        private static string TypeName(int elementType) => elementType == OnnxGraphBuilder.Int64 ? Int64 : Float32;
+        private static string TypeName(int elementType) => elementType switch
+        {
+            OnnxGraphBuilder.Int64 => Int64,
+            OnnxGraphBuilder.UInt8 => "uint8",
+            OnnxGraphBuilder.Bool => "bool",
+            _ => Float32,
+        };
     }
 }

@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 
 namespace Reinforce.IO;
@@ -67,5 +69,47 @@ public static class JsonFile
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path)) throw new FileNotFoundException($"JsonFile.Read: no file at '{path}'.", path);
         return Deserialize<T>(File.ReadAllText(path), path);
+    }
+
+    /// <summary>
+    /// Reads a JSON file that must hold an object (a model's config.json, an adapter_config.json, ...), for readers that
+    /// then take its fields one by one. Not JSON, not an object, or a string holding a lone UTF-16 surrogate escape
+    /// (such as "\uD800", which System.Text.Json parses but refuses to read as text) is a
+    /// <see cref="CheckpointFormatException"/> naming the file, with <paramref name="advice"/> as the fix.
+    /// </summary>
+    public static JsonObject ReadObject(string path, string advice)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var bytes = File.ReadAllBytes(path);
+        JsonNode? node;
+        try { node = JsonNode.Parse(bytes, documentOptions: new JsonDocumentOptions { MaxDepth = 256, AllowDuplicateProperties = false }); }
+        catch (JsonException e) { throw new CheckpointFormatException(path, $"it is not valid JSON ({e.Message})", advice, e); }
+        catch (InvalidOperationException e) { throw new CheckpointFormatException(path, LoneSurrogate, advice, e); }
+        if (node is not JsonObject o) throw new CheckpointFormatException(path, $"it holds {(node is null ? "null" : "a JSON " + node.GetValueKind())}, not a JSON object", advice);
+        if (HoldsLoneSurrogate(bytes))
+            throw new CheckpointFormatException(path, LoneSurrogate, advice);
+        return o;
+    }
+
+    private const string LoneSurrogate = "it holds a name or string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner), which is not text";
+
+    /// <summary>Whether the JSON text holds a name or string that escapes half of a UTF-16 surrogate pair (false for text that is not JSON).</summary>
+    public static bool HoldsLoneSurrogate(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 256, CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        try
+        {
+            while (reader.Read())
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName) reader.GetString();
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 }

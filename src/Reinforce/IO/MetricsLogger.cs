@@ -30,8 +30,11 @@ public sealed class MetricsLogger : IDisposable
         if (_sinks.Any(s => s is null)) throw new ArgumentException("MetricsLogger: a sink is null.", nameof(sinks));
     }
 
+    /// <summary>The metrics file of a run folder (what <c>reinforce dashboard</c> reads).</summary>
+    public const string MetricsFileName = "metrics.csv";
+
     /// <summary>
-    /// The usual set for a run folder: <c>progress.csv</c> and a TensorBoard event file in
+    /// The usual set for a run folder: <c>metrics.csv</c> and a TensorBoard event file in
     /// <paramref name="runDir"/> (each optional), and a line per record on <paramref name="console"/> if given.
     /// </summary>
     public static MetricsLogger ForRun(string runDir, bool csv = true, bool tensorBoard = true, TextWriter? console = null)
@@ -40,7 +43,7 @@ public sealed class MetricsLogger : IDisposable
         var sinks = new List<IMetricsSink>();
         try
         {
-            if (csv) sinks.Add(CsvLogger.ForMetrics(Path.Combine(runDir, "progress.csv")));
+            if (csv) sinks.Add(CsvLogger.ForMetrics(Path.Combine(runDir, MetricsFileName)));
             if (tensorBoard) sinks.Add(new TensorBoardWriter(runDir));
             if (console is not null) sinks.Add(new ConsoleMetricsSink(console));
         }

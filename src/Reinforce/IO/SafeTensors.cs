@@ -28,26 +28,61 @@ public static class SafeTensors
 
     private const string MetadataKey = "__metadata__";
 
-    /// <summary>Writes <paramref name="tensors"/> (as F32) and optional string metadata to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>The dtypes <see cref="Save"/> writes: F32 (exact), F16 and BF16 (each value rounded to nearest, ties to even).</summary>
+    public static readonly IReadOnlyList<string> WritableDTypes = ["F32", "F16", "BF16"];
+
+    /// <summary>
+    /// Writes <paramref name="tensors"/> and optional string metadata to <paramref name="path"/> atomically, as
+    /// <paramref name="dtype"/>: F32 (the default, exact), F16 or BF16 (half the size; each value rounded to the nearest
+    /// representable one, ties to even, as PyTorch's <c>.half()</c> and <c>.bfloat16()</c> round).
+    /// </summary>
+    public static void Save(string path, IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null, string dtype = "F32")
     {
         ArgumentNullException.ThrowIfNull(path);
-        var (header, ordered) = BuildHeader(tensors, metadata);
+        var (header, ordered) = BuildHeader(tensors, metadata, CheckDType(dtype));
         AtomicFile.Write(path, stream =>
         {
             Span<byte> length = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
             stream.Write(length);
             stream.Write(header);
-            foreach (var (_, tensor) in ordered) WriteFloats(stream, tensor.Data);
+            foreach (var (_, tensor) in ordered) WriteValues(stream, tensor.Data, dtype);
         });
+    }
+
+    private static string CheckDType(string dtype) => WritableDTypes.Contains(dtype) ? dtype
+        : throw new ArgumentException($"SafeTensors.Save: cannot write dtype '{dtype}'; use F32, F16 or BF16.", nameof(dtype));
+
+    /// <summary>The bfloat16 nearest to <paramref name="value"/> (ties to even; NaN stays NaN), as its 16 bits.</summary>
+    public static ushort ToBFloat16Bits(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if (float.IsNaN(value)) return (ushort)((bits >> 16) | 0x40);
+        uint rounding = 0x7FFF + ((bits >> 16) & 1);
+        return (ushort)((bits + rounding) >> 16);
+    }
+
+    private static void WriteValues(Stream stream, float[] data, string dtype)
+    {
+        if (dtype == "F32") { WriteFloats(stream, data); return; }
+        var buffer = new byte[2 * Math.Min(data.Length, 8192)];
+        for (int i = 0; i < data.Length; i += 8192)
+        {
+            int n = Math.Min(8192, data.Length - i);
+            for (int j = 0; j < n; j++)
+            {
+                ushort bits = dtype == "F16" ? BitConverter.HalfToUInt16Bits((Half)data[i + j]) : ToBFloat16Bits(data[i + j]);
+                BinaryPrimitives.WriteUInt16LittleEndian(buffer.AsSpan(2 * j), bits);
+            }
+            stream.Write(buffer, 0, 2 * n);
+        }
     }
 
     /// <summary>Serialises to the bytes <see cref="Save"/> would write.</summary>
     public static byte[] Serialize(IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         using var ms = new MemoryStream();
-        var (header, ordered) = BuildHeader(tensors, metadata);
+        var (header, ordered) = BuildHeader(tensors, metadata, "F32");
         Span<byte> length = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)header.Length);
         ms.Write(length);
@@ -129,7 +164,7 @@ public static class SafeTensors
     // ---------------------------------------------------------------- writing
 
     private static (byte[] Header, List<KeyValuePair<string, Tensor>> Ordered) BuildHeader(
-        IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata)
+        IReadOnlyDictionary<string, Tensor> tensors, IReadOnlyDictionary<string, string>? metadata, string dtype)
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var ordered = tensors.ToList();
@@ -171,13 +206,13 @@ public static class SafeTensors
             if (!first) sb.Append(',');
             first = false;
             AppendJsonString(sb, name);
-            sb.Append(":{\"dtype\":\"F32\",\"shape\":[");
+            sb.Append(":{\"dtype\":\"").Append(dtype).Append("\",\"shape\":[");
             for (int i = 0; i < tensor.Shape.Length; i++)
             {
                 if (i > 0) sb.Append(',');
                 sb.Append(tensor.Shape[i].ToString(CultureInfo.InvariantCulture));
             }
-            long end = offset + 4L * tensor.Data.Length;
+            long end = offset + (dtype == "F32" ? 4L : 2L) * tensor.Data.Length;
             sb.Append("],\"data_offsets\":[")
               .Append(offset.ToString(CultureInfo.InvariantCulture)).Append(',')
               .Append(end.ToString(CultureInfo.InvariantCulture)).Append("]}");

@@ -16,7 +16,8 @@ public sealed class FusedMlp
 {
     private readonly Tensor[] _weights;
     private readonly Tensor[] _biases;
-    private readonly Activation _activation;   // each derivative below is written in terms of the activation's output
+    private readonly ActivationKernel _activate;
+    private readonly ActivationDerivative _derivative;   // written in terms of the activation's output
     private readonly bool _activateLast;
     private readonly int _maxWidth;
 
@@ -45,8 +46,9 @@ public sealed class FusedMlp
     {
         ArgumentNullException.ThrowIfNull(weights);
         ArgumentNullException.ThrowIfNull(biases);
-        if (activation is Activation.GeluTanh or Activation.GeluErf)
-            throw new ArgumentException($"FusedMlp: {activation} has no derivative in terms of its output; use tanh, relu, elu, sigmoid, softplus or identity.", nameof(activation));
+        var function = Activations.Of(activation);
+        if (!function.IsCompilable)
+            throw new ArgumentException($"FusedMlp: {activation} has no derivative in terms of its output; use {Activations.CompilableNames}.", nameof(activation));
         if (weights.Count == 0 || weights.Count != biases.Count)
             throw new ArgumentException($"FusedMlp: {weights.Count} weights and {biases.Count} biases; give one of each per layer (at least one layer).");
         for (int l = 0; l < weights.Count; l++)
@@ -59,7 +61,8 @@ public sealed class FusedMlp
         }
         _weights = [.. weights];
         _biases = [.. biases];
-        _activation = activation;
+        _activate = function.Kernel!;
+        _derivative = function.Derivative!;
         _activateLast = activateLast;
         _maxWidth = Math.Max(InputSize, _weights.Max(w => w.Shape[0]));
     }
@@ -245,7 +248,7 @@ public sealed class FusedMlp
             // dz = g ⊙ f'(z), written from the output y = f(z).
             Span<float> dz = (l % 2 == 0 ? _gradA : _gradB).AsSpan(0, rows * outSize);
             bool activated = l < _weights.Length - 1 || _activateLast;
-            if (activated) ActivationBackward(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz);
+            if (activated) _derivative(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz);
             else g[..(rows * outSize)].CopyTo(dz);
 
             if (_weights[l].RequiresGrad) Kernels.MatMul(dz, layerInput, _weights[l].GradBuffer(), outSize, rows, inSize, transposeA: true, accumulate: true);  // dW += dzᵀ·x
@@ -276,50 +279,6 @@ public sealed class FusedMlp
         var bias = _biases[layer].Data.AsSpan();
         for (int r = 0; r < rows; r++) bias.CopyTo(y.Slice(r * outSize, outSize));
         Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: true);   // y = b + x·Wᵀ
-        if (layer < _weights.Length - 1 || _activateLast) ActivationForward(y[..(rows * outSize)]);
-    }
-
-    private void ActivationForward(Span<float> z)
-    {
-        switch (_activation)
-        {
-            case Activation.Tanh: FastTanh.InPlace(z); break;
-            case Activation.Relu: TensorPrimitives.Max(z, 0f, z); break;
-            case Activation.Sigmoid: TensorPrimitives.Sigmoid(z, z); break;
-            case Activation.Elu:
-                for (int i = 0; i < z.Length; i++) if (z[i] <= 0f) z[i] = MathF.Exp(z[i]) - 1f;
-                break;
-            case Activation.Softplus:
-                // log(1 + eᶻ) without overflow: max(z, 0) + log(1 + e^-|z|)
-                for (int i = 0; i < z.Length; i++) z[i] = MathF.Max(z[i], 0f) + MathF.Log(1f + MathF.Exp(-MathF.Abs(z[i])));
-                break;
-            case Activation.Identity: break;
-            default: throw new InvalidOperationException($"FusedMlp: unsupported activation {_activation}.");
-        }
-    }
-
-    private void ActivationBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz)
-    {
-        switch (_activation)
-        {
-            case Activation.Tanh:
-                FastTanh.Backward(y, g, dz);
-                break;
-            case Activation.Relu:
-                for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : 0f;
-                break;
-            case Activation.Sigmoid:
-                for (int i = 0; i < y.Length; i++) dz[i] = g[i] * y[i] * (1f - y[i]);
-                break;
-            case Activation.Elu:
-                for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : g[i] * (y[i] + 1f);
-                break;
-            case Activation.Softplus:
-                for (int i = 0; i < y.Length; i++) dz[i] = g[i] * (1f - MathF.Exp(-y[i]));
-                break;
-            default:
-                g.CopyTo(dz);
-                break;
-        }
+        if (layer < _weights.Length - 1 || _activateLast) _activate(y[..(rows * outSize)]);
     }
 }

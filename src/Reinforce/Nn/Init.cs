@@ -133,12 +133,7 @@ public static class Init
     }
 
     /// <summary>PyTorch's <c>calculate_gain</c>: 5/3 for tanh, √2 for ReLU, 1 for the rest (linear, sigmoid, ...).</summary>
-    public static float Gain(Activation activation) => activation switch
-    {
-        Activation.Tanh => 5f / 3f,
-        Activation.Relu => MathF.Sqrt(2f),
-        _ => 1f,
-    };
+    public static float Gain(Activation activation) => Activations.Of(activation).Gain;
 
     private static (double FanIn, double FanOut) Fans(string name, Tensor w)
     {

@@ -1,4 +1,6 @@
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Reinforce.Nn;
 
 namespace Reinforce.Optim;
@@ -77,7 +79,7 @@ public class Adam : Optimizer
     protected override IReadOnlyList<string> BufferNames => MomentBuffers;
 
     /// <inheritdoc />
-    protected override int ScratchCount => 2;
+    protected override int ScratchCount => 1;
 
     private void Configure(float beta1, float beta2, float eps, float weightDecay)
     {
@@ -99,7 +101,6 @@ public class Adam : Optimizer
         var expAvg = buffers[0].AsSpan();
         var expAvgSq = buffers[1].AsSpan();
         var scratch = ScratchA(n);
-        var denom = ScratchB(n);
         ReadOnlySpan<float> g = gradient;
 
         if (WeightDecay != 0f && (_decays is null || _decays[ParameterIndex]))
@@ -116,23 +117,67 @@ public class Adam : Optimizer
             }
         }
 
-        TensorPrimitives.Multiply(expAvg, Beta1, expAvg);
-        TensorPrimitives.MultiplyAdd(g, 1f - Beta1, expAvg, expAvg);
-        TensorPrimitives.Multiply(expAvgSq, Beta2, expAvgSq);
-        TensorPrimitives.Multiply(g, g, denom);
-        TensorPrimitives.MultiplyAdd(denom, 1f - Beta2, expAvgSq, expAvgSq);
-
         // The scalars are computed in double, as PyTorch computes them in Python floats.
         double biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
         double biasCorrection2 = 1.0 - Math.Pow(Beta2, step);
         float stepSize = (float)(LearningRate / biasCorrection1);
         float biasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
+        Step(parameter, g, expAvg, expAvgSq, Beta1, Beta2, Eps, stepSize, biasCorrection2Sqrt);
+    }
 
-        TensorPrimitives.Sqrt(expAvgSq, denom);
-        TensorPrimitives.Divide(denom, biasCorrection2Sqrt, denom);
-        TensorPrimitives.Add(denom, Eps, denom);
-        TensorPrimitives.Divide(expAvg, denom, denom);
-        TensorPrimitives.MultiplyAdd(denom, -stepSize, parameter, parameter);
+    /// <summary>
+    /// The Adam step in one pass over the parameter, its gradient and both moments (one read and write of each element
+    /// instead of eleven whole-array passes). Each element sees the operations of PyTorch's single-tensor Adam in the same
+    /// order, each rounded to float (no fused multiply-add), so the result is bit-identical to the pass-by-pass form:
+    /// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; p −= stepSize · m / (√v / √(1−β₂ᵗ) + eps).
+    /// </summary>
+    internal static void Step(Span<float> parameter, ReadOnlySpan<float> gradient, Span<float> expAvg, Span<float> expAvgSq,
+        float beta1, float beta2, float eps, float stepSize, float biasCorrection2Sqrt)
+    {
+        int n = parameter.Length;
+        if (gradient.Length != n || expAvg.Length != n || expAvgSq.Length != n)
+            throw new ArgumentException($"Adam.Step: the parameter has {n} elements, the gradient {gradient.Length}, the moments {expAvg.Length} and {expAvgSq.Length}.");
+        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2, negativeStep = -stepSize;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated && n >= Vector256<float>.Count)
+        {
+            var b1 = Vector256.Create(beta1);
+            var b2 = Vector256.Create(beta2);
+            var c1 = Vector256.Create(oneMinusBeta1);
+            var c2 = Vector256.Create(oneMinusBeta2);
+            var bc2 = Vector256.Create(biasCorrection2Sqrt);
+            var epsilon = Vector256.Create(eps);
+            var step = Vector256.Create(negativeStep);
+            ref float pRef = ref MemoryMarshal.GetReference(parameter);
+            ref float gRef = ref MemoryMarshal.GetReference(gradient);
+            ref float mRef = ref MemoryMarshal.GetReference(expAvg);
+            ref float vRef = ref MemoryMarshal.GetReference(expAvgSq);
+            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            {
+                var g = Vector256.LoadUnsafe(ref gRef, (nuint)i);
+                var m = Vector256.LoadUnsafe(ref mRef, (nuint)i) * b1;
+                m = g * c1 + m;
+                var v = Vector256.LoadUnsafe(ref vRef, (nuint)i) * b2;
+                v = (g * g) * c2 + v;
+                var denom = Vector256.Sqrt(v) / bc2 + epsilon;
+                var p = (m / denom) * step + Vector256.LoadUnsafe(ref pRef, (nuint)i);
+                m.StoreUnsafe(ref mRef, (nuint)i);
+                v.StoreUnsafe(ref vRef, (nuint)i);
+                p.StoreUnsafe(ref pRef, (nuint)i);
+            }
+        }
+        for (; i < n; i++)
+        {
+            float g = gradient[i];
+            float m = expAvg[i] * beta1;
+            m = g * oneMinusBeta1 + m;
+            float v = expAvgSq[i] * beta2;
+            v = (g * g) * oneMinusBeta2 + v;
+            float denom = MathF.Sqrt(v) / biasCorrection2Sqrt + eps;
+            parameter[i] = (m / denom) * negativeStep + parameter[i];
+            expAvg[i] = m;
+            expAvgSq[i] = v;
+        }
     }
 
     /// <inheritdoc />

@@ -7,10 +7,17 @@ using Reinforce.Envs.Vector;
 
 namespace Reinforce.Training;
 
-/// <summary>Sends every update's metrics to metrics sinks (CSV, TensorBoard, console, memory).</summary>
-public sealed class MetricsCallback(MetricsLogger logger) : TrainingCallback
+/// <summary>Sends the updates' metrics to metrics sinks (CSV, TensorBoard, console, memory): every update, or the first update at or past every <c>everySteps</c> steps, plus every update that carries an evaluation and the last one.</summary>
+public sealed class MetricsCallback(MetricsLogger logger, long everySteps = 1) : TrainingCallback
 {
     private readonly MetricsLogger _logger = logger ?? throw new ArgumentNullException(nameof(logger));
+    private readonly long _every = everySteps >= 1 ? everySteps : throw new ArgumentOutOfRangeException(nameof(everySteps), everySteps, "MetricsCallback: log every 1 step or more.");
+    private long _next;
+    private Dictionary<string, double>? _unwritten;
+    private long _unwrittenStep;
+
+    /// <inheritdoc/>
+    public override void OnTrainingStart(Agent agent, long totalSteps) => _next = Cadence.Next(agent?.StepsDone ?? 0, _every);
 
     /// <inheritdoc/>
     public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
@@ -21,12 +28,25 @@ public sealed class MetricsCallback(MetricsLogger logger) : TrainingCallback
             ["time/iterations"] = metrics.Iteration,
             ["time/elapsed_seconds"] = metrics.Elapsed.TotalSeconds,
         };
+        // Rows between cadence points are skipped (the log stays bounded on long runs); an evaluation is never skipped.
+        if (metrics.Steps < _next && !row.Keys.Any(k => k.StartsWith("eval/", StringComparison.Ordinal)))
+        {
+            (_unwritten, _unwrittenStep) = (row, metrics.Steps);
+            return true;
+        }
+        if (metrics.Steps >= _next) _next = Cadence.Next(metrics.Steps, _every);
+        _unwritten = null;
         _logger.Log(metrics.Steps, row);
         return true;
     }
 
     /// <inheritdoc/>
-    public override void OnTrainingEnd(Agent agent) => _logger.Flush();
+    public override void OnTrainingEnd(Agent agent)
+    {
+        if (_unwritten is not null) _logger.Log(_unwrittenStep, _unwritten);   // the last update is always in the log
+        _unwritten = null;
+        _logger.Flush();
+    }
 }
 
 /// <summary>

@@ -29,7 +29,7 @@ public sealed class RunFolder : IDisposable
     public const string ConfigFile = "config.json";
 
     /// <summary>The per-step metrics file's name (what <c>reinforce dashboard</c> reads).</summary>
-    public const string MetricsFile = "metrics.csv";
+    public const string MetricsFile = MetricsLogger.MetricsFileName;
 
     /// <summary>The result file's name.</summary>
     public const string ResultFile = "result.json";

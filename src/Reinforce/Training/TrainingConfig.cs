@@ -62,6 +62,19 @@ public sealed class TrainingConfig : IJsonOnSerializing, IJsonOnSerialized
     public int KeepCheckpoints { get; set; } = 5;
 
     /// <summary>
+    /// Write a row of metrics (<c>metrics.csv</c> and TensorBoard) every this many steps; null: automatic, every update up to
+    /// about <see cref="AutomaticLogRows"/> updates and about that many rows for longer runs, so the log's size is bounded
+    /// however long a run is. Updates that carry an evaluation, and the last update, are always written.
+    /// </summary>
+    public long? LogEverySteps { get; set; }
+
+    /// <summary>About how many metrics rows a run writes when <see cref="LogEverySteps"/> is automatic.</summary>
+    public const int AutomaticLogRows = 2000;
+
+    /// <summary>The logging cadence in force: <see cref="LogEverySteps"/>, or total_steps / <see cref="AutomaticLogRows"/> (at least 1).</summary>
+    public long LogCadence() => LogEverySteps ?? Math.Max(1, TotalSteps / AutomaticLogRows);
+
+    /// <summary>
     /// An assembly of user environments to load before making <see cref="Env"/> (see <see cref="Envs.EnvironmentAssembly"/>);
     /// null for the built-in ones. Recorded so that <c>--resume</c> loads it again.
     /// </summary>
@@ -173,6 +186,7 @@ public sealed class TrainingConfig : IJsonOnSerializing, IJsonOnSerialized
         ConfigurationException.Require(NumEnvs >= 1 && NumEnvs <= 4096, "n_envs", $"is {NumEnvs}; use between 1 and 4096 environments (8 is a good start).");
         ConfigurationException.Require(TotalSteps >= 1, "total_steps", $"is {TotalSteps}; train for at least 1 step (for example 100000).");
         ConfigurationException.Require(CheckpointEverySteps >= 0, "checkpoint_every_steps", $"is {CheckpointEverySteps}; use 0 (final checkpoint only) or a positive number of steps.");
+        ConfigurationException.Require(LogEverySteps is null or >= 1, "log_every_steps", $"is {LogEverySteps}; use a positive number of steps, or leave it out (null) for about {AutomaticLogRows} rows per run.");
         ConfigurationException.Require(KeepCheckpoints >= 0, "keep_checkpoints", $"is {KeepCheckpoints}; use 0 (keep every periodic checkpoint) or a positive number such as 5.");
         ConfigurationException.Require(RewardThreshold is null || double.IsFinite(RewardThreshold.Value), "reward_threshold", "must be a finite number or null (the environment's own threshold).");
         ConfigurationException.Require(Eval is not null, "eval", "is missing; remove the key to use the defaults or give {\"every_steps\": 10000, \"episodes\": 20}.");

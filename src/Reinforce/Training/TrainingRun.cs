@@ -226,7 +226,7 @@ public sealed partial class TrainingRun : IDisposable
         }
         Evaluation.Evaluated += OnEvaluated;
         // Evaluation first: it adds its results to the update's metrics, which the logger then writes as one row.
-        var callbacks = new List<TrainingCallback> { Evaluation, new MetricsCallback(logger), new FolderCheckpoints(Folder, Config.CheckpointEverySteps) };
+        var callbacks = new List<TrainingCallback> { Evaluation, new MetricsCallback(logger, Config.LogCadence()), new FolderCheckpoints(Folder, Config.CheckpointEverySteps) };
         if (extraCallbacks is not null) callbacks.AddRange(extraCallbacks);
 
         var evaluationBefore = Evaluation.EvaluationTime;

@@ -17,7 +17,7 @@ public class DashboardBrowserTests
     {
         var runs = Directory.CreateTempSubdirectory("reinforce-dashboard-");
         var runDir = Directory.CreateDirectory(Path.Combine(runs.FullName, "cartpole-ppo-1"));
-        var csv = Path.Combine(runDir.FullName, "progress.csv");
+        var csv = Path.Combine(runDir.FullName, "metrics.csv");
         await File.WriteAllTextAsync(csv, "step,mean_return,loss\n");
         await File.WriteAllTextAsync(Path.Combine(runDir.FullName, "config.json"), """{"env": "CartPole-v1", "algo": "ppo", "seed": 1}""");
         void Append(int from, int to)
@@ -53,6 +53,53 @@ public class DashboardBrowserTests
         var shot = Path.Combine(artifacts.FullName, "dashboard.png");
         await page.ScreenshotAsync(new() { Path = shot, FullPage = true });
         Assert.True(new FileInfo(shot).Length > 1000);
+        runs.Delete(recursive: true);
+    }
+
+    /// <summary>
+    /// What a real browser showed wrong: the last x-axis label ("100000") cut at the chart's edge, and a run whose metrics
+    /// header is garbage (a column name thousands of characters long) stretching the metric selector off screen.
+    /// </summary>
+    [BrowserFact]
+    public async Task Axis_labels_and_selectors_stay_inside_the_page()
+    {
+        var runs = Directory.CreateTempSubdirectory("reinforce-dashboard-layout-");
+        var good = Directory.CreateDirectory(Path.Combine(runs.FullName, "long-run"));
+        var lines = new List<string> { "step,mean_return" };
+        for (int i = 0; i <= 20; i++) lines.Add(string.Create(CultureInfo.InvariantCulture, $"{i * 5000},{i * 1.5}"));
+        await File.WriteAllLinesAsync(Path.Combine(good.FullName, "metrics.csv"), lines);
+        var garbage = Directory.CreateDirectory(Path.Combine(runs.FullName, "garbage-header"));
+        await File.WriteAllTextAsync(Path.Combine(garbage.FullName, "metrics.csv"),
+            "step," + new string('x', 3000) + ",<b>\"quoted\"</b>\n0,1,2\n100000,3,4\n");
+
+        await using var server = await DashboardServer.StartAsync(runs.FullName, port: 0);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new()
+        {
+            ExecutablePath = BrowserFactAttribute.ChromiumPath ?? throw new InvalidOperationException("Chromium is required: apt-get install chromium."),
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+        var page = await browser.NewPageAsync(new() { ViewportSize = new() { Width = 1200, Height = 900 } });
+        // One poll only (the page redraws its charts at every poll), and every position read in one script run.
+        await page.GotoAsync(new Uri(server.Address, "?interval=600000").ToString(), new() { Timeout = 60_000 });
+        await Assertions.Expect(page.Locator("#compare polyline.curve[data-run='long-run']")).ToHaveAttributeAsync("data-points", "21");
+        Assert.Equal("100k", await page.Locator("#compare text.xtick").Last.TextContentAsync());
+        var box = await page.EvaluateAsync<double[]>("""
+            () => {
+              const chart = document.querySelector("#compare svg").getBoundingClientRect();
+              const ticks = [...document.querySelectorAll("#compare text.xtick")].map(t => t.getBoundingClientRect());
+              const metric = document.querySelector("#metric").getBoundingClientRect(), xaxis = document.querySelector("#xaxis").getBoundingClientRect();
+              return [chart.left, chart.right, ticks[0].left, ticks[ticks.length - 1].right, metric.right, xaxis.right, window.innerWidth];
+            }
+            """);
+        Assert.True(box[3] <= box[1] + 0.5, $"the last x label ends at {box[3]}, past the chart's right edge {box[1]}");
+        Assert.True(box[2] >= box[0] - 0.5, $"the first x label starts at {box[2]}, before the chart's left edge {box[0]}");
+        Assert.True(box[4] <= box[6], $"the metric selector ends at {box[4]}, past the {box[6]}-pixel window");
+        Assert.True(box[5] <= box[6], $"the x-axis selector ends at {box[5]}, past the {box[6]}-pixel window");
+        Assert.True(await page.EvaluateAsync<bool>("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways");
+        Assert.Equal(0, await page.Locator("#metric b").CountAsync());   // markup in a column name is text, not markup
+        await page.ScreenshotAsync(new() { Path = Path.Combine(Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts")).FullName, "dashboard-layout.png"), FullPage = true });
         runs.Delete(recursive: true);
     }
 

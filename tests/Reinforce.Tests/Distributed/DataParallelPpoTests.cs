@@ -95,7 +95,7 @@ public sealed class DataParallelPpoTests
 
     private static float[] Weights(OnPolicyAgent agent) => agent.Optimizer.Parameters.SelectMany(p => p.Data).ToArray();
 
-    private static void Concatenate(RolloutBuffer[] parts, RolloutBuffer whole)
+    internal static void Concatenate(RolloutBuffer[] parts, RolloutBuffer whole)
     {
         int n = parts[0].Envs, obs = parts[0].ObservationSize, width = whole.Envs;
         var observations = new float[width * obs];

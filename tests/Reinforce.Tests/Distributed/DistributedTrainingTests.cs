@@ -32,6 +32,33 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [MpiFact]
+    public void Recurrent_PPO_with_normalisation_trains_on_two_ranks_with_identical_weights_after_every_update()
+    {
+        string config = Path.Combine(_dir, "novel.json");
+        File.WriteAllText(config, """
+            { "env": "CartPoleNoVel-v1", "algo": "ppo", "seed": 2, "n_envs": 4, "total_steps": 2048,
+              "eval": { "every_steps": 100000, "episodes": 2, "final_episodes": 2 },
+              "ppo": { "n_steps": 32, "batch_size": 64, "n_epochs": 2, "normalize_observations": true, "normalize_rewards": true,
+                       "policy": { "hidden_sizes": [16], "lstm_hidden_size": 8 } } }
+            """);
+        string run = Path.Combine(_dir, "run");
+        var result = MpiRun.Ranks(2, _dir, TimeSpan.FromMinutes(5), "train", "--config", config, "--distributed", "mpi", "--out", run);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Matches(@"the weights were identical on every rank after each of the 16 updates", result.Output);
+        Assert.True(File.Exists(Path.Combine(run, "result.json")), result.ToString());
+    }
+
+    [MpiFact]
+    public void The_PPO_benchmark_reports_throughput_and_the_all_reduce_share_on_two_ranks()
+    {
+        var result = MpiRun.Ranks(2, _dir, TimeSpan.FromMinutes(5), "mpi", "bench", "--ppo", "CartPole-v1", "--steps", "4096");
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // 4,096 steps per rank are 16 rollouts of 8 copies × 32 steps on each of the 2 ranks.
+        Assert.Matches(@"2 ranks: 8,192 steps in [0-9.]+ s, [0-9,]+ steps/s in all; updates [0-9]+ % of the time, the gradient all-reduce [0-9.]+ % of the updates", result.Output);
+        Assert.DoesNotMatch(@"the gradient all-reduce 0\.0 %", result.Output);
+    }
+
+    [MpiFact]
     public void Ranks_started_with_different_settings_stop_at_once_naming_the_rank()
     {
         string mpirun = MpiFactAttribute.MpirunPath!;
@@ -71,9 +98,10 @@ public sealed class DistributedTrainingTests : IDisposable
         File.WriteAllText(config, preset.ToJson());
 
         // Rank 1 is the same training command, run under a shell that kills it with SIGKILL (as an out-of-memory killer or
-        // a lost node would) once rank 0 has written its first checkpoint.
+        // a lost node would) once rank 0 has finished writing its first checkpoint.
         string train = $"dotnet '{MpiRun.CliDll}' train --config '{config}' --distributed mpi --out '{run}'";
-        string killer = $"{train} & child=$!; while [ -z \"$(ls '{run}/checkpoints' 2>/dev/null)\" ]; do sleep 0.1; done; kill -9 $child; wait $child";
+        // (A finished checkpoint: "step-N" itself, not the "step-N.saving-…" folder it is written into before the rename.)
+        string killer = $"{train} & child=$!; until ls '{run}/checkpoints' 2>/dev/null | grep -qx 'step-[0-9]*'; do sleep 0.1; done; kill -9 $child; wait $child";
         var psi = new ProcessStartInfo(MpiFactAttribute.MpirunPath!) { WorkingDirectory = _dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { "--allow-run-as-root", "--oversubscribe", "-np", "1", "dotnet", MpiRun.CliDll, "train", "--config", config, "--distributed", "mpi", "--out", run,
                      ":", "-np", "1", "/bin/sh", "-c", killer })

@@ -38,24 +38,7 @@ public sealed class TrainedRunFixture : IDisposable
 [Collection("Console")]
 public sealed class ExportCommandTests(TrainedRunFixture run) : IClassFixture<TrainedRunFixture>
 {
-    internal static (int Code, string Out, string Error) Run(params string[] args)
-    {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    internal static (int Code, string Out, string Error) Run(params string[] args) => CliRunner.Run(null, args);
 
     [Fact]
     public void Export_of_a_trained_run_folder_runs_in_onnx_runtime_with_the_agents_numbers()

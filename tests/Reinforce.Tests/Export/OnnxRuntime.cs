@@ -26,11 +26,23 @@ internal static class OnnxRuntime
         Session(File.ReadAllBytes(modelPath), inputs);
 
     /// <summary>Runs serialised model bytes on float32 inputs; returns the session's input and output names (in the model's order) and every output's dims, element type and values.</summary>
-    public static OrtResult Session(byte[] model, IReadOnlyDictionary<string, (int[] Dims, float[] Data)> inputs)
+    public static OrtResult Session(byte[] model, IReadOnlyDictionary<string, (int[] Dims, float[] Data)> inputs) =>
+        Session(model, [.. inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Key, new DenseTensor<float>(i.Value.Data, i.Value.Dims)))]);
+
+    /// <summary>A uint8 input (byte images).</summary>
+    public static NamedOnnxValue Bytes(string name, byte[] data, params int[] dims) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<byte>(data, dims));
+
+    /// <summary>A bool input (action masks).</summary>
+    public static NamedOnnxValue Bools(string name, bool[] data, params int[] dims) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<bool>(data, dims));
+
+    /// <summary>A float32 input.</summary>
+    public static NamedOnnxValue Floats(string name, float[] data, params int[] dims) => NamedOnnxValue.CreateFromTensor(name, new DenseTensor<float>(data, dims));
+
+    /// <summary>Runs serialised model bytes on inputs of any element type.</summary>
+    public static OrtResult Session(byte[] model, IReadOnlyList<NamedOnnxValue> feeds)
     {
         using var options = new SessionOptions { IntraOpNumThreads = 1, InterOpNumThreads = 1, LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
         using var session = new InferenceSession(model, options);
-        var feeds = inputs.Select(i => NamedOnnxValue.CreateFromTensor(i.Key, new DenseTensor<float>(i.Value.Data, i.Value.Dims))).ToList();
         using var results = session.Run(feeds);
         var outputs = new Dictionary<string, OrtOutput>(StringComparer.Ordinal);
         foreach (var value in results)

@@ -336,7 +336,7 @@ public class PolicyExporterTests(ITestOutputHelper output)
         foreach (var (name, parameter) in policy.NamedParameters())
         {
             var data = parameter.Value.Data;
-            int fanIn = parameter.Value.Rank == 2 ? parameter.Value.Shape[1] : 1;
+            int fanIn = parameter.Value.Rank >= 2 ? parameter.Value.Size / parameter.Value.Shape[0] : 1;   // in·kh·kw for a convolution
             for (int i = 0; i < data.Length; i++)
             {
                 data[i] = name == "log_std" ? (float)(-0.5 + 0.3 * rng.NextGaussian())

@@ -16,7 +16,7 @@ public class CsvLoggerTests
     public void Writes_the_header_once_and_each_row_immediately_in_invariant_shortest_round_trip_form()
     {
         using var dir = new TempDir();
-        string path = dir.File("progress.csv");
+        string path = dir.File("metrics.csv");
         using var log = new CsvLogger(path, ["step", "loss", "reward"]);
         Assert.Equal("step,loss,reward\n", ReadShared(path));
 
@@ -31,7 +31,7 @@ public class CsvLoggerTests
     public void A_new_column_rewrites_the_header_and_pads_earlier_rows()
     {
         using var dir = new TempDir();
-        string path = dir.File("progress.csv");
+        string path = dir.File("metrics.csv");
         using (var log = new CsvLogger(path, ["step", "loss"]))
         {
             log.Log(new Dictionary<string, double> { ["step"] = 1, ["loss"] = 0.5 });
@@ -52,7 +52,7 @@ public class CsvLoggerTests
     public void Reopening_an_existing_log_keeps_its_rows_and_appends()
     {
         using var dir = new TempDir();
-        string path = dir.File("progress.csv");
+        string path = dir.File("metrics.csv");
         using (var log = new CsvLogger(path, ["step", "loss"]))
             log.Log(new Dictionary<string, double> { ["step"] = 1, ["loss"] = 2 });
         using (var log = new CsvLogger(path, ["step", "loss", "kl"]))
@@ -109,7 +109,7 @@ public class MetricsLoggerTests
             logger.LogText("note", "halfway", 4096);
         }
 
-        Assert.Equal("step,loss,reward,kl\n2048,0.0123456,23.5,\n4096,0.01,101.26,2E-05\n", File.ReadAllText(Path.Combine(dir.Path, "progress.csv")));
+        Assert.Equal("step,loss,reward,kl\n2048,0.0123456,23.5,\n4096,0.01,101.26,2E-05\n", File.ReadAllText(Path.Combine(dir.Path, "metrics.csv")));
 
         string events = Assert.Single(Directory.GetFiles(dir.Path, "events.out.tfevents.*"));
         var scalars = TensorBoardReader.ReadScalars(events);

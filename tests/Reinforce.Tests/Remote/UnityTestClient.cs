@@ -45,6 +45,15 @@ internal sealed class UnityTestClient
 
     public int Steps { get; private set; }
 
+    /// <summary>Each agent also sees an uncompressed camera [1, 4, 6] (CHW, as ML-Agents' ObservationSpec.Visual): a one-hot row 2 marking the ball's column.</summary>
+    public bool Camera { get; init; }
+
+    /// <summary>The camera arrives PNG-compressed (a camera sensor left at its default compression).</summary>
+    public bool PngCamera { get; init; }
+
+    /// <summary>Changes the agent infos of the step message with the given number (0: the first step after reset) before they are sent: a lying Unity.</summary>
+    public Action<int, UnityRLOutputProto>? Tamper { get; init; }
+
     public int EpisodesDone { get; private set; }
 
     public int Truncations { get; private set; }
@@ -84,6 +93,7 @@ internal sealed class UnityTestClient
                 output.RlInitializationOutput.BrainParameters.Add(BrainParameters());
                 sentBrain = true;
             }
+            Tamper?.Invoke(Steps, output.RlOutput);
             if (DisconnectAfter > 0 && Steps >= DisconnectAfter) { EndedWith = "disconnected"; return; }
             UnityMessageProto reply;
             try
@@ -164,6 +174,21 @@ internal sealed class UnityTestClient
             obs.FloatData = new ObservationProto.Types.FloatData();
             obs.FloatData.Data.Add([_angle[i], _x[i], _v[i]]);
             info.Observations.Add(obs);
+            if (Camera || PngCamera)
+            {
+                var camera = new ObservationProto { Name = "CameraSensor", CompressionType = PngCamera ? CompressionTypeProto.Png : CompressionTypeProto.None };
+                camera.Shape.Add([1, 4, 6]);
+                camera.DimensionProperties.Add([1, 2, 2]);   // none, translational equivariance x2 (ML-Agents' Visual spec)
+                if (PngCamera) camera.CompressedData = Google.Protobuf.ByteString.CopyFrom(0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A);
+                else
+                {
+                    var pixels = new float[24];
+                    pixels[2 * 6 + Math.Clamp((int)((_x[i] + 1f) * 3f), 0, 5)] = 1f;
+                    camera.FloatData = new ObservationProto.Types.FloatData();
+                    camera.FloatData.Data.Add(pixels);
+                }
+                info.Observations.Add(camera);
+            }
             if (Discrete) info.ActionMask.Add([false, false, _id[i] % 2 == 0, false, false]);   // even ids may not push right
             list.Value.Add(info);
             if (info.Done)

@@ -135,6 +135,61 @@ public sealed class Gpt2FolderTests : IDisposable
         data.CopyTo(f);
     }
 
+    [Theory]
+    [InlineData("f16", "F16")]
+    [InlineData("bf16", "BF16")]
+    [InlineData("f32", "F32")]
+    public void Saves_half_precision_and_loads_back_equal_to_rounding(string option, string dtype)
+    {
+        var hf = Gpt2Folder.Load(Folder);
+        string outDir = Path.Combine(_dir, option);
+        Gpt2Folder.Save(outDir, hf.Model, hf.Tokenizer, dtype: Gpt2Folder.ParseDType(option));
+        var header = SafeTensors.ReadHeader(Path.Combine(outDir, "model.safetensors")).Tensors;
+        Assert.All(header, t => Assert.Equal(dtype, t.DType));
+        var back = Gpt2Folder.Load(outDir);
+        Assert.Equal(dtype, back.DType);
+        int changed = 0;
+        foreach (var (name, t) in hf.Model.StateDict())
+        {
+            var got = back.Model.StateDict()[name].Data;
+            for (int i = 0; i < got.Length; i++)
+            {
+                float v = t.Data[i];
+                // Round to nearest, ties to even: what torch's .half() / .bfloat16() give.
+                float want = dtype switch
+                {
+                    "F16" => (float)(Half)v,
+                    "BF16" => BitConverter.Int32BitsToSingle(BfRound(v)),
+                    _ => v,
+                };
+                Assert.Equal(want, got[i]);
+                if (got[i] != v) changed++;
+            }
+        }
+        if (dtype == "F32") Assert.Equal(0, changed);
+        else Assert.True(changed > 0, "half precision rounds some weights");
+        long f32Bytes = 4L * hf.Model.ParameterCount;
+        long size = new FileInfo(Path.Combine(outDir, "model.safetensors")).Length;
+        if (dtype != "F32") Assert.True(size < f32Bytes * 0.6, $"{dtype} file of {size} bytes for {hf.Model.ParameterCount} weights");
+    }
+
+    /// <summary>bfloat16 rounding written independently of SafeTensors.ToBFloat16Bits: through double arithmetic on the 16 dropped bits.</summary>
+    private static int BfRound(float v)
+    {
+        int bits = BitConverter.SingleToInt32Bits(v);
+        int upper = bits & unchecked((int)0xFFFF0000), lower = bits & 0xFFFF;
+        int lsb = (bits >> 16) & 1;
+        if (lower > 0x8000 || (lower == 0x8000 && lsb == 1)) upper += 0x10000;
+        return upper;
+    }
+
+    [Fact]
+    public void A_bad_dtype_is_named()
+    {
+        var e = Assert.Throws<ArgumentException>(() => Gpt2Folder.ParseDType("int8"));
+        Assert.Contains("f16", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Bad_folders_are_clear_errors_naming_the_file()
     {

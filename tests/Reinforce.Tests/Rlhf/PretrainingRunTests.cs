@@ -83,4 +83,46 @@ public sealed class PretrainingRunTests : IDisposable
         var e = Assert.Throws<ConfigurationException>(() => PretrainingRun.Create(Path.Combine(_root, "bad"), Config() with { EvaluateEvery = 0 }));
         Assert.Contains("evaluate_every", e.Message, StringComparison.Ordinal);
     }
+    [Fact]
+    public void A_bpe_run_writes_a_hugging_face_folder_the_rlhf_loader_reads()
+    {
+        string run = Path.Combine(_root, "bpe");
+        var config = Config() with { Tokenizer = "bpe", BpeVocabSize = 300, Model = new() { ContextLength = 16, Layers = 1, Width = 16, Heads = 2 }, HuggingFaceDType = "BF16" };
+        using (var r = PretrainingRun.Create(run, config))
+        {
+            Assert.Equal(300, r.Config.Model.VocabSize);
+            r.Run();
+        }
+        string hf = Path.Combine(run, "hf");
+        var loaded = Reinforce.Rlhf.HuggingFace.Gpt2Folder.Load(hf);
+        Assert.Equal("BF16", loaded.DType);
+        var (best, tokenizer, _) = LmCheckpoint.LoadLanguageModel(Path.Combine(run, PretrainingRun.BestModelFile));
+        Assert.Equal(best.Config, loaded.Model.Config);
+        Assert.Equal(tokenizer.Encode("Once upon a time, a cat"), loaded.Tokenizer!.Encode("Once upon a time, a cat"));
+        foreach (var (name, t) in best.StateDict())
+        {
+            var got = loaded.Model.StateDict()[name].Data;
+            for (int i = 0; i < got.Length; i++) Assert.True(Math.Abs(got[i] - t.Data[i]) <= Math.Abs(t.Data[i]) / 256 + 1e-30, $"{name}[{i}]: {got[i]} is not {t.Data[i]} rounded to bfloat16");
+        }
+
+        // Resume rebuilds the same tokenizer from the corpus.
+        using (var resumed = PretrainingRun.Resume(run)) Assert.Equal(300, resumed.Trainer.Tokenizer.VocabSize);
+    }
+
+    [Fact]
+    public void A_hugging_face_folder_the_user_has_is_refused_before_training_and_left_alone()
+    {
+        string mine = Path.Combine(_root, "mine");
+        Directory.CreateDirectory(mine);
+        File.WriteAllText(Path.Combine(mine, "config.json"), "{\"model_type\": \"gpt2\"}");
+        var e = Assert.Throws<IOException>(() => PretrainingRun.Create(Path.Combine(_root, "run"), Config() with { Tokenizer = "bpe", BpeVocabSize = 300, HuggingFaceFolder = mine }));
+        Assert.Contains("already holds a model", e.Message, StringComparison.Ordinal);
+        Assert.Equal("{\"model_type\": \"gpt2\"}", File.ReadAllText(Path.Combine(mine, "config.json")));
+        Assert.False(Directory.Exists(Path.Combine(_root, "run")));
+
+        var chars = Assert.Throws<ConfigurationException>(() => PretrainingRun.Create(Path.Combine(_root, "run2"), Config() with { HuggingFaceFolder = Path.Combine(_root, "hf2") }));
+        Assert.Contains("--tokenizer bpe", chars.Message, StringComparison.Ordinal);
+        var folder = Assert.Throws<ConfigurationException>(() => PretrainingRun.Create(Path.Combine(_root, "run3"), Config() with { Tokenizer = Path.Combine(_root, "no-such-folder") }));
+        Assert.Contains("vocab.json", folder.Message, StringComparison.Ordinal);
+    }
 }

@@ -13,26 +13,7 @@ public sealed class RlhfCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private static (int Code, string Out, string Error) Run(string? input, params string[] args)
-    {
-        var (oldIn, oldOut, oldError) = (Console.In, Console.Out, Console.Error);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Console.SetIn(new StringReader(input ?? ""));
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.BuildRoot().Parse(args).Invoke();
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetIn(oldIn);
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static (int Code, string Out, string Error) Run(string? input, params string[] args) => CliRunner.Run(input, args);
 
     /// <summary>Pretrains a one-layer model on the first 20,000 characters of the stories; returns its checkpoint.</summary>
     private string Pretrain()
@@ -151,5 +132,93 @@ public sealed class RlhfCommandTests : IDisposable
         Assert.Equal(["bench", "pretrain", "sample"], lm.Subcommands.Select(c => c.Name).Order());
         var rlhf = Assert.Single(root.Subcommands, c => c.Name == "rlhf");
         Assert.Equal(["demo", "dpo", "label", "reward", "train"], rlhf.Subcommands.Select(c => c.Name).Order());
+    }
+    [Fact]
+    public void Train_with_lora_on_a_bpe_folder_writes_the_peft_adapter_the_merged_model_and_a_hugging_face_folder()
+    {
+        string tiny = BpeTokenizerTests.DataPath("tiny-gpt2");
+        string prompts = Path.Combine(_root, "prompts.txt");
+        File.WriteAllText(prompts, "Once upon\nThe cat\n");
+        string run = Path.Combine(_root, "rl"), hf = Path.Combine(_root, "rl-hf");
+        var (code, output, error) = Run(null, "rlhf", "train", "--model", tiny, "--rater", "simple", "--algorithm", "grpo", "--steps", "3", "--group", "2",
+            "--prompts-per-step", "2", "--max-tokens", "4", "--prompts", prompts, "--out", run, "--lora", "4", "--lora-targets", "c_attn,c_fc",
+            "--lr", "0.05", "--save-hf", hf, "--dtype", "f16");
+        Assert.True(code == 0, error + output);
+        Assert.Contains("LoRA rank 4", output, StringComparison.Ordinal);
+        foreach (var file in new[] { "adapter_config.json", "adapter_model.safetensors", "model.safetensors" }) Assert.True(File.Exists(Path.Combine(run, file)), file);
+
+        // The adapter loads onto the base (PEFT names) and, merged, gives the model written to the run folder and to --save-hf.
+        var baseModel = Reinforce.Rlhf.HuggingFace.Gpt2Folder.Load(tiny).Model;
+        var lora = Reinforce.Rlhf.HuggingFace.PeftAdapter.Load(run, baseModel);
+        Assert.Contains(lora.Adapters, a => a.Adapter.B.Value.Data.Any(v => v != 0));
+        var merged = lora.MergedState();
+        var (published, _, _) = LmCheckpoint.LoadLanguageModel(Path.Combine(run, "model.safetensors"));
+        var fromHf = Reinforce.Rlhf.HuggingFace.Gpt2Folder.Load(hf);
+        Assert.Equal("F16", fromHf.DType);
+        foreach (var (name, t) in merged)
+        {
+            Assert.Equal(t.Data, published.StateDict()[name].Data);
+            Assert.Equal(t.Data.Select(v => (float)(Half)v), fromHf.Model.StateDict()[name].Data);
+        }
+
+        // A second run that would write over the Hugging Face folder is refused before training, and the folder is left as it was.
+        byte[] before = File.ReadAllBytes(Path.Combine(hf, "model.safetensors"));
+        var (again, againOut, againError) = Run(null, "rlhf", "train", "--model", tiny, "--rater", "simple", "--steps", "1", "--group", "2",
+            "--prompts-per-step", "1", "--max-tokens", "4", "--prompts", prompts, "--out", Path.Combine(_root, "rl2"), "--lora", "4", "--save-hf", hf);
+        Assert.Equal(2, again);
+        Assert.Contains("already holds a model", againError, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(Path.Combine(hf, "model.safetensors")));
+        Assert.False(Directory.Exists(Path.Combine(_root, "rl2")), againOut);
+    }
+
+    [Fact]
+    public void A_completion_longer_than_n_positions_is_named_before_training()
+    {
+        string tiny = BpeTokenizerTests.DataPath("tiny-gpt2");
+        var (code, output, error) = Run(null, "rlhf", "train", "--model", tiny, "--rater", "simple", "--steps", "1", "--max-tokens", "40", "--out", Path.Combine(_root, "long"));
+        Assert.Equal(2, code);
+        Assert.Contains("n_positions", error, StringComparison.Ordinal);
+        Assert.Contains("--max-tokens", error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(Path.Combine(_root, "long")), output);
+    }
+
+    [Fact]
+    public void Pretrain_with_bpe_writes_a_hugging_face_folder_that_rlhf_commands_take()
+    {
+        string corpus = Path.Combine(_root, "corpus.txt");
+        File.WriteAllText(corpus, DemoCorpus.Stories[..20_000]);
+        string dir = Path.Combine(_root, "bpe-lm");
+        var (code, output, error) = Run(null, "lm", "pretrain", corpus, "--out", dir, "--tokenizer", "bpe", "--vocab", "300", "--steps", "6", "--batch", "4",
+            "--layers", "1", "--width", "16", "--heads", "2", "--context", "24", "--eval-every", "3");
+        Assert.True(code == 0, error + output);
+        string hf = Path.Combine(dir, "hf");
+        Assert.Contains(hf, output, StringComparison.Ordinal);
+        foreach (var file in new[] { "config.json", "model.safetensors", "vocab.json", "merges.txt", "tokenizer_config.json" }) Assert.True(File.Exists(Path.Combine(hf, file)), file);
+        var (sampled, sampleOut, sampleError) = Run(null, "lm", "sample", hf, "--prompt", "Once upon a", "--max-tokens", "5");
+        Assert.True(sampled == 0, sampleError);
+        Assert.StartsWith("Once upon a", sampleOut, StringComparison.Ordinal);
+    }
+    [Fact]
+    public void A_hugging_face_folder_without_config_json_is_named_by_every_command()
+    {
+        string tiny = BpeTokenizerTests.DataPath("tiny-gpt2");
+        string broken = Path.Combine(_root, "no-config");
+        Directory.CreateDirectory(broken);
+        foreach (var f in Directory.GetFiles(tiny).Where(f => Path.GetFileName(f) != "config.json")) File.Copy(f, Path.Combine(broken, Path.GetFileName(f)));
+        var before = Directory.GetFiles(broken).ToDictionary(f => f, File.ReadAllBytes);
+        foreach (var args in new[]
+        {
+            new[] { "lm", "sample", broken },
+            ["rlhf", "train", "--model", broken, "--rater", "simple", "--steps", "1", "--out", Path.Combine(_root, "x")],
+            ["rlhf", "label", "--model", broken, "--rater", "simple", "--count", "1", "--out", Path.Combine(_root, "p.jsonl")],
+        })
+        {
+            var (code, _, error) = Run(null, args);
+            Assert.Equal(2, code);
+            Assert.Contains(Path.Combine(broken, "config.json"), error, StringComparison.Ordinal);
+            Assert.Contains("no config.json", error, StringComparison.Ordinal);
+        }
+        Assert.Equal(before.Keys.Order(), Directory.GetFiles(broken).Order());
+        foreach (var (f, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(f));
     }
 }

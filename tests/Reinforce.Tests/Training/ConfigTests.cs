@@ -33,10 +33,11 @@ public class ConfigTests
     {
         // The readable copies users copy (presets/*.json) must be what the library runs with.
         var dir = FindRepositoryFolder("presets");
-        var files = Directory.GetFiles(dir, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.OrdinalIgnoreCase).ToArray();
+        // A '/' in an environment id (MinAtar/Breakout-v1) is '_' in the file's name.
+        var files = Directory.GetFiles(dir, "*.json").Select(f => Path.GetFileNameWithoutExtension(f)!.Replace('_', '/')).Order(StringComparer.OrdinalIgnoreCase).ToArray();
         Assert.Equal(PresetFiles.Names, files);
         foreach (var name in PresetFiles.Names)
-            Assert.Equal(File.ReadAllText(Path.Combine(dir, name + ".json")), PresetFiles.Read(name));
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, name.Replace('/', '_') + ".json")), PresetFiles.Read(name));
     }
 
     [Fact]

@@ -19,24 +19,7 @@ public sealed class HonestRunRecordsTests : IDisposable
     }
 
     /// <summary>Runs the CLI as `reinforce` does (Program.Run: parse errors are usage errors too).</summary>
-    private static (int Code, string Out, string Error) Cli(params string[] args)
-    {
-        var (oldOut, oldError) = (Console.Out, Console.Error);
-        var output = new StringWriter();
-        var error = new StringWriter();
-        Console.SetOut(output);
-        Console.SetError(error);
-        try
-        {
-            int code = Program.Run(args);
-            return (code, output.ToString(), error.ToString());
-        }
-        finally
-        {
-            Console.SetOut(oldOut);
-            Console.SetError(oldError);
-        }
-    }
+    private static (int Code, string Out, string Error) Cli(params string[] args) => CliRunner.Run(null, args);
 
     private static TrainingConfig Small()
     {

@@ -36,8 +36,31 @@ public static class ProtocolCodec
                 proto.High.Add(b.High);
                 return new P.Space { Box = proto };
             }
+            case ByteBox b:
+            {
+                if (b.IsImage && b.Layout == ImageLayout.ChannelsLast)
+                    throw new NotSupportedException($"The environment protocol carries images channels first ([C, H, W]); {b} is channels last. Wrap the environment in TransposeImage before serving it.");
+                // One bound each (the whole box shares it): an image's per-pixel bounds would repeat one number.
+                var proto = new P.BoxSpace { Dtype = P.DType.Uint8 };
+                proto.Shape.Add(b.Shape);
+                proto.Low.Add(b.Low);
+                proto.High.Add(b.High);
+                return new P.Space { Box = proto };
+            }
+            case DictSpace d:
+            {
+                var proto = new P.DictSpace();
+                for (int i = 0; i < d.Keys.Count; i++) proto.Entries.Add(new P.DictEntry { Key = d.Keys[i], Space = ToProto(d.Spaces[i]) });
+                return new P.Space { Dict = proto };
+            }
+            case TupleSpace t:
+            {
+                var proto = new P.TupleSpace();
+                foreach (var inner in t.Spaces) proto.Spaces.Add(ToProto(inner));
+                return new P.Space { Tuple = proto };
+            }
             default:
-                throw new NotSupportedException($"The environment protocol cannot describe the space {space} ({space.GetType().Name}) yet: it carries Discrete, Box and MultiDiscrete.");
+                throw new NotSupportedException($"The environment protocol cannot describe the space {space} ({space.GetType().Name}) yet: it carries Discrete, Box, ByteBox, MultiDiscrete, Dict and Tuple spaces.");
         }
     }
 
@@ -47,31 +70,7 @@ public static class ProtocolCodec
         if (proto is null) throw new RemoteEnvironmentException($"{what} is missing from the handshake.");
         try
         {
-            switch (proto.KindCase)
-            {
-                case P.Space.KindOneofCase.Discrete:
-                    return new Discrete(checked((int)proto.Discrete.N), checked((int)proto.Discrete.Start));
-                case P.Space.KindOneofCase.MultiDiscrete:
-                    return new MultiDiscrete(proto.MultiDiscrete.Nvec.Select(n => checked((int)n)).ToArray());
-                case P.Space.KindOneofCase.Box:
-                {
-                    var box = proto.Box;
-                    int[] shape = box.Shape.ToArray();
-                    int count = 1;
-                    foreach (int d in shape) count = checked(count * d);
-                    // A server may send bounds once per element or not at all (unbounded).
-                    float[] low = box.Low.Count == count ? box.Low.ToArray() : box.Low.Count == 0 ? Enumerable.Repeat(float.NegativeInfinity, count).ToArray() : throw new ArgumentException($"it has {box.Low.Count} lower bounds for {count} elements");
-                    float[] high = box.High.Count == count ? box.High.ToArray() : box.High.Count == 0 ? Enumerable.Repeat(float.PositiveInfinity, count).ToArray() : throw new ArgumentException($"it has {box.High.Count} upper bounds for {count} elements");
-                    if (box.Dtype is not (P.DType.Float32 or P.DType.Uint8 or P.DType.Unspecified))
-                        throw new ArgumentException($"a Box of {box.Dtype} is not supported (use float32 or uint8)");
-                    return new Box(low, high, shape);
-                }
-                case P.Space.KindOneofCase.Dict:
-                case P.Space.KindOneofCase.Tuple:
-                    throw new ArgumentException($"it is a {proto.KindCase} space; this build maps Box, Discrete and MultiDiscrete (Dict and Tuple observations arrive with the observation-space work, issue 11)");
-                default:
-                    throw new ArgumentException("it names no space kind");
-            }
+            return FromProto(proto, 0);
         }
         catch (Exception ex) when (ex is ArgumentException or OverflowException)
         {
@@ -79,9 +78,87 @@ public static class ProtocolCodec
         }
     }
 
-    /// <summary>The data type of a Box observation block the server sends (uint8 for images, else float32).</summary>
-    public static P.DType ObservationDType(P.Space proto) =>
-        proto.KindCase == P.Space.KindOneofCase.Box && proto.Box.Dtype == P.DType.Uint8 ? P.DType.Uint8 : P.DType.Float32;
+    /// <summary>The deepest nesting of Dict and Tuple spaces a handshake may describe.</summary>
+    public const int MaxSpaceDepth = 16;
+
+    /// <summary>The most elements one space may describe (a lying server cannot make the client allocate more).</summary>
+    public const long MaxSpaceElements = 1L << 24;
+
+    private static Space FromProto(P.Space proto, int depth)
+    {
+        if (depth > MaxSpaceDepth) throw new ArgumentException($"it nests Dict and Tuple spaces deeper than {MaxSpaceDepth} levels");
+        Space space;
+        switch (proto.KindCase)
+        {
+            case P.Space.KindOneofCase.Discrete:
+                if (proto.Discrete.N < 1) throw new ArgumentException($"a Discrete space of {proto.Discrete.N} elements (it needs at least 1)");
+                space = new Discrete(checked((int)proto.Discrete.N), checked((int)proto.Discrete.Start));
+                break;
+            case P.Space.KindOneofCase.MultiDiscrete:
+                if (proto.MultiDiscrete.Nvec.Count == 0 || proto.MultiDiscrete.Nvec.Any(n => n < 1)) throw new ArgumentException($"a MultiDiscrete space of [{string.Join(", ", proto.MultiDiscrete.Nvec)}] (every branch needs at least 1 value)");
+                space = new MultiDiscrete(proto.MultiDiscrete.Nvec.Select(n => checked((int)n)).ToArray());
+                break;
+            case P.Space.KindOneofCase.Box:
+                space = BoxFromProto(proto.Box);
+                break;
+            case P.Space.KindOneofCase.Dict:
+            {
+                if (proto.Dict.Entries.Count == 0) throw new ArgumentException("a Dict space without entries");
+                var entries = new (string, Space)[proto.Dict.Entries.Count];
+                for (int i = 0; i < entries.Length; i++)
+                {
+                    var entry = proto.Dict.Entries[i];
+                    if (entry.Space is null) throw new ArgumentException($"Dict entry '{entry.Key}' has no space");
+                    entries[i] = (entry.Key, FromProto(entry.Space, depth + 1));
+                }
+                space = new DictSpace(entries);
+                break;
+            }
+            case P.Space.KindOneofCase.Tuple:
+            {
+                if (proto.Tuple.Spaces.Count == 0) throw new ArgumentException("a Tuple space without elements");
+                space = new TupleSpace(proto.Tuple.Spaces.Select(s => FromProto(s, depth + 1)).ToArray());
+                break;
+            }
+            default:
+                throw new ArgumentException("it names no space kind");
+        }
+        if (space.FlatSize > MaxSpaceElements) throw new ArgumentException($"it describes {space.FlatSize} elements per observation, more than the {MaxSpaceElements} this client accepts");
+        return space;
+    }
+
+    private static Space BoxFromProto(P.BoxSpace box)
+    {
+        int[] shape = box.Shape.ToArray();
+        long count = 1;
+        foreach (int d in shape)
+        {
+            if (d < 1) throw new ArgumentException($"a Box of shape [{string.Join(", ", shape)}] (every axis needs at least 1 element)");
+            count *= d;
+            if (count > MaxSpaceElements) throw new ArgumentException($"a Box of shape [{string.Join(", ", shape)}], more than the {MaxSpaceElements} elements this client accepts");
+        }
+        if (shape.Length == 0) throw new ArgumentException("a Box without a shape");
+        if (box.Dtype == P.DType.Uint8)
+        {
+            // An image: one bound each, or one per element (the lowest and highest are kept).
+            float low = box.Low.Count == 0 ? 0f : box.Low.Min();
+            float high = box.High.Count == 0 ? 255f : box.High.Max();
+            if (!(low >= 0f && high <= 255f && low <= high)) throw new ArgumentException($"a uint8 Box with bounds [{low}, {high}] (bytes lie in [0, 255])");
+            return new ByteBox((byte)low, (byte)high, shape);
+        }
+        if (box.Dtype is not (P.DType.Float32 or P.DType.Unspecified))
+            throw new ArgumentException($"a Box of {box.Dtype} is not supported (use float32 or uint8)");
+        // A server may send bounds once per element, once for all, or not at all (unbounded).
+        float[] lows = Bounds(box.Low, (int)count, float.NegativeInfinity, "lower");
+        float[] highs = Bounds(box.High, (int)count, float.PositiveInfinity, "upper");
+        return new Box(lows, highs, shape);
+    }
+
+    private static float[] Bounds(Google.Protobuf.Collections.RepeatedField<float> values, int count, float none, string which) =>
+        values.Count == count ? values.ToArray()
+        : values.Count == 0 ? Enumerable.Repeat(none, count).ToArray()
+        : values.Count == 1 ? Enumerable.Repeat(values[0], count).ToArray()
+        : throw new ArgumentException($"it has {values.Count} {which} bounds for {count} elements");
 
     /// <summary>A float32 block of the given shape, copied from <paramref name="values"/>.</summary>
     public static P.Tensor FloatTensor(ReadOnlySpan<float> values, params ReadOnlySpan<int> shape)

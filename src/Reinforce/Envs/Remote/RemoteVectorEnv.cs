@@ -43,9 +43,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
         Info = info;
         SingleObservationSpace = info.ObservationSpace;
         SingleActionSpace = info.ActionSpace;
-        if (SingleObservationSpace is not Box box)
-            throw new RemoteEnvironmentException($"{servers[0].Name}: the observation space {SingleObservationSpace} is not a Box; remote training needs Box observations (flatten or one-hot encode them in the served environment).");
-        ObservationSize = box.ElementCount;
+        ObservationSize = SingleObservationSpace.FlatSize;   // Dict, Tuple and image spaces flatten into one float row (ObservationLayout names the blocks)
         (_integerActions, ActionSize) = SingleActionSpace switch
         {
             Discrete => (true, 1),
@@ -54,6 +52,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
             _ => throw new RemoteEnvironmentException($"{servers[0].Name}: the action space {SingleActionSpace} is not supported."),
         };
         NumEnvs = servers.Sum(s => s.Count);
+        if ((long)NumEnvs * ObservationSize > ProtocolCodec.MaxSpaceElements * 4)
+            throw new RemoteEnvironmentException($"{servers[0].Name}: {NumEnvs} copies of observations of {ObservationSize} floats need {(long)NumEnvs * ObservationSize * 4 / (1 << 20)} MiB per batch; use fewer copies.");
         _observations = new float[NumEnvs * ObservationSize];
         _finalObservations = new float[NumEnvs * ObservationSize];
         _rewards = new float[NumEnvs];
@@ -131,6 +131,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
                     ProtocolCodec.FromProto(response.ActionSpace, $"{server.Name}: the action space"),
                     response.MaxEpisodeSteps > 0 ? response.MaxEpisodeSteps : null,
                     response.HasRewardThreshold ? response.RewardThreshold : null);
+                server.Leaves = ObservationLeaves.Of(response.ObservationSpace, info.ObservationSpace);
                 if (first is null)
                 {
                     first = info;
@@ -283,6 +284,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
             if (response.Rewards.Count != n || response.Terminated.Count != n || response.Truncated.Count != n)
                 throw server.Fault(step, $"it sent {response.Rewards.Count} rewards, {response.Terminated.Count} terminated and {response.Truncated.Count} truncated flags for its {n} copies");
             ReadObservations(server, response.Observations, _observations.AsSpan(o * ObservationSize, n * ObservationSize), step, "observations");
+            if (response.FinalIndices.Count > n)
+                throw server.Fault(step, $"it sent {response.FinalIndices.Count} final observations for its {n} copies");
             var finals = new float[response.FinalIndices.Count * ObservationSize];
             if (response.FinalIndices.Count > 0)
                 ReadObservations(server, response.FinalObservations, finals, step, "final observations");
@@ -318,9 +321,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
 
     private void ReadObservations(Server server, P.Batch? batch, Span<float> target, string step, string what)
     {
-        if (batch is null || batch.Leaves.Count != 1)
-            throw server.Fault(step, $"its {what} hold {batch?.Leaves.Count ?? 0} blocks; a Box observation space needs exactly one");
-        string? problem = ProtocolCodec.ReadFloats(batch.Leaves[0], target, ObservationSize);
+        string? problem = ObservationLeaves.Decode(server.Leaves, batch, target, target.Length / ObservationSize, ObservationSize);
         if (problem is not null)
             throw server.Fault(step, $"its {what} do not fit the observation space {SingleObservationSpace}: {problem}");
     }
@@ -389,6 +390,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
 
         public string Session { get; private set; } = "";
 
+        public IReadOnlyList<ObservationLeaf> Leaves { get; set; } = [];
+
         public P.HandshakeResponse Handshake(string? envId)
         {
             var request = new P.HandshakeRequest { Protocol = ProtocolCodec.ProtocolVersion, Client = $"reinforce {typeof(RemoteVectorEnv).Assembly.GetName().Version}", NumEnvs = Count, EnvId = envId ?? "" };
@@ -441,6 +444,8 @@ public sealed class RemoteVectorEnv : IVectorEnv
             string message = ex.StatusCode switch
             {
                 StatusCode.DeadlineExceeded => $"{Name} did not answer {step} within {_timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s. Is it stuck or overloaded? Raise the limit with ?timeout=SECONDS on the address if its environment is slow.",
+                _ when ex.InnerException is Google.Protobuf.InvalidProtocolBufferException || detail.Contains("InvalidProtocolBufferException", StringComparison.Ordinal)
+                    => $"{Name} answered {step} with bytes that are not a valid reinforce.env.v1 message ({detail}). Is it a reinforce environment server of the same protocol version?",
                 StatusCode.Unavailable when step == "the handshake" => $"could not reach {Name} ({detail}). Is the server running? Start one with `reinforce serve-env ENV --port {Port}` or `python3 -m reinforce_env`.",
                 StatusCode.Unavailable or StatusCode.Cancelled or StatusCode.Aborted or StatusCode.Unknown when IsConnectionLoss(ex)
                     => $"{Name} stopped answering at {step}: the connection was lost ({detail}). The server process probably died; check its output, restart it, and resume the run with `reinforce train --resume RUN_DIR`.",

@@ -20,6 +20,7 @@ public class VectorEnvService : P.EnvironmentService.EnvironmentServiceBase, IDi
     private readonly P.Space _observationSpace;
     private readonly P.Space _actionSpace;
     private readonly EnvironmentSpec? _spec;
+    private readonly IReadOnlyList<ObservationLeaf> _leaves;
     private int _nextSession;
 
     /// <summary>Serves the registered environment <paramref name="envId"/> (with <paramref name="options"/>).</summary>
@@ -44,6 +45,7 @@ public class VectorEnvService : P.EnvironmentService.EnvironmentServiceBase, IDi
         };
         using var probe = _makeCopies(1);
         _observationSpace = ProtocolCodec.ToProto(probe.SingleObservationSpace);
+        _leaves = ObservationLeaves.Of(probe.SingleObservationSpace);
         _actionSpace = ProtocolCodec.ToProto(probe.SingleActionSpace);
         ServerName = $"reinforce serve-env {envId} (reinforce {typeof(VectorEnvService).Assembly.GetName().Version})";
     }
@@ -104,7 +106,7 @@ public class VectorEnvService : P.EnvironmentService.EnvironmentServiceBase, IDi
             if (request.Seeds.Count != env.NumEnvs)
                 throw new RpcException(new Status(StatusCode.InvalidArgument, $"reset sent {request.Seeds.Count} seeds for {env.NumEnvs} copies; send one seed per copy."));
             env.Reset(request.Seeds.ToArray());
-            return Task.FromResult(new P.ResetResponse { Observations = Batch(env.Observations, env.NumEnvs, env.SingleObservationSpace) });
+            return Task.FromResult(new P.ResetResponse { Observations = ObservationLeaves.Encode(_leaves, env.Observations, env.NumEnvs, env.ObservationSize) });
         }
     }
 
@@ -138,7 +140,7 @@ public class VectorEnvService : P.EnvironmentService.EnvironmentServiceBase, IDi
             {
                 throw new RpcException(new Status(StatusCode.InvalidArgument, ex.Message));
             }
-            var response = new P.StepResponse { Observations = Batch(env.Observations, env.NumEnvs, env.SingleObservationSpace) };
+            var response = new P.StepResponse { Observations = ObservationLeaves.Encode(_leaves, env.Observations, env.NumEnvs, env.ObservationSize) };
             response.Rewards.Add(env.Rewards.ToArray());
             response.Terminated.Add(env.Terminated.ToArray());
             response.Truncated.Add(env.Truncated.ToArray());
@@ -153,7 +155,7 @@ public class VectorEnvService : P.EnvironmentService.EnvironmentServiceBase, IDi
                 var finals = new float[finished.Count * d];
                 for (int k = 0; k < finished.Count; k++) env.FinalObservation(finished[k]).CopyTo(finals.AsSpan(k * d, d));
                 response.FinalIndices.Add(finished);
-                response.FinalObservations = Batch(finals, finished.Count, env.SingleObservationSpace);
+                response.FinalObservations = ObservationLeaves.Encode(_leaves, finals, finished.Count, d);
             }
             return Task.FromResult(response);
         }
@@ -173,13 +175,6 @@ public class VectorEnvService : P.EnvironmentService.EnvironmentServiceBase, IDi
 
     private Session Find(string id) =>
         _sessions.TryGetValue(id, out var s) ? s : throw new RpcException(new Status(StatusCode.NotFound, $"no session '{id}' is open on this server (it was closed, or the server restarted); shake hands again."));
-
-    private static P.Batch Batch(ReadOnlySpan<float> rows, int count, Space space)
-    {
-        var batch = new P.Batch();
-        batch.Leaves.Add(ProtocolCodec.FloatTensor(rows, [count, .. space.Shape]));
-        return batch;
-    }
 
     /// <summary>Closes every session.</summary>
     public void Dispose()

@@ -1,4 +1,8 @@
+using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Reinforce.Spaces;
 using Reinforce.Envs.Wrappers;
 
@@ -37,6 +41,11 @@ public abstract class VectorEnv : IVectorEnv
     private readonly IActionMaskEnv[]? _maskers;
     private readonly int _maskSize;
     private readonly bool[] _masks;
+    private long _vectorSteps;
+    private int _warnedLargeReward; // 0 until the first absurd reward has been reported (Interlocked: threaded copies)
+
+    /// <summary>Rewards larger than this in magnitude are reported once as a warning: they usually mean a unit or scaling mistake, and train badly.</summary>
+    public const double RewardWarningMagnitude = 1e6;
 
     /// <summary>Batches <paramref name="envs"/> (distinct instances with the same spaces) under an optional per-copy time limit.</summary>
     protected VectorEnv(IReadOnlyList<IVectorizableEnv> envs, int? maxEpisodeSteps)
@@ -253,7 +262,9 @@ public abstract class VectorEnv : IVectorEnv
         ThrowIfDisposed();
         for (int i = 0; i < _envs.Length; i++)
         {
-            _envs[i].ResetInto(Rng.DeriveSeed(seed, i), _observations.AsSpan(i * _observationSize, _observationSize));
+            var row = _observations.AsSpan(i * _observationSize, _observationSize);
+            _envs[i].ResetInto(Rng.DeriveSeed(seed, i), row);
+            CheckResetObservation(i, row);
             if (_maskers is not null) UpdateMask(i, 0);
         }
         ClearAfterReset();
@@ -269,7 +280,9 @@ public abstract class VectorEnv : IVectorEnv
         if (seeds.Length != _envs.Length) throw new ArgumentException($"{Name}: got {seeds.Length} seeds for {_envs.Length} environments; pass one seed per environment.", nameof(seeds));
         for (int i = 0; i < _envs.Length; i++)
         {
-            _envs[i].ResetInto(seeds[i], _observations.AsSpan(i * _observationSize, _observationSize));
+            var row = _observations.AsSpan(i * _observationSize, _observationSize);
+            _envs[i].ResetInto(seeds[i], row);
+            CheckResetObservation(i, row);
         }
         ClearAfterReset();
     }
@@ -283,6 +296,7 @@ public abstract class VectorEnv : IVectorEnv
         Array.Clear(_episodeLength);
         Array.Clear(_finished);
         _completedCount = 0;
+        _vectorSteps = 0;
         _hasReset = true;
     }
 
@@ -290,6 +304,7 @@ public abstract class VectorEnv : IVectorEnv
     public void Step(ReadOnlySpan<int> actions)
     {
         CheckStep(actions.Length, integer: true);
+        _vectorSteps++;
         if (_kind == ActionKind.Discrete) StepDiscrete(actions);
         else StepMultiDiscrete(actions);
         CollectCompleted();
@@ -299,6 +314,7 @@ public abstract class VectorEnv : IVectorEnv
     public void Step(ReadOnlySpan<float> actions)
     {
         CheckStep(actions.Length, integer: false);
+        _vectorSteps++;
         StepContinuous(actions);
         CollectCompleted();
     }
@@ -372,6 +388,8 @@ public abstract class VectorEnv : IVectorEnv
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Record(int i, StepOutcome outcome, Span<float> row)
     {
+        // One comparison catches NaN, infinities and absurd magnitudes; the row's check is a few vector operations.
+        if (!(Math.Abs(outcome.Reward) <= RewardWarningMagnitude) || !AllFinite(row)) CheckStepOutput(i, outcome.Reward, row);
         _rewards[i] = (float)outcome.Reward;
         double episodeReturn = _episodeReturn[i] + outcome.Reward;
         int length = _episodeLength[i] + 1;
@@ -387,6 +405,7 @@ public abstract class VectorEnv : IVectorEnv
             _episodeReturn[i] = 0;
             _episodeLength[i] = 0;
             _envs[i].ResetInto(null, row);
+            CheckResetObservation(i, row);
             if (_maskers is not null) UpdateMask(i, 0);
         }
         else
@@ -395,6 +414,60 @@ public abstract class VectorEnv : IVectorEnv
             _episodeReturn[i] = episodeReturn;
             _episodeLength[i] = length;
             if (_maskers is not null) UpdateMask(i, length);
+        }
+    }
+
+    /// <summary>Whether every value of <paramref name="values"/> is a finite number: x − x is 0 for finite x and NaN otherwise.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool AllFinite(ReadOnlySpan<float> values)
+    {
+        int k = 0;
+        if (Vector128.IsHardwareAccelerated && values.Length >= Vector128<float>.Count)
+        {
+            var acc = Vector128<float>.Zero;
+            ref float start = ref MemoryMarshal.GetReference(values);
+            for (; k <= values.Length - Vector128<float>.Count; k += Vector128<float>.Count)
+            {
+                var v = Vector128.LoadUnsafe(ref start, (nuint)k);
+                acc += v - v;
+            }
+            if (acc != Vector128<float>.Zero) return false;
+        }
+        float rest = 0f;
+        for (; k < values.Length; k++) rest += values[k] - values[k];
+        return rest == 0f;
+    }
+
+    /// <summary>The slow path of <see cref="Record"/>: names a non-finite reward or observation, or warns once about an absurd reward.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CheckStepOutput(int i, double reward, ReadOnlySpan<float> row)
+    {
+        string at = $"at step {(_episodeLength[i] + 1).ToString(CultureInfo.InvariantCulture)} of its episode (vector step {_vectorSteps.ToString(CultureInfo.InvariantCulture)})";
+        if (!double.IsFinite(reward))
+            throw new EnvironmentOutputException(_envs[i].Name, i, _vectorSteps,
+                $"{Name}: copy {i} ({_envs[i].Name}) returned the reward {reward.ToString(CultureInfo.InvariantCulture)} {at}. Rewards must be finite numbers: check the environment's reward (a division by zero, the log of 0, an overflow).");
+        CheckObservation(i, row, at);
+        if (Math.Abs(reward) > RewardWarningMagnitude && Interlocked.Exchange(ref _warnedLargeReward, 1) == 0)
+        {
+            Trace.TraceWarning($"{Name}: copy {i} ({_envs[i].Name}) returned the reward {reward.ToString("G6", CultureInfo.InvariantCulture)} {at}. " +
+                $"Rewards beyond ±{RewardWarningMagnitude.ToString("G", CultureInfo.InvariantCulture)} make value losses and gradients explode; scale the reward down (or set normalize_reward). This warning is shown once.");
+        }
+    }
+
+    private void CheckResetObservation(int i, ReadOnlySpan<float> row)
+    {
+        if (!AllFinite(row)) CheckObservation(i, row, $"from Reset (after vector step {_vectorSteps.ToString(CultureInfo.InvariantCulture)})");
+    }
+
+    private void CheckObservation(int i, ReadOnlySpan<float> row, string at)
+    {
+        for (int k = 0; k < row.Length; k++)
+        {
+            if (float.IsFinite(row[k])) continue;
+            string element = SingleObservationSpace is Box { Shape.Length: 1 } || row.Length == 1 ? $"element {k}" : $"element {k} of the flattened observation";
+            throw new EnvironmentOutputException(_envs[i].Name, i, _vectorSteps,
+                $"{Name}: copy {i} ({_envs[i].Name}) returned an observation with {row[k].ToString(CultureInfo.InvariantCulture)} at {element} {at}. " +
+                "Observations must be finite numbers: check the environment's physics or feature computation (a division by zero, an overflow, an uninitialised value).");
         }
     }
 

@@ -11,7 +11,9 @@ public sealed class OnnxGraphBuilder
 {
     // TensorProto.DataType values.
     public const int Float32 = 1;
+    public const int UInt8 = 2;
     public const int Int64 = 7;
+    public const int Bool = 9;
 
     private readonly List<ProtoWriter> _nodes = [];
     private readonly List<ProtoWriter> _initializers = [];

@@ -53,4 +53,17 @@ public sealed record GptConfig
             return VocabSize * c + ContextLength * c + Layers * block + 2 * c;
         }
     }
+
+    /// <summary>
+    /// <see cref="ParameterCount"/> in floating point, which cannot overflow for any shape: readers compare it with the
+    /// weights a file holds and refuse a described shape larger than them before allocating anything.
+    /// </summary>
+    public double ParameterCountEstimate
+    {
+        get
+        {
+            double c = Width, r = MlpRatio;
+            return (double)VocabSize * c + (double)ContextLength * c + (double)Layers * (4 * c + 4 * c * c + 4 * c + 2 * r * c * c + r * c + c) + 2 * c;
+        }
+    }
 }

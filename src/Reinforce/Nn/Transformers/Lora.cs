@@ -223,6 +223,26 @@ public sealed class LoraAdapters : Module
         Merged = true;
     }
 
+    /// <summary>
+    /// The model's weights as it computes with the adapters on — its state dictionary with each adapted weight replaced
+    /// by a new tensor W + ΔW — without changing the model (the base weights stay bit-for-bit as they are). This is what
+    /// a merged model is saved as: a plain GPT-2 that needs no adapters.
+    /// </summary>
+    public Dictionary<string, Tensor> MergedState()
+    {
+        var state = new Dictionary<string, Tensor>(_model.StateDict(), StringComparer.Ordinal);
+        if (Merged) return state;
+        using (Graph.NoGrad())
+        {
+            foreach (var (path, a) in _adapters)
+            {
+                var merged = Ops.Add(a.Target.Weight.Value, a.Delta());
+                state[path + ".weight"] = new Tensor((float[])merged.Data.Clone(), a.Target.Weight.Value.Shape);
+            }
+        }
+        return state;
+    }
+
     /// <summary>Takes the updates out of the base weights again (W ← W − ΔW, equal to the original up to float32 rounding).</summary>
     public void Unmerge()
     {

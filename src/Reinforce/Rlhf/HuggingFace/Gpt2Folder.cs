@@ -35,42 +35,37 @@ public static class Gpt2Folder
         string path = Path.Combine(folder, "config.json");
         if (!File.Exists(path))
             throw new CheckpointFormatException(path, "the model folder has no config.json", "Give the folder as downloaded from Hugging Face (config.json, model.safetensors, vocab.json, merges.txt), or one written by `reinforce lm pretrain --hf`.");
-        JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new JsonException("the file is not a JSON object"); }
-        catch (JsonException e) { throw new CheckpointFormatException(path, $"it is not valid JSON ({e.Message})", "Restore config.json from the model's original download.", e); }
+        var json = JsonFile.ReadObject(path, "Restore config.json from the model's original download.");
 
-        string modelType = json["model_type"]?.GetValue<string>() ?? "";
+        var fields = new JsonFields(json, path, "Restore config.json from the model's original download.");
+        string? Text(string key) => fields.Text(key);
+        int Int(string key, int? fallback = null) =>
+            fields.Int(key) ?? fallback ?? throw new CheckpointFormatException(path, $"it has no \"{key}\"", $"Add \"{key}\" (GPT-2 small: n_layer 12, n_head 12, n_embd 768, n_positions 1024, vocab_size 50257).");
+
+        string modelType = Text("model_type") ?? "";
         if (!SupportedModelTypes.Contains(modelType))
             throw new CheckpointFormatException(path, modelType.Length == 0
                 ? "it has no model_type"
                 : $"its model_type is \"{modelType}\", an architecture Reinforce does not implement",
                 "Reinforce runs GPT-2-family models (model_type \"gpt2\": gpt2, gpt2-medium/large/xl, distilgpt2 and fine-tunes of them).");
-        int Int(string key, int? fallback = null)
-        {
-            var node = json[key];
-            if (node is null || node.GetValueKind() == JsonValueKind.Null)
-                return fallback ?? throw new CheckpointFormatException(path, $"it has no \"{key}\"", $"Add \"{key}\" (GPT-2 small: n_layer 12, n_head 12, n_embd 768, n_positions 1024, vocab_size 50257).");
-            try { return node.GetValue<int>(); }
-            catch (Exception e) when (e is FormatException or InvalidOperationException)
-            { throw new CheckpointFormatException(path, $"\"{key}\" is {node.ToJsonString()}, not a whole number", $"Set \"{key}\" to a positive integer.", e); }
-        }
         int width = Int("n_embd");
-        int inner = Int("n_inner", 4 * width);
-        if (inner % width != 0)
-            throw new CheckpointFormatException(path, $"n_inner {inner} is not a multiple of n_embd {width}", "Reinforce's GPT-2 blocks use an MLP k·n_embd wide; set n_inner to null or a multiple of n_embd.");
-        string activation = json["activation_function"]?.GetValue<string>() ?? "gelu_new";
+        if (width < 1) throw new CheckpointFormatException(path, $"n_embd is {width}", "Set n_embd to a positive integer (GPT-2 small: 768).");
+        int inner = Int("n_inner", (int)Math.Min(4L * width, int.MaxValue));
+        if (inner < 1 || inner % width != 0)
+            throw new CheckpointFormatException(path, $"n_inner {inner} is not a positive multiple of n_embd {width}", "Reinforce's GPT-2 blocks use an MLP k·n_embd wide; set n_inner to null or a multiple of n_embd.");
+        string activation = Text("activation_function") ?? "gelu_new";
         if (activation is not ("gelu_new" or "gelu_pytorch_tanh"))
             throw new CheckpointFormatException(path, $"activation_function is \"{activation}\"", "Reinforce's GPT-2 uses GELU in its tanh form (\"gelu_new\", GPT-2's own).");
-        double eps = json["layer_norm_epsilon"]?.GetValue<double>() ?? 1e-5;
+        double eps = fields.Number("layer_norm_epsilon") ?? 1e-5;
         if (Math.Abs(eps - 1e-5) > 1e-12)
             throw new CheckpointFormatException(path, $"layer_norm_epsilon is {eps.ToString(CultureInfo.InvariantCulture)}", "Reinforce's GPT-2 LayerNorms use GPT-2's 1e-5.");
         foreach (var flag in new[] { "scale_attn_by_inverse_layer_idx", "reorder_and_upcast_attn" })
-            if (json[flag]?.GetValue<bool>() == true)
+            if (fields.Flag(flag) == true)
                 throw new CheckpointFormatException(path, $"\"{flag}\" is true", "Reinforce implements GPT-2's attention as published; set it to false only if the weights were trained that way.");
         var config = new GptConfig
         {
             VocabSize = Int("vocab_size"),
-            ContextLength = Int("n_positions", json["n_ctx"]?.GetValue<int>()),
+            ContextLength = Int("n_positions", fields.Int("n_ctx")),
             Layers = Int("n_layer"),
             Width = width,
             Heads = Int("n_head"),
@@ -109,6 +104,13 @@ public static class Gpt2Folder
             if (key == "lm_head.weight") { head = tensor; continue; }
             state[key] = tensor;
         }
+        // Bound the shape before allocating it: config.json cannot describe more weights than model.safetensors holds.
+        long present = tensors.Values.Sum(t => (long)t.Size);
+        // (a near miss goes on to the per-tensor comparison below, which names each weight that does not fit)
+        if (config.ParameterCountEstimate > 4.0 * present + 1e6)
+            throw new CheckpointFormatException(Path.Combine(folder, "config.json"),
+                string.Create(CultureInfo.InvariantCulture, $"it describes a model of {config.ParameterCountEstimate:N0} weights ({config.Layers} layers, n_embd {config.Width}, {config.Heads} heads, MLP ×{config.MlpRatio}, n_positions {config.ContextLength}, vocab_size {config.VocabSize}), but model.safetensors holds only {present:N0}"),
+                "Keep config.json and model.safetensors from the same model; if config.json was edited, restore it.");
         var model = new Gpt(config, new Rng(0));
         var expected = model.StateDict();
         var problems = new List<string>();
@@ -135,16 +137,19 @@ public static class Gpt2Folder
 
     /// <summary>
     /// Writes <paramref name="model"/> (and <paramref name="tokenizer"/>, when given) to <paramref name="folder"/> in Hugging
-    /// Face's GPT-2 layout: config.json, model.safetensors (F32, names without the <c>transformer.</c> prefix unless
-    /// <paramref name="transformerPrefix"/>, metadata <c>format: pt</c>), and the tokenizer files. Each file is written to a
-    /// temporary name and renamed. A folder that already holds a model is replaced only when <paramref name="overwrite"/>.
+    /// Face's GPT-2 layout: config.json, model.safetensors (<paramref name="dtype"/> F32, F16 or BF16, names without the
+    /// <c>transformer.</c> prefix unless <paramref name="transformerPrefix"/>, metadata <c>format: pt</c>), and the tokenizer
+    /// files. Each file is written to a temporary name and renamed. A folder that already holds a model is replaced only
+    /// when <paramref name="overwrite"/>. <paramref name="state"/> replaces the model's own weights (a LoRA model's merged
+    /// weights, say); it must have the model's names and shapes.
     /// </summary>
-    public static void Save(string folder, Gpt model, ByteLevelBpeTokenizer? tokenizer, bool overwrite = false, bool transformerPrefix = false)
+    public static void Save(string folder, Gpt model, ByteLevelBpeTokenizer? tokenizer, bool overwrite = false, bool transformerPrefix = false,
+        string dtype = "F32", IReadOnlyDictionary<string, Tensor>? state = null)
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(model);
-        if (!overwrite && (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "config.json"))))
-            throw new IOException($"'{folder}' already holds a model (config.json or model.safetensors); nothing was written. Choose a new folder, or pass overwrite (--force) to replace it.");
+        RequireNoModel(folder, overwrite);
+        dtype = ParseDType(dtype);
         tokenizer?.RequireVocabulary(model.Config.VocabSize, $"saving to '{folder}'");
         Directory.CreateDirectory(folder);
         var c = model.Config;
@@ -173,9 +178,33 @@ public static class Gpt2Folder
         };
         AtomicFile.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         string prefix = transformerPrefix ? "transformer." : "";
-        var state = model.StateDict().ToDictionary(kv => prefix + kv.Key, kv => kv.Value, StringComparer.Ordinal);
-        SafeTensors.Save(Path.Combine(folder, "model.safetensors"), state, new Dictionary<string, string> { ["format"] = "pt" });
+        var weights = (state ?? model.StateDict()).ToDictionary(kv => prefix + kv.Key, kv => kv.Value, StringComparer.Ordinal);
+        SafeTensors.Save(Path.Combine(folder, "model.safetensors"), weights, new Dictionary<string, string> { ["format"] = "pt" }, dtype);
         tokenizer?.Save(folder, c.ContextLength);
+    }
+
+    /// <summary>
+    /// Throws, writing nothing, when <paramref name="folder"/> already holds a model (config.json or model.safetensors)
+    /// and <paramref name="overwrite"/> is false: call it before training so a run never ends by refusing to save.
+    /// </summary>
+    public static void RequireNoModel(string folder, bool overwrite)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (!overwrite && (File.Exists(Path.Combine(folder, "model.safetensors")) || File.Exists(Path.Combine(folder, "config.json"))))
+            throw new IOException($"'{folder}' already holds a model (config.json or model.safetensors); nothing was written. Choose a new folder, or pass overwrite (--force) to replace it.");
+    }
+
+    /// <summary>The safetensors dtype for a user's <c>--dtype</c> (f32, f16/float16/half, bf16/bfloat16; any case), or an error naming the choices.</summary>
+    public static string ParseDType(string dtype)
+    {
+        ArgumentNullException.ThrowIfNull(dtype);
+        return dtype.ToLowerInvariant() switch
+        {
+            "f32" or "float32" or "fp32" => "F32",
+            "f16" or "float16" or "fp16" or "half" => "F16",
+            "bf16" or "bfloat16" => "BF16",
+            _ => throw new ArgumentException($"--dtype is '{dtype}'; use f32 (exact), f16 or bf16 (half the size, rounded)."),
+        };
     }
 
     /// <summary>Throws unless sequences of <paramref name="tokens"/> fit the model's n_positions, naming the setting and the fix.</summary>

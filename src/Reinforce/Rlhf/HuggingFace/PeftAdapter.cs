@@ -58,41 +58,43 @@ public static class PeftAdapter
         string configPath = Path.Combine(folder, "adapter_config.json"), weights = Path.Combine(folder, "adapter_model.safetensors");
         if (!File.Exists(configPath))
             throw new CheckpointFormatException(configPath, "the adapter folder has no adapter_config.json", "Give a folder written by PEFT's save_pretrained or by `reinforce rlhf ... --lora`.");
-        JsonObject json;
-        try { json = JsonNode.Parse(File.ReadAllText(configPath)) as JsonObject ?? throw new JsonException("not a JSON object"); }
-        catch (JsonException e) { throw new CheckpointFormatException(configPath, $"it is not valid JSON ({e.Message})", "Restore the adapter's original adapter_config.json.", e); }
-        string type = json["peft_type"]?.GetValue<string>() ?? "";
+        const string Advice = "Restore the adapter's original adapter_config.json.";
+        var fields = new JsonFields(JsonFile.ReadObject(configPath, Advice), configPath, Advice);
+        string type = fields.Text("peft_type") ?? "";
         if (type != "LORA")
             throw new CheckpointFormatException(configPath, $"its peft_type is \"{type}\", not LORA", "Reinforce reads LoRA adapters only.");
-        var targets = json["target_modules"] switch
-        {
-            JsonArray a => a.Select(n => n!.GetValue<string>()).ToList(),
-            JsonValue v => [v.GetValue<string>()],
-            _ => throw new CheckpointFormatException(configPath, "it has no target_modules", "Restore the adapter's original adapter_config.json."),
-        };
+        var targets = fields.Texts("target_modules") ?? throw new CheckpointFormatException(configPath, "it has no target_modules", Advice);
         LoraOptions options;
         try
         {
             options = new LoraOptions
             {
-                Rank = json["r"]?.GetValue<int>() ?? 8,
-                Alpha = json["lora_alpha"]?.GetValue<double>() ?? 8,
-                Dropout = json["lora_dropout"]?.GetValue<double>() ?? 0,
+                Rank = fields.Int("r") ?? 8,
+                Alpha = fields.Number("lora_alpha") ?? 8,
+                Dropout = fields.Number("lora_dropout") ?? 0,
                 TargetModules = targets,
             };
             options.Validate();
         }
-        catch (Exception e) when (e is ArgumentException or FormatException or InvalidOperationException)
+        catch (ArgumentException e)
         {
-            throw new CheckpointFormatException(configPath, $"its LoRA settings cannot be used ({e.Message})", "Restore the adapter's original adapter_config.json.", e);
+            throw new CheckpointFormatException(configPath, $"its LoRA settings cannot be used ({e.Message})", Advice, e);
         }
         if (!File.Exists(weights))
             throw new CheckpointFormatException(weights, "the adapter folder has no adapter_model.safetensors", "Copy the adapter's weights next to its adapter_config.json.");
         var (tensors, metadata) = SafeTensors.Load(weights);
-        string baseName = json["base_model_name_or_path"]?.GetValue<string>() ?? "(unnamed)";
+        string baseName = fields.Text("base_model_name_or_path") ?? "(unnamed)";
         if (metadata.TryGetValue(FingerprintKey, out var fingerprint) && fingerprint != LoraAdapters.BaseFingerprint(model))
             throw new CheckpointFormatException(weights, $"the adapter was trained on another base model ({baseName}, fingerprint {fingerprint}; this model is {LoraAdapters.BaseFingerprint(model)})",
                 "Load the adapter onto the base model it was trained from (base_model_name_or_path in adapter_config.json).");
+        // Bound the rank before attaching (which allocates r·(in + out) per adapted layer): every adapted layer of a GPT-2
+        // is at least n_embd wide on both sides, so the file must hold at least 2·r·n_embd weights per layer and target.
+        double least = 2.0 * options.Rank * model.Config.Width * model.Config.Layers * targets.Distinct(StringComparer.Ordinal).Count();
+        long present = tensors.Values.Sum(t => (long)t.Size);
+        if (least > present)
+            throw new CheckpointFormatException(configPath, string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"its rank r = {options.Rank} on {string.Join(", ", targets)} needs at least {least:N0} adapter weights, but adapter_model.safetensors holds only {present:N0}"),
+                "Keep adapter_config.json and adapter_model.safetensors from the same adapter; if r was edited, restore it.");
         var lora = LoraAdapters.Attach(model, options);
         try
         {

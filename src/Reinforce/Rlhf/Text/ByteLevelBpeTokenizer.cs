@@ -155,7 +155,7 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
             }
             return Create(vocab, merges, path, $"byte-level BPE from {Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(path)))}");
         }
-        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException)
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or FormatException or ArgumentException)
         {
             throw new CheckpointFormatException(path, $"it is not a Hugging Face tokenizer.json with a BPE model ({e.Message})", "Use the tokenizer.json that came with the model, or vocab.json + merges.txt.", e);
         }
@@ -302,10 +302,15 @@ public sealed class ByteLevelBpeTokenizer : ITokenizer
     private static string[] CheckIds(Dictionary<string, int> vocab)
     {
         if (vocab.Count == 0) throw new ArgumentException("ByteLevelBpeTokenizer: the vocabulary is empty.");
-        var tokens = new string[vocab.Values.Max() + 1];
         foreach (var (token, id) in vocab)
         {
             if (id < 0) throw new ArgumentException($"ByteLevelBpeTokenizer: token \"{token}\" has the negative id {id}.");
+            // Checked before allocating one slot per id: an id of 2147483647 would otherwise ask for 16 GB.
+            if (id >= vocab.Count) throw new ArgumentException($"ByteLevelBpeTokenizer: token \"{token}\" has the id {id}, but there are {vocab.Count} tokens: ids must run 0 … {vocab.Count - 1} without gaps.");
+        }
+        var tokens = new string[vocab.Count];
+        foreach (var (token, id) in vocab)
+        {
             if (tokens[id] is not null) throw new ArgumentException($"ByteLevelBpeTokenizer: tokens \"{tokens[id]}\" and \"{token}\" share the id {id}.");
             tokens[id] = token;
         }

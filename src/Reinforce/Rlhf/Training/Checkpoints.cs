@@ -113,8 +113,7 @@ public static class LmCheckpoint
             throw new CheckpointFormatException(path, $"the model shape in the metadata cannot be read ({e.Message})", "Re-create the checkpoint.", e);
         }
         // Bound the shape before anything is allocated: the file must hold at least the weights the shape describes.
-        double width = config.Width, described = (double)config.VocabSize * width + (double)config.ContextLength * width
-            + (double)config.Layers * (4 * width + 4 * width * width + 4 * width + 2.0 * config.MlpRatio * width * width + (double)config.MlpRatio * width + width) + 2 * width;
+        double described = config.ParameterCountEstimate;
         long present = tensors.Values.Sum(t => (long)t.Size);
         if (described > present)
             throw new CheckpointFormatException(path,
@@ -161,15 +160,18 @@ public static class LmCheckpoint
     /// model as <see cref="ModelFile"/> (with <paramref name="facts"/>) and <see cref="TrainingStateFile"/> (the optimizer
     /// state, the generator's state and <paramref name="step"/>). Each file is written to a temporary name and renamed.
     /// </summary>
-    /// <remarks>Parameters trained beside the model (a value head) go in <paramref name="extra"/>, stored under their names.</remarks>
+    /// <remarks>Parameters trained beside the model (a value head, LoRA adapters) go in <paramref name="extra"/>, stored
+    /// under their names. <paramref name="modelState"/> replaces the weights written as the model file (a LoRA model's
+    /// merged weights, so the file alone is the fine-tuned model).</remarks>
     public static void SaveTrainingState(string directory, Gpt model, ITokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, long step,
-        IReadOnlyDictionary<string, string>? facts = null, Nn.Module? extra = null)
+        IReadOnlyDictionary<string, string>? facts = null, Nn.Module? extra = null, IReadOnlyDictionary<string, Tensor>? modelState = null)
     {
         ArgumentNullException.ThrowIfNull(directory);
         ArgumentNullException.ThrowIfNull(optimizer);
         ArgumentNullException.ThrowIfNull(rng);
+        ArgumentNullException.ThrowIfNull(model);
         Directory.CreateDirectory(directory);
-        Save(Path.Combine(directory, ModelFile), model, tokenizer, facts);
+        Write(Path.Combine(directory, ModelFile), CheckpointKind.LanguageModel, model.Config, tokenizer, modelState ?? model.StateDict(), facts);
         var (tensors, metadata) = optimizer.GetState().ToTensors();
         if (extra is not null)
             foreach (var (name, tensor) in extra.StateDict()) tensors[ExtraPrefix + name] = tensor;
@@ -181,9 +183,11 @@ public static class LmCheckpoint
     /// <summary>
     /// Restores what <see cref="SaveTrainingState"/> wrote into <paramref name="model"/>, <paramref name="optimizer"/> and
     /// <paramref name="rng"/>; returns the step. A missing or damaged file, or a model of another shape or vocabulary,
-    /// is a <see cref="CheckpointFormatException"/> naming it.
+    /// is a <see cref="CheckpointFormatException"/> naming it. With <paramref name="restoreWeights"/> false the model's own
+    /// weights are left as they are (LoRA: the frozen base comes from the base model; the adapters are in <paramref name="extra"/>).
     /// </summary>
-    public static long LoadTrainingState(string directory, Gpt model, ITokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, Nn.Module? extra = null)
+    public static long LoadTrainingState(string directory, Gpt model, ITokenizer tokenizer, Optim.Optimizer optimizer, Rng rng, Nn.Module? extra = null,
+        bool restoreWeights = true)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -206,7 +210,7 @@ public static class LmCheckpoint
             optimizer.SetState(Optim.OptimizerState.FromTensors(tensors, metadata));
             extra?.LoadStateDict(extraTensors);
             rng.SetState(rngState);
-            model.CopyFrom(saved);
+            if (restoreWeights) model.CopyFrom(saved);
             return step;
         }
         catch (Exception e) when (e is KeyNotFoundException or FormatException or OverflowException or ArgumentException or InvalidOperationException or Nn.StateDictException)

@@ -1,3 +1,4 @@
+using Reinforce.IO;
 using Reinforce.Nn.Transformers;
 using Reinforce.Rlhf.HuggingFace;
 using Reinforce.Rlhf.Text;
@@ -22,8 +23,15 @@ public static class LanguageModelFiles
                 throw new FileNotFoundException($"the model folder '{path}' has no tokenizer (vocab.json + merges.txt, or tokenizer.json); copy the tokenizer files that came with the model into it.");
             return (hf.Model, hf.Tokenizer, new Dictionary<string, string> { ["source"] = "huggingface" });
         }
-        if (Directory.Exists(path)) path = Path.Combine(path, LmCheckpoint.ModelFile);
-        if (!File.Exists(path)) throw new FileNotFoundException($"no checkpoint at '{path}'. Pretrain one with `reinforce lm pretrain` (it writes runs/lm/model.safetensors).", path);
+        if (Directory.Exists(path))
+        {
+            string weights = Path.Combine(path, LmCheckpoint.ModelFile);
+            // A folder with weights that are not a Reinforce checkpoint is a Hugging Face folder missing its config.json.
+            if (!File.Exists(weights) || !SafeTensors.ReadHeader(weights).Metadata.TryGetValue("format", out var format) || format != "reinforce-rlhf/1")
+                Gpt2Folder.ReadConfig(path);   // throws, naming config.json and the fix
+            path = weights;
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"no checkpoint at '{path}'. Pretrain one with `reinforce lm pretrain` (it writes runs/lm/model.safetensors), or give a Hugging Face GPT-2 folder.", path);
         return LmCheckpoint.LoadLanguageModel(path);
     }
 }

@@ -28,13 +28,62 @@ public sealed record PretrainRunConfig
     /// <summary>Periodic checkpoints to keep (the newest).</summary>
     public int KeepCheckpoints { get; init; } = 3;
 
+    /// <summary>
+    /// The tokenizer: <c>char</c> (one token per character of the corpus, the teaching demos' default), <c>bpe</c> (a
+    /// byte-level BPE of <see cref="BpeVocabSize"/> tokens learned from the corpus as GPT-2's was), <c>gpt2</c> (GPT-2's
+    /// own 50,257-token BPE), or a folder holding <c>vocab.json</c> + <c>merges.txt</c> or <c>tokenizer.json</c>.
+    /// </summary>
+    public string Tokenizer { get; init; } = "char";
+
+    /// <summary>Tokens of the BPE learned from the corpus (<see cref="Tokenizer"/> <c>bpe</c>): the 256 bytes, the merges and <c>&lt;|endoftext|&gt;</c>.</summary>
+    public int BpeVocabSize { get; init; } = 512;
+
+    /// <summary>
+    /// Where the best model is also written in Hugging Face's GPT-2 layout (config.json, model.safetensors, vocab.json,
+    /// merges.txt) when the run finishes; null: <c>hf/</c> inside the run folder for a BPE tokenizer, nothing for
+    /// characters (a character vocabulary has no Hugging Face tokenizer).
+    /// </summary>
+    public string? HuggingFaceFolder { get; init; }
+
+    /// <summary>The dtype of the Hugging Face copy's weights: F32, F16 or BF16.</summary>
+    public string HuggingFaceDType { get; init; } = "F32";
+
+    /// <summary>Whether the tokenizer is a byte-level BPE (so the run can be written in Hugging Face's layout).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool UsesBpe => Tokenizer != "char";
+
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting.</summary>
     public void Validate()
     {
         ConfigurationException.Require(EvaluateEvery >= 1, "evaluate_every", $"is {EvaluateEvery}; evaluate every 1 or more steps.");
         ConfigurationException.Require(KeepCheckpoints >= 0, "keep_checkpoints", $"is {KeepCheckpoints}; use 0 (keep all) or a positive number.");
+        ConfigurationException.Require(!string.IsNullOrWhiteSpace(Tokenizer), "tokenizer", "is empty; use char, bpe, gpt2 or a folder with vocab.json + merges.txt (or tokenizer.json).");
+        ConfigurationException.Require(Tokenizer != "bpe" || BpeVocabSize >= 258, "bpe_vocab_size", $"is {BpeVocabSize}; a byte-level BPE needs the 256 bytes, a merge and <|endoftext|>: 258 or more (512 to 4096 suit the shipped stories).");
+        ConfigurationException.Require(HuggingFaceFolder is null || UsesBpe, "hugging_face_folder", "needs a BPE tokenizer (Hugging Face's GPT-2 reads vocab.json + merges.txt); pretrain with --tokenizer bpe or gpt2.");
+        try { Reinforce.Rlhf.HuggingFace.Gpt2Folder.ParseDType(HuggingFaceDType); }
+        catch (ArgumentException e) { throw new ConfigurationException("hugging_face_dtype", e.Message); }
         Options.Validate();
     }
+
+    /// <summary>The tokenizer <see cref="Tokenizer"/> names, built for <paramref name="text"/> (the same text gives the same tokenizer, so a resumed run rebuilds it).</summary>
+    public ITokenizer CreateTokenizer(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        switch (Tokenizer)
+        {
+            case "char": return CharTokenizer.FromText(text);
+            case "bpe": return ByteLevelBpeTokenizer.Train(text, BpeVocabSize);
+            case "gpt2": return ByteLevelBpeTokenizer.Gpt2();
+            default:
+                if (!Directory.Exists(Tokenizer))
+                    throw new ConfigurationException("tokenizer", $"is '{Tokenizer}', which is neither char, bpe, gpt2 nor a folder; give a folder holding vocab.json + merges.txt or tokenizer.json.");
+                return ByteLevelBpeTokenizer.FromFolder(Tokenizer)
+                    ?? throw new FileNotFoundException($"the tokenizer folder '{Tokenizer}' holds neither vocab.json + merges.txt nor tokenizer.json; copy a GPT-2-family model's tokenizer files into it.");
+        }
+    }
+
+    /// <summary>The folder the Hugging Face copy goes to for a run in <paramref name="runDirectory"/> (null: none).</summary>
+    public string? HuggingFaceOutput(string runDirectory) => HuggingFaceFolder ?? (UsesBpe ? Path.Combine(runDirectory, "hf") : null);
 
     /// <summary>The corpus text (line ends normalised); a missing or empty file is an error naming it.</summary>
     public string ReadCorpus()
@@ -93,9 +142,11 @@ public sealed class PretrainingRun : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         string text = config.ReadCorpus();
-        var tokenizer = CharTokenizer.FromText(text);
+        var tokenizer = config.CreateTokenizer(text);
         var resolved = config with { Model = config.Model with { VocabSize = tokenizer.VocabSize } };
         resolved.Model.Validate();
+        // Refuse before training, not after: a model the user already has in the Hugging Face folder is never replaced.
+        if (resolved.HuggingFaceFolder is string hf) Reinforce.Rlhf.HuggingFace.Gpt2Folder.RequireNoModel(hf, overwrite: false);
         var trainer = Build(resolved, text, tokenizer);
         var folder = RunFolder.Create(directory, JsonFile.Serialize(resolved));
         return new PretrainingRun(folder, resolved, trainer);
@@ -108,15 +159,15 @@ public sealed class PretrainingRun : IDisposable
         var config = JsonFile.Deserialize<PretrainRunConfig>(folder.ReadConfig(), folder.ConfigPath);
         config.Validate();
         string text = config.ReadCorpus();
-        var tokenizer = CharTokenizer.FromText(text);
+        var tokenizer = config.CreateTokenizer(text);
         if (tokenizer.VocabSize != config.Model.VocabSize)
-            throw new ConfigurationException("corpus", $"'{config.Corpus ?? "(shipped stories)"}' now has {tokenizer.VocabSize} distinct characters, but the run was started with {config.Model.VocabSize}; resume with the corpus the run was started on.");
+            throw new ConfigurationException("corpus", $"'{config.Corpus ?? "(shipped stories)"}' now gives {tokenizer.VocabSize} tokens ({tokenizer.Description}), but the run was started with {config.Model.VocabSize}; resume with the corpus and tokenizer the run was started on.");
         var run = new PretrainingRun(folder, config, Build(config, text, tokenizer));
         run.ResumedFrom = folder.ResumeTrainer(run.Trainer);
         return run;
     }
 
-    private static Pretrainer Build(PretrainRunConfig config, string text, CharTokenizer tokenizer)
+    private static Pretrainer Build(PretrainRunConfig config, string text, ITokenizer tokenizer)
     {
         var model = new Gpt(config.Model, new Rng(config.Options.Seed));
         return new Pretrainer(model, tokenizer, text, config.Options)
@@ -144,9 +195,18 @@ public sealed class PretrainingRun : IDisposable
             Publish(Path.Combine(Folder.FinalPath, LmCheckpoint.ModelFile), LastModelPath);
             string best = Path.Combine(Folder.BestPath, LmCheckpoint.ModelFile);
             Publish(File.Exists(best) ? best : Path.Combine(Folder.FinalPath, LmCheckpoint.ModelFile), BestModelPath);
+            if (HuggingFacePath is string hf && Trainer.Tokenizer is ByteLevelBpeTokenizer bpe)
+            {
+                var (model, _, _) = LmCheckpoint.LoadLanguageModel(BestModelPath);
+                // The run's own copy is replaced freely; a folder the user named was checked to be free when the run was created.
+                Reinforce.Rlhf.HuggingFace.Gpt2Folder.Save(hf, model, bpe, overwrite: true, dtype: Config.HuggingFaceDType);
+            }
         }
         return summary;
     }
+
+    /// <summary>Where the best model is written in Hugging Face's GPT-2 layout when the run finishes (null: not at all).</summary>
+    public string? HuggingFacePath => Config.HuggingFaceOutput(Folder.Directory);
 
     private static void Publish(string from, string to)
     {

@@ -4,6 +4,7 @@ using Reinforce.Algorithms;
 using Reinforce.Distributed;
 using Reinforce.IO;
 using Reinforce.Nn.Transformers;
+using Reinforce.Rlhf.HuggingFace;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Demos;
 using Reinforce.Rlhf.Text;
@@ -46,6 +47,12 @@ public sealed record RlhfRunConfig
     /// <summary>The trainer's settings.</summary>
     public RlhfOptions Options { get; init; } = new();
 
+    /// <summary>
+    /// LoRA adapters to train instead of every weight (null: full fine-tuning). The KL reference is then the base model
+    /// with the adapters off; a resume rebuilds the adapters from these settings and loads their trained values.
+    /// </summary>
+    public LoraOptions? Lora { get; init; }
+
     /// <summary>RL steps.</summary>
     public int Steps { get; init; } = 200;
 
@@ -65,6 +72,11 @@ public sealed record RlhfRunConfig
         ConfigurationException.Require(RewardScale is null || (float.IsFinite(RewardScale.Value) && RewardScale > 0), "reward_scale", $"is {RewardScale}; leave it out (it is measured when the run starts).");
         ConfigurationException.Require(Options is not null, "options", "is null; leave it out for the defaults or give an object.");
         Options!.Validate();
+        if (Lora is not null)
+        {
+            try { Lora.Validate(); }
+            catch (ArgumentException e) { throw new ConfigurationException("lora", $"is invalid: {e.Message}", e); }
+        }
     }
 }
 
@@ -218,6 +230,7 @@ public sealed class RlhfRun : IDisposable
     private static RlhfRun Build(RlhfRunConfig config, Func<RlhfRunConfig, RunFolder> folder)
     {
         var (policy, tokenizer, _) = LanguageModelFiles.Load(config.Model);
+        if (config.Lora is not null) LoraAdapters.Attach(policy, config.Lora);
         var options = config.Options;
         IRewardSource source;
         Func<Rng, string> promptSource;
@@ -237,6 +250,10 @@ public sealed class RlhfRun : IDisposable
         {
             var (prompts, dropped) = PromptFile.Read(config.Prompts, tokenizer);
             leftOut = dropped;
+            int longest = prompts.Max(p => tokenizer.Encode(p).Length);
+            if (longest + options.MaxNewTokens > policy.Config.ContextLength)
+                throw new ArgumentException($"the longest prompt has {longest} tokens and max_new_tokens (--max-tokens) is {options.MaxNewTokens}, {longest + options.MaxNewTokens} in all, but the model's context " +
+                    $"(n_positions in config.json) is {policy.Config.ContextLength}; lower --max-tokens to at most {Math.Max(0, policy.Config.ContextLength - longest)} or give shorter prompts.");
             promptSource = r => prompts[r.NextInt(prompts.Count)];
             if (config.Rater is string raterName)
             {
@@ -277,10 +294,17 @@ public sealed class RlhfRun : IDisposable
 
     /// <summary>
     /// Trains to <see cref="RlhfRunConfig.Steps"/> (see <see cref="Train"/>): rank 0 (or the single process) keeps the
-    /// run folder's checkpoints, samples and published model; a follower rank only trains.
+    /// run folder's checkpoints, samples and published model (with LoRA: the merged model, and the adapter in PEFT's
+    /// layout, <see cref="PeftAdapter"/>); a follower rank only trains.
     /// </summary>
-    public RunSummary Run(IProgress<RunProgress>? progress = null, CancellationToken cancellation = default) =>
-        Train(Folder, Trainer, Config.Steps, Trainer.Communicator.Rank == 0 ? Config.SaveEvery : 0, progress, cancellation);
+    public RunSummary Run(IProgress<RunProgress>? progress = null, CancellationToken cancellation = default)
+    {
+        bool leader = Trainer.Communicator.Rank == 0;
+        var summary = Train(Folder, Trainer, Config.Steps, leader ? Config.SaveEvery : 0, progress, cancellation);
+        if (leader && !summary.Stopped && Trainer.Policy.Lora is { } adapters)
+            PeftAdapter.Save(Folder.Directory, adapters, Path.TrimEndingDirectorySeparator(Config.Model), overwrite: true);
+        return summary;
+    }
 
     /// <summary>Closes the run's metric files.</summary>
     public void Dispose() => Folder.Dispose();

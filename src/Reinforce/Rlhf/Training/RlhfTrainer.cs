@@ -259,7 +259,11 @@ public sealed class RlhfTrainer : IRunTrainer
     /// <summary>The model being fine-tuned.</summary>
     public Gpt Policy => _policy;
 
-    /// <summary>The frozen model the KL is measured against.</summary>
+    /// <summary>
+    /// The frozen model the KL is measured against. With LoRA this is the policy object itself, whose adapters the
+    /// trainer switches off while it computes reference values: call <see cref="ReferenceLogits"/> (or wrap a call in
+    /// <c>Policy.Lora.Disabled()</c>) rather than running this model directly.
+    /// </summary>
     public Gpt Reference => _reference;
 
     /// <summary>Switches the policy's LoRA adapters off while it stands in as the reference (null when the reference is a separate model).</summary>
@@ -285,18 +289,50 @@ public sealed class RlhfTrainer : IRunTrainer
     /// <summary>Nothing to evaluate beyond each step's figures.</summary>
     public IReadOnlyDictionary<string, double>? Evaluate() => null;
 
-    /// <summary>Writes the policy (<see cref="LmCheckpoint.ModelFile"/>, with its <c>rl_step</c>) and the training state to <paramref name="directory"/>.</summary>
+    /// <summary>
+    /// Writes the policy (<see cref="LmCheckpoint.ModelFile"/>, with its <c>rl_step</c>) and the training state to
+    /// <paramref name="directory"/>. With LoRA the model file holds the merged weights (base + adapters: the fine-tuned
+    /// model by itself) and the training state holds the adapters.
+    /// </summary>
     public void Save(string directory) =>
         LmCheckpoint.SaveTrainingState(directory, _policy, _tokenizer, _optimizer, _rng, StepCount,
             new Dictionary<string, string>
             {
                 ["rl_step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["ranks"] = Communicator.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            }, _valueHeadModule);
+            }, CheckpointExtra,
+            _policy.Lora?.MergedState());
 
-    /// <summary>Restores what <see cref="Save"/> wrote.</summary>
+    /// <summary>Restores what <see cref="Save"/> wrote (with LoRA the adapters, onto the base model the trainer was built on).</summary>
     public void Load(string directory) =>
-        StepCount = (int)LmCheckpoint.LoadTrainingState(directory, _policy, _tokenizer, _optimizer, _rng, _valueHeadModule);
+        StepCount = (int)LmCheckpoint.LoadTrainingState(directory, _policy, _tokenizer, _optimizer, _rng, CheckpointExtra, restoreWeights: _policy.Lora is null);
+
+    /// <summary>What the training state holds beside the optimizer: the value head (PPO), and with LoRA the adapters too.</summary>
+    private Module? CheckpointExtra => _policy.Lora is null ? _valueHeadModule : _loraExtra ??= new LoraCheckpointExtra(_policy.Lora, _valueHeadModule);
+
+    private Module? _loraExtra;
+
+    /// <summary>The adapters (<c>lora.*</c>) and any value head (<c>value_head.*</c>) as one module for the training state.</summary>
+    private sealed class LoraCheckpointExtra : Module
+    {
+        public LoraCheckpointExtra(LoraAdapters lora, Module? valueHead)
+        {
+            RegisterModule("lora", lora);
+            if (valueHead is not null) RegisterModule("value_head", valueHead);
+        }
+    }
+
+    /// <summary>
+    /// The reference model's next-token logits of <paramref name="batch"/> sequences of <paramref name="time"/> tokens
+    /// ([batch, time, vocab], no gradient). With LoRA the reference is the policy with its adapters switched off, so
+    /// these are the base model's logits exactly.
+    /// </summary>
+    public Tensor ReferenceLogits(ReadOnlySpan<int> tokens, int batch, int time)
+    {
+        using (Graph.NoGrad())
+        using (ReferenceMode())
+            return _reference.Logits(tokens, batch, time);
+    }
 
     /// <summary>The policy with a value head, registered together so one optimizer trains both (PPO).</summary>
     private sealed class ValueHeadModule : Module

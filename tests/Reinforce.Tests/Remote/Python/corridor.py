@@ -84,3 +84,36 @@ class DyingCorridor(Corridor):
 
 def make_dying():
     return DyingCorridor()
+
+
+class Dict:
+    def __init__(self, spaces):
+        self.spaces = dict(spaces)
+
+
+class ImageBox:
+    def __init__(self, shape):
+        self.low = np.zeros(shape, dtype=np.uint8)
+        self.high = np.full(shape, 255, dtype=np.uint8)
+        self.shape = shape
+        self.dtype = np.uint8
+
+
+class ImageCorridor(Corridor):
+    """The corridor seen as a Dict: "camera" a uint8 image [1, 2, 5] (row 0: 255 at the agent's cell; row 1: the
+    step count), "progress" the Box [position / 4, steps / 20], "cell" the Discrete(5) position. Given in unsorted
+    key order on purpose: the server sorts the entries."""
+
+    def __init__(self):
+        super().__init__()
+        self.observation_space = Dict({"progress": Box(0.0, 1.0, (2,)), "camera": ImageBox((1, 2, 5)), "cell": Discrete(5)})
+
+    def _obs(self):
+        camera = np.zeros((1, 2, 5), dtype=np.uint8)
+        camera[0, 0, self.position] = 255
+        camera[0, 1, :] = self.steps
+        return {"progress": super()._obs(), "camera": camera, "cell": self.position}
+
+
+def make_image():
+    return ImageCorridor()

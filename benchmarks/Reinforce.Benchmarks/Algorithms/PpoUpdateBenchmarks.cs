@@ -1,0 +1,101 @@
+using BenchmarkDotNet.Attributes;
+using Reinforce.Algorithms;
+using Reinforce.Envs;
+using Reinforce.Envs.Vector;
+
+namespace Reinforce.Benchmarks.Algorithms;
+
+/// <summary>
+/// The two halves of a PPO iteration with the CartPole-v1 preset (8 environments × 32 steps, MLP 4-32-32 actor and
+/// critic, 20 epochs of 2 minibatches of 128): <see cref="Update"/> is one whole update (40 minibatch steps: evaluate,
+/// loss, backward, clip, Adam) on a fixed rollout, <see cref="Rollout"/> one rollout of 256 environment steps (stepping,
+/// batched inference, buffer writes). The Allocated column is the steady-state allocation per update / rollout.
+/// Run: <c>dotnet run -c Release --project benchmarks/Reinforce.Benchmarks -- --filter '*PpoUpdate*' --job short</c>
+/// </summary>
+[MemoryDiagnoser]
+[MedianColumn]
+public class PpoUpdateBenchmarks
+{
+    private IVectorEnv _env = null!;
+    private Ppo _ppo = null!;
+    private readonly TrainingMetrics _metrics = new();
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _env = Environments.MakeVector("CartPole-v1", 8, seed: 1);
+        _ppo = new Ppo(_env, PpoOptions.For("CartPole-v1"));
+        _ppo.StartEnvironments();
+        _ppo.CollectRollout();
+        _ppo.RunUpdate(0.5, _metrics);
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _ppo.Dispose();
+        _env.Dispose();
+    }
+
+    /// <summary>One PPO update on the same rollout (40 minibatch steps; divide by 40 for one step).</summary>
+    [Benchmark]
+    public void Update() => _ppo.RunUpdate(0.5, _metrics);
+
+    /// <summary>One rollout: 32 steps of 8 environments with the policy's batched forward pass.</summary>
+    [Benchmark]
+    public void Rollout() => _ppo.CollectRollout();
+}
+
+/// <summary>
+/// The same update and rollout timed by this thread's CPU time instead of wall time (<c>ppo-cpu [repeats]</c>): on a
+/// machine shared with other work, wall-clock benchmarks measure the queue for the cores, CPU time measures the work.
+/// Prints the median CPU microseconds per update, per minibatch step and per rollout, and the bytes allocated per update.
+/// </summary>
+public static class PpoUpdateCpuTime
+{
+    /// <summary>Runs <paramref name="args"/>[0] (default 200) updates and rollouts and prints their medians.</summary>
+    public static void Run(string[] args)
+    {
+        int repeats = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 200;
+        var bench = new PpoUpdateBenchmarks();
+        bench.Setup();
+        for (int i = 0; i < 20; i++) { bench.Update(); bench.Rollout(); }
+        var update = new double[repeats];
+        var rollout = new double[repeats];
+        long allocated = 0;
+        for (int i = 0; i < repeats; i++)
+        {
+            long bytes = GC.GetAllocatedBytesForCurrentThread();
+            double t0 = ThreadCpuMicroseconds();
+            bench.Update();
+            double t1 = ThreadCpuMicroseconds();
+            allocated += GC.GetAllocatedBytesForCurrentThread() - bytes;
+            bench.Rollout();
+            double t2 = ThreadCpuMicroseconds();
+            update[i] = t1 - t0;
+            rollout[i] = t2 - t1;
+        }
+        bench.Cleanup();
+        Array.Sort(update);
+        Array.Sort(rollout);
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(c, $"update  median {update[repeats / 2]:F0} µs CPU ({update[repeats / 2] / 40:F1} µs per minibatch step), {allocated / repeats} B allocated per update"));
+        Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / 32:F2} µs per 8-environment step)"));
+    }
+
+    /// <summary>This thread's CPU time (Linux clock_gettime CLOCK_THREAD_CPUTIME_ID), in microseconds.</summary>
+    private static double ThreadCpuMicroseconds()
+    {
+        ClockGetTime(3, out var time);
+        return time.Seconds * 1e6 + time.Nanoseconds / 1e3;
+    }
+
+    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds, Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern int ClockGetTime(int clock, out TimeSpec time);
+}
