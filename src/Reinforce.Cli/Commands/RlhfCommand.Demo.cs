@@ -70,7 +70,9 @@ internal static partial class RlhfCommand
             PrintSamples(result.Samples);
             PrintCurve("accuracy (greedy)", result.Curve.Select(p => (p.Step, p.Greedy)).ToList());
             Console.WriteLine($"Run folder {dir}: metrics.csv, TensorBoard events, accuracy.svg, reward-kl.svg, report.md, model.safetensors.");
-            return result.After.Greedy >= 0.9 ? 0 : 1;
+            if (result.After.Greedy >= VerifiableTarget) return 0;
+            Console.WriteLine(MissedTarget(result.Before.Greedy, result.After.Greedy, options, algo));
+            return 1;
         })));
         return command;
     }
@@ -142,6 +144,15 @@ internal static partial class RlhfCommand
         })));
         return command;
     }
+
+    /// <summary>The greedy exact-match accuracy the verifiable demo is expected to reach (its exit code says whether it did).</summary>
+    internal const double VerifiableTarget = 0.9;
+
+    /// <summary>What the verifiable demo reached when it missed its target, and what to try next.</summary>
+    internal static string MissedTarget(double before, double after, VerifiableDemoOptions options, RlAlgorithm algorithm) =>
+        string.Create(CultureInfo.InvariantCulture, $"Target not met: greedy accuracy {after:P1} after {options.RlSteps} {algorithm.ToString().ToUpperInvariant()} steps (from {before:P1} after pretraining); the demo aims for {VerifiableTarget:P0}.") +
+        string.Create(CultureInfo.InvariantCulture, $" Try more RL steps (--steps {options.RlSteps * 2}), more pretraining (--pretrain-steps {options.Pretrain.Steps * 2}), another --seed, or --algorithm rloo (the tuned default).") +
+        " The model and curves of this run are kept in the run folder.";
 
     private static void WriteRewardKlChart(string dir, IReadOnlyList<RlhfStepMetrics> steps)
     {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Reinforce.Algorithms;
+using Reinforce.Distributed;
 using Reinforce.IO;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Demos;
@@ -14,7 +16,7 @@ internal static partial class RlhfCommand
     /// <summary>`reinforce rlhf train`: RL fine-tuning (RLOO, GRPO or PPO) of a language model against a reward model or a reward written as code.</summary>
     private static Command CreateTrain()
     {
-        var model = new Option<string>("--model", "-m") { Description = "Language-model checkpoint to fine-tune (it also becomes the frozen reference).", Required = true };
+        var model = new Option<string?>("--model", "-m") { Description = "Language-model checkpoint to fine-tune (it also becomes the frozen reference)." };
         var reward = new Option<string?>("--reward", "-r") { Description = "Reward-model checkpoint (from `reinforce rlhf reward`)." };
         var task = new Option<string?>("--task") { Description = "Instead of a reward model: a verifiable task, reverse or repeat (prompts and rewards come from it)." };
         task.AcceptOnlyFromAmong("reverse", "repeat");
@@ -25,7 +27,7 @@ internal static partial class RlhfCommand
         var steps = new Option<int>("--steps") { Description = "RL steps.", DefaultValueFactory = _ => 200 };
         var prompts = new Option<string?>("--prompts") { Description = "Text file of prompts, one per line (default: the openings of the shipped stories)." };
         var group = new Option<int>("--group", "-k") { Description = "Completions per prompt.", DefaultValueFactory = _ => 4 };
-        var perStep = new Option<int>("--prompts-per-step") { Description = "Prompts per step.", DefaultValueFactory = _ => 16 };
+        var perStep = new Option<int>("--prompts-per-step") { Description = "Prompts per step (per rank in a data-parallel run).", DefaultValueFactory = _ => 16 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Completion length in characters (a task sets its own).", DefaultValueFactory = _ => 48 };
         var beta = new Option<float>("--beta") { Description = "KL coefficient.", DefaultValueFactory = _ => 0.05f };
         var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4f };
@@ -36,108 +38,107 @@ internal static partial class RlhfCommand
         var saveEvery = new Option<int>("--save-every") { Description = "Save the policy every this many steps (and at the end).", DefaultValueFactory = _ => 50 };
         var seed = new Option<int>("--seed") { Description = "Seed of prompts and sampling.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
+        var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its newest checkpoint, with the settings in its config.json (LoRA settings included)." };
+        var distributed = new Option<string?>("--distributed") { Description = "Data-parallel over MPI ranks: mpi (start with mpirun -np N reinforce rlhf train ... --distributed mpi)." };
         var lora = new LoraCliOptions();
         var saveHf = new Option<string?>("--save-hf") { Description = "Also write the fine-tuned model (with LoRA: merged) to this folder in Hugging Face's GPT-2 layout. Refused if it holds a model, unless --force." };
         var dtype = new Option<string>("--dtype") { Description = "Weights of the --save-hf folder: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
         var force = new Option<bool>("--force") { Description = "Let --save-hf replace a model already in its folder." };
         var command = new Command("train", "RL fine-tuning of a language model against a reward model or a reward written as code (optionally LoRA).")
         {
-            model, reward, task, rater, algorithm, steps, prompts, group, perStep, maxTokens, beta, lr, epochs, minibatches, noNormalize, output, saveEvery, seed, threads, saveHf, dtype, force,
+            model, reward, task, rater, algorithm, steps, prompts, group, perStep, maxTokens, beta, lr, epochs, minibatches, noNormalize, output, saveEvery, seed, threads, resume, distributed, saveHf, dtype, force,
         };
         foreach (var option in lora.All) command.Options.Add(option);
         command.SetAction((parse, cancellationToken) => Task.FromResult(Guard(() =>
         {
             ApplyThreads(parse.GetValue(threads));
-            string? rewardPath = parse.GetValue(reward), taskName = parse.GetValue(task), raterName = parse.GetValue(rater);
-            if (new[] { rewardPath, taskName, raterName }.Count(x => x is not null) != 1)
-                throw new ArgumentException("give exactly one reward: --reward <reward model>, --task reverse|repeat, or --rater simple|cheerful|spelling.");
-            var (policy, tokenizer, _) = LoadLanguageModel(parse.GetValue(model)!);
+            string? resumeDir = parse.GetValue(resume);
             // Checked before training, so a run never ends by refusing to save (nothing the user wrote is replaced without --force).
             string? hfDir = parse.GetValue(saveHf);
             string weightsType = Reinforce.Rlhf.HuggingFace.Gpt2Folder.ParseDType(parse.GetValue(dtype)!);
-            if (hfDir is not null)
+            if (hfDir is not null) Reinforce.Rlhf.HuggingFace.Gpt2Folder.RequireNoModel(hfDir, parse.GetValue(force));
+            RlhfRunConfig? config = null;
+            if (resumeDir is not null)
             {
-                if (tokenizer is not ByteLevelBpeTokenizer) throw new ArgumentException($"--save-hf needs a byte-level BPE model; this one uses {tokenizer.Description}. Pretrain with `reinforce lm pretrain --tokenizer bpe` (or start from a Hugging Face GPT-2 folder).");
-                Reinforce.Rlhf.HuggingFace.Gpt2Folder.RequireNoModel(hfDir, parse.GetValue(force));
-            }
-            var loraOptions = lora.Read(parse, parse.GetValue(seed));
-            if (loraOptions is not null) Reinforce.Nn.Transformers.LoraAdapters.Attach(policy, loraOptions);
-            var algo = parse.GetValue(algorithm) switch { "grpo" => RlAlgorithm.Grpo, "ppo" => RlAlgorithm.Ppo, _ => RlAlgorithm.Rloo };
-            var defaults = RlhfOptions.For(algo);
-            var options = defaults with
-            {
-                GroupSize = parse.GetValue(group), PromptsPerStep = parse.GetValue(perStep), MaxNewTokens = parse.GetValue(maxTokens),
-                KlCoefficient = parse.GetValue(beta), LearningRate = parse.GetValue(lr), Epochs = parse.GetValue(epochs) ?? defaults.Epochs,
-                MiniBatches = parse.GetValue(minibatches) ?? defaults.MiniBatches, Seed = parse.GetValue(seed),
-            };
-
-            IRewardSource source;
-            Func<Rng, string> promptSource;
-            if (taskName is not null)
-            {
-                var wordTask = WordTask.Create(taskName);
-                string missing = tokenizer.UnknownCharacters(wordTask.Characters);
-                if (missing.Length > 0)
-                    throw new ArgumentException($"the model's vocabulary lacks \"{LmCommand.OneLine(missing)}\", which the {taskName} task writes; use a model pretrained on the task's format (`reinforce rlhf demo verifiable` makes one).");
-                source = wordTask;
-                promptSource = wordTask.SamplePrompt;
-                options = options with { MaxNewTokens = wordTask.MaxLength + 2, StopCharacter = WordTask.Terminator };
+                if (parse.GetValue(model) is not null || parse.GetValue(reward) is not null || parse.GetValue(task) is not null || parse.GetValue(rater) is not null || parse.GetValue(lora.Rank) != 0)
+                    throw new ConfigurationException("--resume continues a run with the settings in its config.json; leave out --model, the reward (--reward, --task, --rater) and --lora.");
             }
             else
             {
-                var promptList = ReadPrompts(parse.GetValue(prompts), tokenizer);
-                int longest = promptList.Max(p => tokenizer.Encode(p).Length);
-                if (longest + options.MaxNewTokens > policy.Config.ContextLength)
-                    throw new ArgumentException($"the longest prompt has {longest} tokens and --max-tokens is {options.MaxNewTokens}, {longest + options.MaxNewTokens} in all, but the model's context " +
-                        $"(n_positions in config.json) is {policy.Config.ContextLength}; lower --max-tokens to at most {Math.Max(0, policy.Config.ContextLength - longest)} or give shorter prompts.");
-                promptSource = r => promptList[r.NextInt(promptList.Count)];
-                if (raterName is not null)
+                var algo = parse.GetValue(algorithm) switch { "grpo" => RlAlgorithm.Grpo, "ppo" => RlAlgorithm.Ppo, _ => RlAlgorithm.Rloo };
+                var defaults = RlhfOptions.For(algo);
+                config = new RlhfRunConfig
                 {
-                    var score = PreferenceDemo.Rater(raterName, DemoCorpus.Stories);
-                    source = RewardFunction.OfCompletion(raterName, score);
+                    Model = parse.GetValue(model) ?? throw new ConfigurationException("--model", "is missing; give the language model to fine-tune, e.g. --model runs/lm/model.safetensors (or --resume RUN_DIR to continue a run)."),
+                    RewardModel = parse.GetValue(reward), Task = parse.GetValue(task), Rater = parse.GetValue(rater), Prompts = parse.GetValue(prompts),
+                    NormalizeReward = !parse.GetValue(noNormalize), Steps = parse.GetValue(steps), SaveEvery = Math.Max(1, parse.GetValue(saveEvery)),
+                    Lora = lora.Read(parse, parse.GetValue(seed)),
+                    Options = defaults with
+                    {
+                        GroupSize = parse.GetValue(group), PromptsPerStep = parse.GetValue(perStep), MaxNewTokens = parse.GetValue(maxTokens),
+                        KlCoefficient = parse.GetValue(beta), LearningRate = parse.GetValue(lr), Epochs = parse.GetValue(epochs) ?? defaults.Epochs,
+                        MiniBatches = parse.GetValue(minibatches) ?? defaults.MiniBatches, Seed = parse.GetValue(seed),
+                    },
+                };
+                if (new[] { config.RewardModel, config.Task, config.Rater }.Count(x => x is not null) != 1)
+                    throw new ConfigurationException("--reward", "give exactly one reward: --reward <reward model>, --task reverse|repeat, or --rater simple|cheerful|spelling.");
+                config.Validate();
+            }
+            return DistributedLm.Run(parse.GetValue(distributed), comm =>
+            {
+                RlhfRun run;
+                bool leader = comm is null || comm.Rank == 0;
+                if (leader)
+                {
+                    string dir = resumeDir ?? parse.GetValue(output)!;
+                    run = resumeDir is null ? RlhfRun.Create(dir, config!) : RlhfRun.Resume(dir);
+                    if (comm is not null) DataParallelRuns.BroadcastText(comm, JsonFile.Serialize(run.Config));
                 }
                 else
                 {
-                    var (rm, _) = LmCheckpoint.LoadRewardModel(rewardPath!);
-                    if (!TokenizerMetadata.Same(rm.Tokenizer, tokenizer))
-                        Console.WriteLine("note: the reward model was trained with a different vocabulary; completions are scored through its own tokenizer.");
-                    source = rm;
-                    if (!parse.GetValue(noNormalize))
+                    // Rank 0's resolved configuration (with its reward calibration), whether or not this machine sees its folder.
+                    var resolved = JsonFile.Deserialize<RlhfRunConfig>(DataParallelRuns.BroadcastText(comm!, null), "rank 0's configuration");
+                    run = RlhfRun.Follower(resolved, DistributedTraining.ScratchFolder(comm!), resumeDir);
+                }
+                using (run)
+                {
+                    if (comm is not null) run.JoinRanks(comm);
+                    var o = run.Config.Options;
+                    var policy = run.Trainer.Policy;
+                    if (leader)
                     {
-                        var scaled = ScaledReward.Calibrate(rm, policy, tokenizer, promptList, options.MaxNewTokens, options.Seed);
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reward model scores on the starting policy: mean {scaled.Shift:F3}, std {scaled.Scale:F3}; rewards are rescaled to mean 0, std 1."));
-                        source = scaled;
+                        if (hfDir is not null && run.Trainer.Tokenizer is not ByteLevelBpeTokenizer)
+                            throw new ArgumentException($"--save-hf needs a byte-level BPE model; this one uses {run.Trainer.Tokenizer.Description}. Pretrain with `reinforce lm pretrain --tokenizer bpe` (or start from a Hugging Face GPT-2 folder).");
+                        if (run.PromptsLeftOut > 0) Console.WriteLine($"note: {run.PromptsLeftOut} prompts use characters the model never saw and are left out.");
+                        if (run.RewardVocabularyDiffers) Console.WriteLine("note: the reward model was trained with a different vocabulary; completions are scored through its own tokenizer.");
+                        if (run.Reward is ScaledReward scaled)
+                            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Reward model scores on the starting policy: mean {scaled.Shift:F3}, std {scaled.Scale:F3}; rewards are rescaled to mean 0, std 1."));
+                        if (resumeDir is not null)
+                            Console.WriteLine(run.ResumedFrom is null ? $"Resuming {resumeDir}: no checkpoint yet, starting from step 0." : $"Resuming {resumeDir} from {run.ResumedFrom} (step {run.Trainer.StepCount}).");
+                        Console.WriteLine($"{o.Algorithm} fine-tuning against {run.Reward.Name}: {o.PromptsPerStep} prompts x {o.GroupSize} completions of up to {o.MaxNewTokens} tokens per step" +
+                            $"{(comm is { Size: > 1 } ? $" on each of {comm.Size} ranks" : "")}, beta {o.KlCoefficient}, lr {o.LearningRate}, " +
+                            (policy.Lora is { } l ? $"LoRA rank {l.Options.Rank} on {string.Join(",", l.Options.TargetModules)} ({l.ParameterCount:N0} trained parameters; the reference is the base with the adapters off)" : $"every weight ({policy.ParameterCount:N0})") +
+                            $". Run folder {run.Folder.Directory}.");
                     }
+                    var summary = run.Run(leader ? new StepPrinter(run.Trainer, run.Config.Steps) : null, cancellationToken);
+                    if (!leader) return 0;
+                    if (summary.AlreadyFinished) Console.WriteLine("The run had already finished.");
+                    if (summary.Stopped)
+                    {
+                        Console.WriteLine($"Stopped at step {summary.Steps}; continue with: reinforce rlhf train --resume {run.Folder.Directory}");
+                        return 0;
+                    }
+                    Console.WriteLine($"Done in {run.Folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(run.Folder.Directory, RlhfRun.ModelFile)}{(policy.Lora is null ? "" : " (merged)")}.");
+                    if (policy.Lora is not null)
+                        Console.WriteLine($"The LoRA adapter (PEFT layout: adapter_config.json, adapter_model.safetensors) is in {run.Folder.Directory}.");
+                    if (hfDir is not null)
+                    {
+                        SaveHuggingFace(hfDir, policy, run.Trainer.Tokenizer, weightsType);
+                        Console.WriteLine($"The fine-tuned model{(policy.Lora is null ? "" : " (merged)")} in Hugging Face's GPT-2 layout: {hfDir}.");
+                    }
+                    return 0;
                 }
-            }
-
-            string dir = parse.GetValue(output)!;
-            var trainer = new RlhfTrainer(policy, tokenizer, source, promptSource, options);
-            using var folder = RunFolder.Create(dir, JsonFile.Serialize(new Dictionary<string, object>
-            {
-                ["kind"] = "rlhf_train", ["model"] = parse.GetValue(model)!, ["reward"] = rewardPath ?? taskName ?? raterName!, ["options"] = options,
-                ["lora"] = loraOptions is null ? "none" : loraOptions,
-            }));
-            Console.WriteLine($"{algo} fine-tuning against {source.Name}: {options.PromptsPerStep} prompts x {options.GroupSize} completions of up to {options.MaxNewTokens} tokens per step, beta {options.KlCoefficient}, lr {options.LearningRate}, " +
-                (policy.Lora is { } l ? $"LoRA rank {l.Options.Rank} on {string.Join(",", l.Options.TargetModules)} ({l.ParameterCount:N0} trained parameters; the reference is the base with the adapters off)" : $"every weight ({policy.ParameterCount:N0})") + $". Run folder {dir}.");
-            int total = parse.GetValue(steps);
-            var summary = RlhfRun.Train(folder, trainer, total, Math.Max(1, parse.GetValue(saveEvery)), new StepPrinter(trainer, total), cancellationToken);
-            if (summary.Stopped) Console.WriteLine($"Stopped at step {summary.Steps}; the policy so far is in {folder.CheckpointPath(summary.Steps)}.");
-            else
-            {
-                Console.WriteLine($"Done in {folder.Timing.WallSeconds:F0} s; the fine-tuned model is {Path.Combine(dir, RlhfRun.ModelFile)}{(policy.Lora is null ? "" : " (merged)")}.");
-                if (policy.Lora is { } adapters)
-                {
-                    Reinforce.Rlhf.HuggingFace.PeftAdapter.Save(dir, adapters, BaseModelName(parse.GetValue(model)!), overwrite: true);
-                    Console.WriteLine($"The LoRA adapter (PEFT layout: adapter_config.json, adapter_model.safetensors) is in {dir}.");
-                }
-                if (hfDir is not null)
-                {
-                    SaveHuggingFace(hfDir, policy, tokenizer, weightsType);
-                    Console.WriteLine($"The fine-tuned model{(policy.Lora is null ? "" : " (merged)")} in Hugging Face's GPT-2 layout: {hfDir}.");
-                }
-            }
-            return 0;
+            });
         })));
         return command;
     }

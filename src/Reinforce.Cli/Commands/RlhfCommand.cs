@@ -52,43 +52,14 @@ internal static partial class RlhfCommand
     }
 
     /// <summary>Loads a language-model checkpoint, or says clearly what the file is instead.</summary>
-    internal static (Gpt Model, ITokenizer Tokenizer, IReadOnlyDictionary<string, string> Facts) LoadLanguageModel(string path)
-    {
-        if (Reinforce.Rlhf.HuggingFace.Gpt2Folder.IsModelFolder(path))
-        {
-            // A Hugging Face GPT-2 folder (config.json + model.safetensors + tokenizer files), e.g. a downloaded gpt2.
-            var hf = Reinforce.Rlhf.HuggingFace.Gpt2Folder.Load(path);
-            if (hf.Tokenizer is null)
-                throw new FileNotFoundException($"the model folder '{path}' has no tokenizer (vocab.json + merges.txt, or tokenizer.json); copy the tokenizer files that came with the model into it.");
-            return (hf.Model, hf.Tokenizer, new Dictionary<string, string> { ["source"] = "huggingface" });
-        }
-        if (Directory.Exists(path))
-        {
-            string weights = Path.Combine(path, "model.safetensors");
-            // A folder with weights that are not a Reinforce checkpoint is a Hugging Face folder missing its config.json.
-            if (!File.Exists(weights) || !SafeTensors.ReadHeader(weights).Metadata.TryGetValue("format", out var format) || format != "reinforce-rlhf/1")
-                Reinforce.Rlhf.HuggingFace.Gpt2Folder.ReadConfig(path);   // throws, naming config.json and the fix
-            path = weights;
-        }
-        if (!File.Exists(path)) throw new FileNotFoundException($"no checkpoint at '{path}'. Pretrain one with `reinforce lm pretrain` (it writes runs/lm/model.safetensors), or give a Hugging Face GPT-2 folder.", path);
-        return LmCheckpoint.LoadLanguageModel(path);
-    }
+    internal static (Gpt Model, ITokenizer Tokenizer, IReadOnlyDictionary<string, string> Facts) LoadLanguageModel(string path) => LanguageModelFiles.Load(path);
 
     /// <summary>The prompts of a text file (one per non-empty line), or the openings of the shipped stories.</summary>
     internal static List<string> ReadPrompts(string? path, ITokenizer tokenizer)
     {
-        List<string> prompts;
-        if (path is null) prompts = [.. DemoCorpus.Openings(DemoCorpus.Stories)];
-        else
-        {
-            if (!File.Exists(path)) throw new FileNotFoundException($"no prompts file at '{path}'. Give a text file with one prompt per line.", path);
-            prompts = [.. File.ReadLines(path).Where(l => !string.IsNullOrWhiteSpace(l))];
-        }
-        var usable = prompts.Where(p => tokenizer.UnknownCharacters(p).Length == 0).ToList();
-        if (usable.Count == 0)
-            throw new ArgumentException($"none of the {prompts.Count} prompts can be written by the model's tokenizer ({tokenizer.Description}).");
-        if (usable.Count < prompts.Count) Console.WriteLine($"note: {prompts.Count - usable.Count} prompts use characters the model never saw and are left out.");
-        return usable;
+        var (prompts, leftOut) = PromptFile.Read(path, tokenizer);
+        if (leftOut > 0) Console.WriteLine($"note: {leftOut} prompts use characters the model never saw and are left out.");
+        return prompts;
     }
 
     /// <summary>

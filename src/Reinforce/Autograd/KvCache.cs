@@ -16,7 +16,7 @@ public sealed class KvCache
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(capacity);
         long size = (long)batch * heads * headDim * capacity;
         if (size > Array.MaxLength) throw new ArgumentException($"KvCache: {batch}×{heads}×{capacity}×{headDim} floats do not fit in one array.");
-        Batch = batch; Heads = heads; HeadDim = headDim; Capacity = capacity;
+        Batch = batch; MaxBatch = batch; Heads = heads; HeadDim = headDim; Capacity = capacity;
         Keys = new float[size];
         Values = new float[size];
     }
@@ -36,6 +36,17 @@ public sealed class KvCache
 
     internal float[] Keys { get; }
     internal float[] Values { get; }
+
+    /// <summary>The batch the cache was made for (<see cref="KeepRows"/> shrinks <see cref="Batch"/>, not this).</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>Empties the cache for a new batch of <paramref name="batch"/> sequences (at most <see cref="MaxBatch"/>), reusing its memory.</summary>
+    public void Restart(int batch)
+    {
+        if (batch < 1 || batch > MaxBatch) throw new ArgumentOutOfRangeException(nameof(batch), batch, $"KvCache.Restart: the cache holds at most {MaxBatch} sequences.");
+        Batch = batch;
+        Length = 0;
+    }
 
     /// <summary>Forgets every cached position (for a new batch of prompts).</summary>
     public void Reset() => Length = 0;

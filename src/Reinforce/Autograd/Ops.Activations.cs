@@ -73,7 +73,7 @@ public static partial class Ops
         // ½(1 + tanh z) = σ(2z): the sigmoid form keeps full relative precision in the negative tail, where 1 + tanh z
         // would cancel, and runs on the vectorised sigmoid. 2z = x·(a + b·x²) with a = 2√(2/π), b = a·0.044715, in SIMD.
         int n = x.Size;
-        var s = new float[n];
+        var s = TensorArena.Allocate(n);
         var xd = x.Data;
         const float a = 2f * SqrtTwoOverPi, bCubic = a * GeluCubic;
         int i = 0;
@@ -119,7 +119,7 @@ public static partial class Ops
     public static Tensor GeluErf(Tensor x)
     {
         int n = x.Size;
-        var cdf = new float[n];
+        var cdf = TensorArena.Allocate(n);
         var y = Tensor.Zeros(x.Shape);
         for (int i = 0; i < n; i++)
         {

@@ -49,17 +49,17 @@ public static partial class Ops
         int rows = b * t, c3 = 3 * c, bh = b * heads, block = t * hd;
         float scale = 1f / MathF.Sqrt(hd);
 
-        var qkv = new float[rows * c3];
+        var qkv = TensorArena.Allocate(rows * c3);
         Kernels.MatMul(x.Data, attnWeight.Data, qkv, rows, c, c3);
         AddRowVector(qkv, attnBias.Data, rows, c3);
 
         // Per head, contiguous blocks of q [T, hd]; keys and values [total, hd] either in the cache (laid out
         // [B, heads, capacity, hd], so one head's keys are contiguous) or, without one, in blocks like q's.
-        var q = new float[bh * block];
-        float[] keys = cache?.Keys ?? new float[bh * block], values = cache?.Values ?? new float[bh * block];
+        var q = TensorArena.Allocate(bh * block);
+        float[] keys = cache?.Keys ?? TensorArena.Allocate(bh * block), values = cache?.Values ?? TensorArena.Allocate(bh * block);
         int kvStride = cache?.Capacity * hd ?? block;
-        var probs = new float[bh * t * total];
-        var merged = new float[rows * c];
+        var probs = TensorArena.Allocate(bh * t * total);
+        var merged = TensorArena.Allocate(rows * c);
         ForEachHead(bh, (long)t * total * hd, head =>
         {
             int bi = head / heads, h = head % heads, kv = head * kvStride;
@@ -70,7 +70,7 @@ public static partial class Ops
                 qkv.AsSpan(src + c, hd).CopyTo(keys.AsSpan(dst, hd));
                 qkv.AsSpan(src + 2 * c, hd).CopyTo(values.AsSpan(dst, hd));
             }
-            var output = new float[block];
+            var output = TensorArena.Allocate(block);
             Attend(q.AsSpan(head * block, block), keys.AsSpan(kv, total * hd), values.AsSpan(kv, total * hd), t, total, past, starts[bi], hd, scale,
                 probs.AsSpan(head * t * total, t * total), output);
             for (int i = 0; i < t; i++) output.AsSpan(i * hd, hd).CopyTo(merged.AsSpan((bi * t + i) * c + h * hd, hd));

@@ -19,8 +19,8 @@ public static partial class Ops
         if (bias is not null && (bias.Rank != 1 || bias.Size != d))
             throw new ArgumentException($"LayerNorm: bias shape {Tensor.ShapeString(bias.Shape)} does not match input shape {Tensor.ShapeString(x.Shape)}: it must be [{d}].");
         var y = Tensor.Zeros(x.Shape);
-        var xhat = new float[x.Size];
-        var invStd = new float[rows];
+        var xhat = TensorArena.Allocate(x.Size);
+        var invStd = TensorArena.Allocate(rows);
         for (int r = 0; r < rows; r++)
         {
             var xr = x.Data.AsSpan(r * d, d);

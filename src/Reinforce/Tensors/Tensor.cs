@@ -83,7 +83,7 @@ public sealed partial class Tensor
     // ---------------------------------------------------------------- creation
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(params int[] shape) => new(new float[CheckedSize(shape)], shape);
+    public static Tensor Zeros(params int[] shape) => new(TensorArena.Allocate(CheckedSize(shape)), shape);
 
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(1f, shape);

@@ -108,8 +108,10 @@ public class LearningTests(ITestOutputHelper output)
     {
         var model = TinyAb(1);
         var reward = RewardFunction.OfCompletion("a", ShareOfA);
-        Assert.Contains("at least 2", Assert.Throws<ArgumentOutOfRangeException>(() =>
-            new RlhfTrainer(model, Ab, reward, _ => "a", new RlhfOptions { GroupSize = 1 })).Message, StringComparison.Ordinal);
+        var bad = Assert.Throws<Reinforce.Algorithms.ConfigurationException>(() =>
+            new RlhfTrainer(model, Ab, reward, _ => "a", new RlhfOptions { GroupSize = 1 }));
+        Assert.Equal("group_size", bad.Setting);
+        Assert.Contains("at least 2", bad.Message, StringComparison.Ordinal);
         Assert.Contains("stop character", Assert.Throws<ArgumentException>(() =>
             new RlhfTrainer(model, Ab, reward, _ => "a", new RlhfOptions { StopCharacter = '.' })).Message, StringComparison.Ordinal);
         var trainer = new RlhfTrainer(model, Ab, reward, _ => new string('a', 16), new RlhfOptions { PromptsPerStep = 1, GroupSize = 2 });

@@ -109,4 +109,41 @@ public sealed class LoraRlhfTests : IDisposable
         Assert.Equal(next.Loss, again.Loss);
         Assert.Equal(baseModel.Config, resumed.Policy.Config);
     }
+
+    [Fact]
+    public void A_lora_run_records_its_adapters_in_the_config_and_a_resume_rebuilds_them()
+    {
+        var tokenizer = ByteLevelBpeTokenizer.FromFolder(BpeTokenizerTests.DataPath("tiny-gpt2"))!;
+        string basePath = Path.Combine(_dir, "base.safetensors"), promptsPath = Path.Combine(_dir, "prompts.txt"), runDir = Path.Combine(_dir, "run");
+        LmCheckpoint.Save(basePath, Pretrained.Value, tokenizer);
+        File.WriteAllLines(promptsPath, Prompts);
+        var config = new RlhfRunConfig
+        {
+            Model = basePath, Rater = "simple", Prompts = promptsPath, Steps = 2, SaveEvery = 1,
+            Lora = new LoraOptions { Rank = 4, Alpha = 8, TargetModules = ["c_attn", "c_fc"], Seed = 3 },
+            Options = RlhfOptions.For(RlAlgorithm.Grpo) with { GroupSize = 4, PromptsPerStep = 2, MaxNewTokens = 8, LearningRate = 2e-2f, Seed = 1 },
+        };
+        Dictionary<string, float[]> trained;
+        using (var run = RlhfRun.Create(runDir, config))
+        {
+            Assert.NotNull(run.Trainer.Policy.Lora);
+            Assert.Equal(2, run.Run().Steps);
+            trained = run.Trainer.Policy.Lora!.StateDict().ToDictionary(kv => kv.Key, kv => kv.Value.Data.ToArray());
+        }
+        Assert.True(File.Exists(Path.Combine(runDir, "adapter_config.json")));
+        Assert.Equal(config.Lora, RlhfRun.ReadConfig(runDir).Lora! with { TargetModules = config.Lora!.TargetModules });
+        Assert.Equal(["c_attn", "c_fc"], RlhfRun.ReadConfig(runDir).Lora!.TargetModules);
+
+        using var resumed = RlhfRun.Resume(runDir);
+        Assert.Equal(2, resumed.Trainer.StepCount);
+        var lora = resumed.Trainer.Policy.Lora;
+        Assert.NotNull(lora);
+        Assert.Equal(4, lora!.Options.Rank);
+        foreach (var (name, t) in lora.StateDict()) Assert.True(trained[name].AsSpan().SequenceEqual(t.Data), name);
+        // The base under the adapters is the starting model, not the merged one.
+        var baseState = Pretrained.Value.StateDict();
+        using (lora.Disabled())
+            foreach (var (name, t) in resumed.Trainer.Policy.StateDict())
+                if (baseState.TryGetValue(name, out var b)) Assert.True(b.Data.AsSpan().SequenceEqual(t.Data), name);
+    }
 }

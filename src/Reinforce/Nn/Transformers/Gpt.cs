@@ -131,7 +131,8 @@ public sealed class Gpt : Module
         int longest = prompts.Max(p => p.Length), shortest = prompts.Min(p => p.Length);
         // Positions in the cache: the padded prompt, then one per generated token but the last (never fed back).
         int capacity = longest + Math.Min(maxNewTokens, ctx - shortest);
-        var caches = _blocks.Select(b => b.Attention.CreateCache(n, capacity)).ToArray();
+        var buffers = TakeGenerationBuffers(n, capacity);
+        var caches = buffers.Caches;
         var active = Enumerable.Range(0, n).ToList();
         var starts = new int[n];
         var tokens = new int[n * longest];
@@ -142,6 +143,7 @@ public sealed class Gpt : Module
         }
         var scratch = new float[v];
         using (Graph.NoGrad())
+        using (buffers.Arena.Activate())
         {
             var hidden = Forward(tokens, n, longest, starts, caches);
             int time = longest;
@@ -169,11 +171,49 @@ public sealed class Gpt : Module
                     active = [.. keep.Select(a => active[a])];
                     starts = [.. keep.Select(a => starts[a])];
                 }
+                // The last step's activations and logits are spent: their buffers serve this step.
+                buffers.Arena.Recycle();
                 hidden = Forward(next.ToArray(), active.Count, 1, starts, caches);
                 time = 1;
             }
+            buffers.Arena.Recycle();
         }
+        KeepGenerationBuffers(buffers);
         return Generation.Pack(completions, logProbs, stopped);
+    }
+
+    /// <summary>Generation keeps its key/value caches and step buffers for the next call when they take at most this much memory.</summary>
+    private const long RetainedGenerationBytes = 64L << 20;
+
+    private GenerationBuffers? _generationBuffers;
+
+    /// <summary>The key/value caches (one per block) and the step arena of one <see cref="Generate"/> call.</summary>
+    private sealed class GenerationBuffers(KvCache[] caches)
+    {
+        public KvCache[] Caches { get; } = caches;
+        public Reinforce.Tensors.TensorArena Arena { get; } = new();
+        public long Bytes => Arena.Bytes + Caches.Sum(c => 8L * c.MaxBatch * c.Heads * c.HeadDim * c.Capacity);
+    }
+
+    /// <summary>
+    /// The previous call's buffers when they fit (<paramref name="batch"/> sequences, <paramref name="capacity"/>
+    /// positions), emptied; otherwise new ones. Taken out of the model, so concurrent calls never share them.
+    /// </summary>
+    private GenerationBuffers TakeGenerationBuffers(int batch, int capacity)
+    {
+        var kept = Interlocked.Exchange(ref _generationBuffers, null);
+        if (kept is not null && kept.Caches[0].MaxBatch >= batch && kept.Caches[0].Capacity >= capacity)
+        {
+            foreach (var cache in kept.Caches) cache.Restart(batch);
+            return kept;
+        }
+        return new GenerationBuffers([.. _blocks.Select(b => b.Attention.CreateCache(batch, capacity))]);
+    }
+
+    /// <summary>Keeps the buffers for the next call, unless they are large (a big model or batch: then memory matters more than allocation).</summary>
+    private void KeepGenerationBuffers(GenerationBuffers buffers)
+    {
+        if (buffers.Bytes <= RetainedGenerationBytes) Volatile.Write(ref _generationBuffers, buffers);
     }
 
     /// <summary>

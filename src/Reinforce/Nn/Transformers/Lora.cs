@@ -92,7 +92,8 @@ public sealed class LoraAdapter : Module
     {
         if (Graph.IsRecording) { _cached = null; return Ops.Add(weight, Delta()); }
         if (_cached is not null && A.Value.Data.AsSpan().SequenceEqual(_cachedA) && B.Value.Data.AsSpan().SequenceEqual(_cachedB)) return _cached;
-        _cached = Ops.Add(weight, Delta());
+        // Kept across generation steps, so never from the step's recycled buffers.
+        using (Reinforce.Tensors.TensorArena.Suspend()) _cached = Ops.Add(weight, Delta());
         _cachedA = (float[])A.Value.Data.Clone();
         _cachedB = (float[])B.Value.Data.Clone();
         return _cached;

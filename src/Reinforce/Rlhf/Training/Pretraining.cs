@@ -1,3 +1,4 @@
+using Reinforce.Algorithms;
 using System.Diagnostics;
 using System.Globalization;
 using Reinforce.Autograd;
@@ -45,10 +46,11 @@ public sealed record PretrainOptions
     /// <summary>Throws if a setting is out of range.</summary>
     public void Validate()
     {
-        if (Steps < 1) throw new ArgumentOutOfRangeException(nameof(Steps), Steps, "PretrainOptions: at least one step.");
-        if (BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "PretrainOptions: the batch needs at least one sequence.");
-        if (!(LearningRate > 0) || MinLearningRate < 0) throw new ArgumentOutOfRangeException(nameof(LearningRate), "PretrainOptions: learning rates must be positive.");
-        if (ValidationFraction is <= 0 or >= 1) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "PretrainOptions: the validation fraction must be in (0, 1).");
+        ConfigurationException.Require(Steps >= 1, "steps", $"is {Steps}; train for at least one step.");
+        ConfigurationException.Require(BatchSize >= 1, "batch_size", $"is {BatchSize}; the batch needs at least one sequence.");
+        ConfigurationException.Require(float.IsFinite(LearningRate) && LearningRate > 0, "learning_rate", $"is {LearningRate}; use a positive rate such as 2e-3.");
+        ConfigurationException.Require(float.IsFinite(MinLearningRate) && MinLearningRate >= 0, "min_learning_rate", $"is {MinLearningRate}; use 0 or a positive rate (a tenth of learning_rate is usual).");
+        ConfigurationException.Require(ValidationFraction is > 0 and < 1, "validation_fraction", $"is {ValidationFraction}; hold out a share in (0, 1), e.g. 0.1.");
     }
 }
 

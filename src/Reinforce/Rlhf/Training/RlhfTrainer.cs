@@ -1,5 +1,7 @@
+using Reinforce.Algorithms;
 using System.Diagnostics;
 using Reinforce.Autograd;
+using Reinforce.Distributed;
 using Reinforce.Distributions;
 using Reinforce.Nn.Transformers;
 using Reinforce.Optim;
@@ -94,15 +96,18 @@ public sealed record RlhfOptions
     /// <summary>Throws if a setting is out of range, naming it.</summary>
     public void Validate()
     {
-        if (PromptsPerStep < 1) throw new ArgumentOutOfRangeException(nameof(PromptsPerStep), PromptsPerStep, "RlhfOptions: at least one prompt per step.");
+        ConfigurationException.Require(PromptsPerStep >= 1, "prompts_per_step", $"is {PromptsPerStep}; use at least one prompt per step.");
         int minGroup = Algorithm == RlAlgorithm.Ppo ? 1 : 2;
-        if (GroupSize < minGroup) throw new ArgumentOutOfRangeException(nameof(GroupSize), GroupSize, $"RlhfOptions: {Algorithm} needs at least {minGroup} completions per prompt (RLOO and GRPO compare completions of the same prompt).");
-        if (MaxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "RlhfOptions: completions need at least one token.");
-        if (KlCoefficient < 0) throw new ArgumentOutOfRangeException(nameof(KlCoefficient), KlCoefficient, "RlhfOptions: the KL coefficient cannot be negative.");
-        if (!(LearningRate > 0)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "RlhfOptions: the learning rate must be positive.");
-        if (!(ClipRange > 0)) throw new ArgumentOutOfRangeException(nameof(ClipRange), ClipRange, "RlhfOptions: the clip range must be positive.");
-        if (Epochs < 1 || MiniBatches < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), "RlhfOptions: epochs and minibatches must be at least 1.");
-        if (MiniBatches > PromptsPerStep * GroupSize) throw new ArgumentOutOfRangeException(nameof(MiniBatches), MiniBatches, $"RlhfOptions: {MiniBatches} minibatches of {PromptsPerStep * GroupSize} completions would leave some empty.");
+        ConfigurationException.Require(GroupSize >= minGroup, "group_size", $"is {GroupSize}; {Algorithm} needs at least {minGroup} completions per prompt (RLOO and GRPO compare completions of the same prompt).");
+        ConfigurationException.Require(MaxNewTokens >= 1, "max_new_tokens", $"is {MaxNewTokens}; completions need at least one token.");
+        ConfigurationException.Require(float.IsFinite(KlCoefficient) && KlCoefficient >= 0, "kl_coefficient", $"is {KlCoefficient}; use 0 (no KL penalty) or a positive value such as 0.05.");
+        ConfigurationException.Require(float.IsFinite(LearningRate) && LearningRate > 0, "learning_rate", $"is {LearningRate}; use a positive rate such as 1e-4.");
+        ConfigurationException.Require(float.IsFinite(WeightDecay) && WeightDecay >= 0, "weight_decay", $"is {WeightDecay}; use 0 or a small positive value.");
+        ConfigurationException.Require(float.IsFinite(MaxGradNorm) && MaxGradNorm > 0, "max_grad_norm", $"is {MaxGradNorm}; use a positive norm such as 1.");
+        ConfigurationException.Require(float.IsFinite(ClipRange) && ClipRange > 0, "clip_range", $"is {ClipRange}; use a positive range such as 0.2.");
+        ConfigurationException.Require(Epochs >= 1, "epochs", $"is {Epochs}; use 1 or more passes over each batch.");
+        ConfigurationException.Require(MiniBatches >= 1, "mini_batches", $"is {MiniBatches}; use 1 or more minibatches per pass.");
+        ConfigurationException.Require(MiniBatches <= PromptsPerStep * GroupSize, "mini_batches", $"is {MiniBatches}, but a step holds {PromptsPerStep * GroupSize} completions; use at most that many, or none would be left for some minibatches.");
     }
 }
 
@@ -180,6 +185,7 @@ public sealed class RlhfTrainer : IRunTrainer
     private readonly Rng _rng;
     private readonly Linear? _valueHead;
     private readonly AdamW _optimizer;
+    private readonly GradientStep _gradientStep;
     private readonly int _stopToken;
 
     /// <summary>
@@ -223,7 +229,32 @@ public sealed class RlhfTrainer : IRunTrainer
         {
             _optimizer = AdamW.DecayingMatrices((Module?)policy.Lora ?? policy, options.LearningRate, options.WeightDecay);
         }
+        _gradientStep = new GradientStep(_optimizer, options.MaxGradNorm);
     }
+
+    /// <summary>The ranks this trainer runs on (a single process unless <see cref="Distribute"/> was called).</summary>
+    public ICommunicator Communicator => _gradientStep.Communicator;
+
+    /// <summary>
+    /// Makes this trainer one rank of a data-parallel run (call on every rank, with trainers built from the same model
+    /// and settings, at the same step): rank 0's weights (and reference) everywhere; rank r &gt; 0 draws its prompts,
+    /// samples and minibatch order from a stream derived from (seed, rank, step), rank 0 from the single-process stream;
+    /// gradients are averaged over the ranks at every optimizer step; the step's figures are averaged over the ranks.
+    /// </summary>
+    public void Distribute(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        _gradientStep.Distribute(communicator);
+        if (!ReferenceEquals(_reference, _policy)) new DataParallel(communicator, _reference.Parameters()).BroadcastParameters();
+    }
+
+    /// <summary>A checksum of the trained weights (equal on every rank of a data-parallel run).</summary>
+    public ulong WeightsChecksum() => _gradientStep.WeightsChecksum();
+
+    /// <summary>This step's generator: the trainer's own on rank 0 (as in one process), one derived from (seed, rank, step) elsewhere.</summary>
+    private Rng StepRng() => Communicator.Rank == 0
+        ? _rng
+        : new Rng(Rng.DeriveSeed(Rng.DeriveSeed(Rng.DeriveSeed((ulong)_options.Seed, 1_000_000 + Communicator.Rank), 3), StepCount));
 
     /// <summary>The model being fine-tuned.</summary>
     public Gpt Policy => _policy;
@@ -265,7 +296,11 @@ public sealed class RlhfTrainer : IRunTrainer
     /// </summary>
     public void Save(string directory) =>
         LmCheckpoint.SaveTrainingState(directory, _policy, _tokenizer, _optimizer, _rng, StepCount,
-            new Dictionary<string, string> { ["rl_step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture) }, CheckpointExtra,
+            new Dictionary<string, string>
+            {
+                ["rl_step"] = StepCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["ranks"] = Communicator.Size.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            }, CheckpointExtra,
             _policy.Lora?.MergedState());
 
     /// <summary>Restores what <see cref="Save"/> wrote (with LoRA the adapters, onto the base model the trainer was built on).</summary>
@@ -329,20 +364,21 @@ public sealed class RlhfTrainer : IRunTrainer
         var clock = Stopwatch.StartNew();
         var o = _options;
         int k = o.GroupSize, n = o.PromptsPerStep * k;
+        var rng = StepRng();
 
         // 1. Prompts, k rows each, and pure samples from the policy.
         var promptTexts = new string[n];
         var promptTokens = new int[n][];
         for (int p = 0; p < o.PromptsPerStep; p++)
         {
-            string text = _prompts(_rng);
+            string text = _prompts(rng);
             var ids = _tokenizer.Encode(text);
             if (ids.Length == 0) throw new InvalidOperationException("RlhfTrainer: the prompt source returned an empty prompt.");
             if (ids.Length >= _policy.Config.ContextLength)
                 throw new InvalidOperationException($"RlhfTrainer: the prompt \"{text}\" has {ids.Length} tokens, as many as the context ({_policy.Config.ContextLength}) holds; use shorter prompts.");
             for (int i = 0; i < k; i++) { promptTexts[p * k + i] = text; promptTokens[p * k + i] = ids; }
         }
-        var generation = _policy.Generate(promptTokens, o.MaxNewTokens, SamplingOptions.Pure, _rng, _stopToken);
+        var generation = _policy.Generate(promptTokens, o.MaxNewTokens, SamplingOptions.Pure, rng, _stopToken);
         var completionTexts = generation.Completions.Select(c => _tokenizer.Decode(c)).ToArray();
         var rewards = _reward.Score(promptTexts, completionTexts);
         if (rewards.Length != n) throw new InvalidOperationException($"RlhfTrainer: the reward source '{_reward.Name}' returned {rewards.Length} rewards for {n} completions.");
@@ -438,7 +474,7 @@ public sealed class RlhfTrainer : IRunTrainer
         var order = (int[])allRows.Clone();
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
-            if (!singlePass) Shuffle(order);
+            if (!singlePass) Shuffle(order, rng);
             for (int mb = 0; mb < o.MiniBatches; mb++)
             {
                 int from = mb * n / o.MiniBatches, to = (mb + 1) * n / o.MiniBatches;
@@ -446,10 +482,7 @@ public sealed class RlhfTrainer : IRunTrainer
                 var eval = singlePass ? first! : Evaluate(_policy, _valueHead, rollout, rows);
                 var (loss, clipFraction, valueLoss) = Loss(eval, rollout, rows, oldLogProbs, refLogProbs, tokenAdvantages, oldValues, returns);
                 _optimizer.LearningRate = o.LearningRate;
-                _optimizer.ZeroGrad();
-                loss.Backward();
-                normSum += GradientClipping.ClipGlobalNorm(_optimizer, o.MaxGradNorm, errorIfNonFinite: true);
-                _optimizer.Step();
+                normSum += _gradientStep.Apply(loss);
                 lossSum += loss.Item();
                 clipSum += clipFraction;
                 valueLossSum += valueLoss;
@@ -462,22 +495,38 @@ public sealed class RlhfTrainer : IRunTrainer
         var (rewardMean, rewardStd) = Advantages.MeanStd(rewards);
         var lengths = rollout.Completions.Select(c => (double)c.Length).ToArray();
         int logged = Math.Min(o.LoggedSamples, n);
+        // The step's figures, averaged over the ranks in a data-parallel run (every rank holds as many completions).
+        Span<double> f =
+        [
+            rewardMean, rewardStd, sequenceKl.Average(), entropies.Length == 0 ? 0 : entropies.Average(), lengths.Average(),
+            generation.Stopped.Count(s => s) / (double)n, Advantages.ZeroVarianceGroupFraction(rewards, k), clipSum / updates,
+            lossSum / updates, normSum / updates, valueLossSum / updates,
+        ];
+        double lengthMax = lengths.Max();
+        if (Communicator.Size > 1)
+        {
+            Communicator.AllReduceSum(f);
+            for (int i = 0; i < f.Length; i++) f[i] /= Communicator.Size;
+            Span<double> max = [lengthMax];
+            Communicator.AllReduceMax(max);
+            lengthMax = max[0];
+        }
         return new RlhfStepMetrics
         {
             Step = StepCount,
-            RewardMean = rewardMean,
-            RewardStd = rewardStd,
-            Kl = sequenceKl.Average(),
-            Entropy = entropies.Length == 0 ? 0 : entropies.Average(),
-            CompletionLengthMean = lengths.Average(),
-            CompletionLengthMax = lengths.Max(),
-            StoppedFraction = generation.Stopped.Count(s => s) / (double)n,
-            ZeroVarianceGroupFraction = Advantages.ZeroVarianceGroupFraction(rewards, k),
-            ClipFraction = clipSum / updates,
-            Loss = lossSum / updates,
-            GradNorm = normSum / updates,
+            RewardMean = f[0],
+            RewardStd = f[1],
+            Kl = f[2],
+            Entropy = f[3],
+            CompletionLengthMean = f[4],
+            CompletionLengthMax = lengthMax,
+            StoppedFraction = f[5],
+            ZeroVarianceGroupFraction = f[6],
+            ClipFraction = f[7],
+            Loss = f[8],
+            GradNorm = f[9],
             LearningRate = o.LearningRate,
-            ValueLoss = o.Algorithm == RlAlgorithm.Ppo ? valueLossSum / updates : null,
+            ValueLoss = o.Algorithm == RlAlgorithm.Ppo ? f[10] : null,
             Seconds = seconds,
             TokensPerSecond = rollout.Sequences.Sum(s => s.Length) / Math.Max(seconds, 1e-9),
             Prompts = promptTexts,
@@ -492,11 +541,11 @@ public sealed class RlhfTrainer : IRunTrainer
     private static void Fill(float[] perToken, Rollout rollout, int row, float value) =>
         perToken.AsSpan(rollout.TokenOffset[row], rollout.Completions[row].Length).Fill(value);
 
-    private void Shuffle(int[] order)
+    private static void Shuffle(int[] order, Rng rng)
     {
         for (int i = order.Length - 1; i > 0; i--)
         {
-            int j = _rng.NextInt(i + 1);
+            int j = rng.NextInt(i + 1);
             (order[i], order[j]) = (order[j], order[i]);
         }
     }

@@ -1,0 +1,40 @@
+namespace Reinforce.Distributed;
+
+/// <summary>Start-up checks shared by the data-parallel trainers.</summary>
+public static class DataParallelRuns
+{
+    /// <summary>
+    /// Checks that every rank starts at the same step (all fresh, or all resuming the same checkpoint), so a rank that
+    /// read another run folder fails at start-up instead of training out of step.
+    /// </summary>
+    /// <exception cref="DistributedException">The ranks start at different steps; the message names them.</exception>
+    public static void EnsureSameStep(ICommunicator communicator, long step)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        if (communicator.Size == 1) return;
+        var steps = new long[communicator.Size];
+        communicator.AllGather(step, steps);
+        var behind = Enumerable.Range(0, steps.Length).Where(r => steps[r] != steps[0]).ToArray();
+        if (behind.Length > 0)
+            throw new DistributedException(
+                $"rank(s) {string.Join(", ", behind)} start at step {steps[behind[0]]:N0} while rank 0 starts at {steps[0]:N0}: " +
+                "every rank must start fresh or resume the same checkpoint (all ranks must see the same run folder).");
+    }
+
+    /// <summary>
+    /// Rank 0's <paramref name="text"/> on every rank (others may pass null): how rank 0's resolved configuration reaches
+    /// ranks that may not see its run folder (another machine).
+    /// </summary>
+    public static string BroadcastText(ICommunicator communicator, string? text)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        if (communicator.Rank == 0) ArgumentNullException.ThrowIfNull(text);
+        if (communicator.Size == 1) return text!;
+        var bytes = communicator.Rank == 0 ? System.Text.Encoding.UTF8.GetBytes(text!) : [];
+        var lengths = new long[communicator.Size];
+        communicator.AllGather(bytes.Length, lengths);
+        if (communicator.Rank != 0) bytes = new byte[lengths[0]];
+        communicator.Broadcast(bytes, root: 0);
+        return System.Text.Encoding.UTF8.GetString(bytes);
+    }
+}

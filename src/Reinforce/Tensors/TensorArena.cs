@@ -1,0 +1,83 @@
+namespace Reinforce.Tensors;
+
+/// <summary>
+/// Recycles the float buffers of short-lived tensors in a no-gradient loop, such as token-by-token generation: while an
+/// arena is active on a thread (<see cref="Activate"/>), every tensor the operations create on that thread
+/// (<see cref="Tensor.Zeros(int[])"/> and the operations' scratch arrays) takes its buffer from the arena, and
+/// <see cref="Recycle"/> hands all of them back at once for the next step, which asks for the same sizes again. A step
+/// then allocates no float arrays, where it would otherwise allocate every activation anew.
+/// </summary>
+/// <remarks>
+/// The contract: a tensor created while the arena is active lives only until the next <see cref="Recycle"/>. Code that
+/// keeps a tensor beyond that (a cache) creates it inside <see cref="Suspend"/>. Buffers are zeroed when handed out, as
+/// fresh arrays are. An arena belongs to one thread at a time; work that a kernel spreads over other threads allocates
+/// normally there.
+/// </remarks>
+internal sealed class TensorArena
+{
+    [ThreadStatic] private static TensorArena? t_active;
+
+    private readonly Dictionary<int, Stack<float[]>> _free = [];
+    private readonly List<float[]> _lent = [];
+
+    /// <summary>Bytes of the buffers the arena owns (lent and free).</summary>
+    public long Bytes { get; private set; }
+
+    /// <summary>A zeroed buffer of <paramref name="length"/> floats: from the thread's active arena, or a new array.</summary>
+    public static float[] Allocate(int length)
+    {
+        var arena = t_active;
+        return arena is null || length == 0 ? new float[length] : arena.Rent(length);
+    }
+
+    private float[] Rent(int length)
+    {
+        float[] buffer;
+        if (_free.TryGetValue(length, out var stack) && stack.Count > 0)
+        {
+            buffer = stack.Pop();
+            Array.Clear(buffer);
+        }
+        else
+        {
+            buffer = new float[length];
+            Bytes += 4L * length;
+        }
+        _lent.Add(buffer);
+        return buffer;
+    }
+
+    /// <summary>Takes back every buffer lent since the last call: the tensors made from them must no longer be used.</summary>
+    public void Recycle()
+    {
+        foreach (var buffer in _lent)
+        {
+            if (!_free.TryGetValue(buffer.Length, out var stack)) _free[buffer.Length] = stack = new Stack<float[]>();
+            stack.Push(buffer);
+        }
+        _lent.Clear();
+    }
+
+    /// <summary>Makes this arena the thread's active one until the scope is disposed (the previous one is restored then).</summary>
+    public Scope Activate()
+    {
+        var previous = t_active;
+        t_active = this;
+        return new Scope(previous);
+    }
+
+    /// <summary>No arena on this thread until the scope is disposed: for tensors that must outlive the current step.</summary>
+    public static Scope Suspend()
+    {
+        var previous = t_active;
+        t_active = null;
+        return new Scope(previous);
+    }
+
+    /// <summary>Restores the thread's previous arena when disposed.</summary>
+    public readonly struct Scope(TensorArena? previous) : IDisposable
+    {
+        /// <summary>Restores the previous arena.</summary>
+        public void Dispose() => t_active = previous;
+    }
+}
