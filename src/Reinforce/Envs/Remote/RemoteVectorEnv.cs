@@ -298,8 +298,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
                 if (Math.Abs(reward) > VectorEnv.RewardWarningMagnitude && !_warnedLargeReward)
                 {
                     _warnedLargeReward = true;
-                    System.Diagnostics.Trace.TraceWarning($"{server.Name}: copy {o + i} returned the reward {reward.ToString("G6", CultureInfo.InvariantCulture)} at step {step}. " +
-                        $"Rewards beyond ±{VectorEnv.RewardWarningMagnitude.ToString("G", CultureInfo.InvariantCulture)} make value losses and gradients explode; scale the reward down (or set normalize_reward). This warning is shown once.");
+                    VectorEnv.WarnLargeReward($"{server.Name}: copy {o + i}", reward, $"at step {step}");
                 }
                 int g = o + i;
                 _rewards[g] = reward;

@@ -449,10 +449,14 @@ public abstract class VectorEnv : IVectorEnv
         CheckObservation(i, row, at);
         if (Math.Abs(reward) > RewardWarningMagnitude && Interlocked.Exchange(ref _warnedLargeReward, 1) == 0)
         {
-            Trace.TraceWarning($"{Name}: copy {i} ({_envs[i].Name}) returned the reward {reward.ToString("G6", CultureInfo.InvariantCulture)} {at}. " +
-                $"Rewards beyond ±{RewardWarningMagnitude.ToString("G", CultureInfo.InvariantCulture)} make value losses and gradients explode; scale the reward down (or set normalize_reward). This warning is shown once.");
+            WarnLargeReward($"{Name}: copy {i} ({_envs[i].Name})", reward, at);
         }
     }
+
+    /// <summary>The one warning about an absurd reward (|r| &gt; <see cref="RewardWarningMagnitude"/>), for local and remote environments alike.</summary>
+    internal static void WarnLargeReward(string who, double reward, string at) =>
+        Trace.TraceWarning($"{who} returned the reward {reward.ToString("G6", CultureInfo.InvariantCulture)} {at}. " +
+            $"Rewards beyond ±{RewardWarningMagnitude.ToString("G", CultureInfo.InvariantCulture)} make value losses and gradients explode; scale the reward down (or set normalize_reward). This warning is shown once.");
 
     private void CheckResetObservation(int i, ReadOnlySpan<float> row)
     {
