@@ -102,8 +102,9 @@ public static class Graph
                 var tensor = order[i];
                 var node = tensor.Creator!;
                 if (tensor.Grad is not null) node.Backward();
-                // Release what only the backward pass needed.
+                // Release what only the backward pass needed (the gradient's buffer back to the step's arena, if it lent it).
                 tensor.Creator = null;
+                TensorArena.Release(tensor.Grad?.Data);
                 tensor.Grad = null;
             }
         }

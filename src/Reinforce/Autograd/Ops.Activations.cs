@@ -112,6 +112,7 @@ public static partial class Ops
                 float v = xd[j], si = s[j];
                 gx[j] += g[j] * (si + v * si * (1f - si) * (a + 3f * bCubic * v * v));
             }
+            TensorArena.Release(s);
         });
     }
 

@@ -86,24 +86,24 @@ public static partial class Ops
         {
             var g = y.Grad!.Data;
             // y = a·Wₚ + bₚ
-            var dMerged = new float[rows * c];
+            var dMerged = TensorArena.Allocate(rows * c);
             Kernels.MatMul(g, projWeight.Data, dMerged, rows, c, c, transposeA: false, transposeB: true);
             if (projWeight.RequiresGrad) Kernels.MatMul(merged, g, projWeight.GradBuffer(), c, rows, c, transposeA: true, transposeB: false, accumulate: true);
             if (projBias.RequiresGrad) Kernels.SumRows(g, projBias.GradBuffer(), c, accumulate: true);
 
             // Per (batch, head): the gradients of q, k, v land in their columns of dqkv.
             int tt = t * t;
-            var dqkv = new float[rows * c3];
+            var dqkv = TensorArena.Allocate(rows * c3);
             ForEachHead(bh, 2L * tt * hd, head =>
             {
                 int bi = head / heads, h = head % heads, at = head * block;
-                var dO = new float[block];
+                var dO = TensorArena.Allocate(block);
                 for (int i = 0; i < t; i++) dMerged.AsSpan((bi * t + i) * c + h * hd, hd).CopyTo(dO.AsSpan(i * hd, hd));
                 var p = probs.AsSpan(head * tt, tt);
-                var dV = new float[block];
-                var dP = new float[tt];
-                var dQ = new float[block];
-                var dK = new float[block];
+                var dV = TensorArena.Allocate(block);
+                var dP = TensorArena.Allocate(tt);
+                var dQ = TensorArena.Allocate(block);
+                var dK = TensorArena.Allocate(block);
                 // dV = Pᵀ dO ; dP = dO Vᵀ
                 Kernels.MatMul(p, dO, dV, t, t, hd, transposeA: true, transposeB: false);
                 Kernels.MatMul(dO, values.AsSpan(at, block), dP, t, hd, t, transposeA: false, transposeB: true);
@@ -127,12 +127,15 @@ public static partial class Ops
                     dK.AsSpan(i * hd, hd).CopyTo(dqkv.AsSpan(dst + c, hd));
                     dV.AsSpan(i * hd, hd).CopyTo(dqkv.AsSpan(dst + 2 * c, hd));
                 }
+                foreach (var spent in (ReadOnlySpan<float[]>)[dO, dV, dP, dQ, dK]) TensorArena.Release(spent);
             });
 
             // qkv = x·Wₐ + bₐ
             if (x.RequiresGrad) Kernels.MatMul(dqkv, attnWeight.Data, x.GradBuffer(), rows, c3, c, transposeA: false, transposeB: true, accumulate: true);
             if (attnWeight.RequiresGrad) Kernels.MatMul(x.Data, dqkv, attnWeight.GradBuffer(), c, rows, c3, transposeA: true, transposeB: false, accumulate: true);
             if (attnBias.RequiresGrad) Kernels.SumRows(dqkv, attnBias.GradBuffer(), c3, accumulate: true);
+            // The backward runs once: the forward's saved buffers and this pass's scratch go back to the step's arena.
+            foreach (var spent in (ReadOnlySpan<float[]>)[dMerged, dqkv, qkv, q, keys, values, probs, merged]) TensorArena.Release(spent);
         });
     }
 

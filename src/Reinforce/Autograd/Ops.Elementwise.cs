@@ -70,7 +70,7 @@ public static partial class Ops
         {
             // d(a/b)/da = 1/b ; d(a/b)/db = -a/b² = -y/b
             var g = y.Grad!.Data;
-            var tmp = new float[g.Length];
+            var tmp = TensorArena.Allocate(g.Length);
             if (a.RequiresGrad)
             {
                 TensorPrimitives.Divide(g, eb, tmp);
@@ -83,6 +83,7 @@ public static partial class Ops
                 TensorPrimitives.Negate(tmp, tmp);
                 AccumulateReduced(b, mb, tmp);
             }
+            TensorArena.Release(tmp);
         });
     }
 
@@ -244,9 +245,10 @@ public static partial class Ops
             TensorPrimitives.MultiplyAdd(g, factor, gt, gt);
             return;
         }
-        var tmp = new float[g.Length];
+        var tmp = TensorArena.Allocate(g.Length);
         TensorPrimitives.Multiply(g, factor, tmp);
         AccumulateReduced(t, mode, tmp);
+        TensorArena.Release(tmp);
     }
 
     internal static float[] Product(ReadOnlySpan<float> a, ReadOnlySpan<float> b)

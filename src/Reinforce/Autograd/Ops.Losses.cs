@@ -17,7 +17,7 @@ public static partial class Ops
         if (logits.Rank < 1 || targets.Length != rows)
             throw new ArgumentException($"CrossEntropy: {targets.Length} targets for logits of shape {Tensor.ShapeString(logits.Shape)} ({rows} rows of {c} classes); give one target per row.");
         int[] t = targets.ToArray();
-        var logProbs = new float[logits.Size];
+        var logProbs = TensorArena.Allocate(logits.Size);
         Kernels.LogSoftmaxRows(logits.Data, logProbs, c);
         double total = 0;
         int count = 0;
@@ -42,6 +42,7 @@ public static partial class Ops
                 for (int j = 0; j < c; j++) gx[o + j] += scale * MathF.Exp(logProbs[o + j]);
                 gx[o + t[r]] -= scale;
             }
+            TensorArena.Release(logProbs);
         });
     }
 

@@ -51,7 +51,7 @@ public static partial class Ops
             var gw = weight is not null && weight.RequiresGrad ? weight.GradBuffer() : default;
             var gb = bias is not null && bias.RequiresGrad ? bias.GradBuffer() : default;
             var gx = x.RequiresGrad ? x.GradBuffer() : default;
-            var dxhat = gx.IsEmpty ? null : new float[d];
+            var dxhat = gx.IsEmpty ? null : TensorArena.Allocate(d);
             for (int r = 0; r < rows; r++)
             {
                 var gr = g.AsSpan(r * d, d);
@@ -75,6 +75,7 @@ public static partial class Ops
                 var gxr = gx.Slice(r * d, d);
                 for (int j = 0; j < d; j++) gxr[j] += inv * (dxhat[j] - meanD - hr[j] * meanDot);
             }
+            foreach (var spent in (ReadOnlySpan<float[]?>)[dxhat, xhat, invStd]) TensorArena.Release(spent);
         });
     }
 }

@@ -76,7 +76,8 @@ public sealed class DataParallel
         offset = 0;
         foreach (var p in _parameters)
         {
-            p.Grad ??= Tensor.Zeros(p.Shape);
+            // A parameter's gradient is kept across steps: never from a step's arena.
+            if (p.Grad is null) using (Reinforce.Tensors.TensorArena.Suspend()) p.Grad = Tensor.Zeros(p.Shape);
             _buffer.AsSpan(offset, p.Size).CopyTo(p.Grad.Data.AsSpan(0, p.Size));
             offset += p.Size;
         }

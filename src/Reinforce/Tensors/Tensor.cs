@@ -187,16 +187,23 @@ public sealed partial class Tensor
     /// <summary>Adds <paramref name="gradient"/> into <see cref="Grad"/>, allocating it on first use.</summary>
     internal void AccumulateGrad(ReadOnlySpan<float> gradient)
     {
-        Grad ??= new Tensor(new float[Size], Shape);
+        Grad ??= NewGrad();
         TensorPrimitives.Add(Grad.Data, gradient, Grad.Data);
     }
 
     /// <summary>The gradient buffer, allocated (zeros) if needed, for backward functions that accumulate in place.</summary>
     internal Span<float> GradBuffer()
     {
-        Grad ??= new Tensor(new float[Size], Shape);
+        Grad ??= NewGrad();
         return Grad.Data;
     }
+
+    /// <summary>
+    /// A zero gradient: an intermediate tensor's lives only during the backward pass (from the active arena, if any, which
+    /// takes it back as soon as the tensor's own backward has run); a leaf's (a parameter's) is kept across steps, so it is
+    /// never taken from an arena.
+    /// </summary>
+    private Tensor NewGrad() => new(Creator is null ? new float[Size] : TensorArena.Allocate(Size), Shape);
 
     /// <summary>Runs reverse-mode differentiation from this tensor (a scalar, or any tensor with an explicit upstream gradient).</summary>
     public void Backward(Tensor? upstream = null) => Graph.Backward(this, upstream);

@@ -12,13 +12,19 @@ namespace Reinforce.Tensors;
 /// keeps a tensor beyond that (a cache) creates it inside <see cref="Suspend"/>. Buffers are zeroed when handed out, as
 /// fresh arrays are. An arena belongs to one thread at a time; work that a kernel spreads over other threads allocates
 /// normally there.
+/// <para>
+/// A training step (forward and backward of a large model) runs inside an arena too, and hands buffers back as soon as
+/// they are spent (<see cref="Release"/>): an intermediate tensor's gradient once its own backward has run, and the
+/// scratch arrays of a backward function when it returns. So the step's peak is the activations plus the gradients in
+/// flight, as in PyTorch, and a steady-state step takes no new memory from the runtime (no page faults, no garbage).
+/// </para>
 /// </remarks>
 internal sealed class TensorArena
 {
     [ThreadStatic] private static TensorArena? t_active;
 
     private readonly Dictionary<int, Stack<float[]>> _free = [];
-    private readonly List<float[]> _lent = [];
+    private readonly HashSet<float[]> _lent = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>Bytes of the buffers the arena owns (lent and free).</summary>
     public long Bytes { get; private set; }
@@ -46,6 +52,21 @@ internal sealed class TensorArena
         _lent.Add(buffer);
         return buffer;
     }
+
+    /// <summary>
+    /// Hands <paramref name="buffer"/> back to the thread's active arena for reuse within the same step, if that arena
+    /// lent it (otherwise nothing happens). The caller guarantees nothing reads or writes the buffer afterwards.
+    /// </summary>
+    public static void Release(float[]? buffer)
+    {
+        var arena = t_active;
+        if (arena is null || buffer is null || !arena._lent.Remove(buffer)) return;
+        if (!arena._free.TryGetValue(buffer.Length, out var stack)) arena._free[buffer.Length] = stack = new Stack<float[]>();
+        stack.Push(buffer);
+    }
+
+    /// <summary>Whether an arena is active on this thread (tensors created now live only until its next recycle).</summary>
+    public static bool IsActive => t_active is not null;
 
     /// <summary>Takes back every buffer lent since the last call: the tensors made from them must no longer be used.</summary>
     public void Recycle()

@@ -100,6 +100,31 @@ public sealed class Gpt : Module
     }
 
     /// <summary>
+    /// One training step's forward and backward: the mean cross-entropy of <see cref="Loss"/>, its gradients accumulated
+    /// into the parameters' <see cref="Tensor.Grad"/> (the caller clips and steps the optimizer); returns the loss.
+    /// </summary>
+    /// <remarks>
+    /// The step runs in the model's training arena: activations, intermediate gradients and scratch buffers are taken from
+    /// it and handed back as soon as they are spent (see <c>TensorArena</c>), so the peak memory is the activations plus
+    /// the gradients in flight, and steps after the first take no new memory from the runtime. Nothing the step created
+    /// outlives it (only the parameters' gradients, which are never arena buffers).
+    /// </remarks>
+    public float TrainingLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int time)
+    {
+        float value;
+        using (_trainingArena.Activate())
+        {
+            var loss = Loss(inputs, targets, batch, time);
+            value = loss.Item();
+            loss.Backward();
+        }
+        _trainingArena.Recycle();
+        return value;
+    }
+
+    private readonly Reinforce.Tensors.TensorArena _trainingArena = new();
+
+    /// <summary>
     /// Continues each prompt (token ids) with up to <paramref name="maxNewTokens"/> sampled tokens. A completion ends early
     /// at <paramref name="stopToken"/> (when ≥ 0, and kept in the completion) or when prompt and completion fill the
     /// context. The same <paramref name="rng"/> state gives the same completions.

@@ -97,7 +97,7 @@ public static class LmBenchmark
         {
             var clock = Stopwatch.StartNew();
             optimizer.ZeroGrad();
-            model.Loss(inputs, targets, batchSize, t).Backward();
+            model.TrainingLoss(inputs, targets, batchSize, t);
             GradientClipping.ClipGlobalNorm(optimizer, 1f, errorIfNonFinite: true);
             optimizer.Step();
             if (s >= options.Warmup) times.Add(clock.Elapsed.TotalSeconds);

@@ -219,13 +219,12 @@ public sealed class Pretrainer : IRunTrainer
         float lr = _schedule.At((double)StepCount / _options.Steps);
         _optimizer.LearningRate = lr;
         _optimizer.ZeroGrad();
-        var loss = _model.Loss(inputs, targets, batch, context);
-        loss.Backward();
+        float loss = _model.TrainingLoss(inputs, targets, batch, context);
         float norm = GradientClipping.ClipGlobalNorm(_optimizer, _options.MaxGradNorm, errorIfNonFinite: true);
         _optimizer.Step();
         StepCount++;
         double seconds = clock.Elapsed.TotalSeconds;
-        return new PretrainStep(StepCount, loss.Item(), lr, norm, batch * context / Math.Max(seconds, 1e-9));
+        return new PretrainStep(StepCount, loss, lr, norm, batch * context / Math.Max(seconds, 1e-9));
     }
 
     /// <summary>
