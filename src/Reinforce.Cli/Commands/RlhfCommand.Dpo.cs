@@ -22,7 +22,7 @@ internal static partial class RlhfCommand
         var lr = new Option<float>("--lr") { Description = "Learning rate.", DefaultValueFactory = _ => 1e-4f };
         var beta = new Option<double>("--beta") { Description = "β of the DPO loss (TRL's default 0.1).", DefaultValueFactory = _ => 0.1 };
         var lora = new LoraCliOptions();
-        var dtype = new Option<string>("--dtype") { Description = "Weights of a full fine-tuning's Hugging Face folder: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
+        var dtype = new Option<string>("--dtype") { Description = "Weights written: a full fine-tuning's Hugging Face folder, or with --lora the adapter_model.safetensors: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
         var force = new Option<bool>("--force") { Description = "Replace a model already in the output folder." };
         var rater = new Option<string?>("--rater") { Description = "Also report a simulated rater's mean score (simple, cheerful or spelling) of completions sampled from the pairs' prompts before and after (for preferences that rater wrote)." };
         rater.AcceptOnlyFromAmong("simple", "cheerful", "spelling");
@@ -77,7 +77,7 @@ internal static partial class RlhfCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"after:  implicit-reward margin {m1:F3}, pairs ordered right {a1:P1}{RaterScore()} ({watch.Elapsed.TotalSeconds:F1} s)"));
             if (policy.Lora is { } adapters)
             {
-                PeftAdapter.Save(dir, adapters, BaseModelName(modelPath), parse.GetValue(force));
+                PeftAdapter.Save(dir, adapters, BaseModelName(modelPath), parse.GetValue(force), weightsType);
                 Console.WriteLine($"Wrote the LoRA adapter to {dir} (adapter_config.json, adapter_model.safetensors).");
             }
             else if (tokenizer is ByteLevelBpeTokenizer bpe)

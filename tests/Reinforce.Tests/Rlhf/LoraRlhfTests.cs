@@ -31,12 +31,12 @@ public sealed class LoraRlhfTests : IDisposable
         return model;
     });
 
-    private static (RlhfTrainer Trainer, Gpt Base) Trainer(RlAlgorithm algorithm, int seed = 1)
+    private static (RlhfTrainer Trainer, Gpt Base) Trainer(RlAlgorithm algorithm, int seed = 1, double dropout = 0)
     {
         var tokenizer = ByteLevelBpeTokenizer.FromFolder(BpeTokenizerTests.DataPath("tiny-gpt2"))!;
         var policy = Pretrained.Value.Clone();
         var baseCopy = policy.Clone();
-        LoraAdapters.Attach(policy, new LoraOptions { Rank = 4, Alpha = 8, TargetModules = ["c_attn", "c_proj", "c_fc"], Seed = seed });
+        LoraAdapters.Attach(policy, new LoraOptions { Rank = 4, Alpha = 8, TargetModules = ["c_attn", "c_proj", "c_fc"], Seed = seed, Dropout = dropout });
         var options = RlhfOptions.For(algorithm) with
         {
             GroupSize = 8, PromptsPerStep = 4, MaxNewTokens = 8, LearningRate = 2e-2f, KlCoefficient = 0.01f, Seed = seed,
@@ -81,11 +81,13 @@ public sealed class LoraRlhfTests : IDisposable
     }
 
     [Theory]
-    [InlineData(RlAlgorithm.Grpo)]
-    [InlineData(RlAlgorithm.Ppo)]
-    public void Lora_training_state_saves_and_resumes_onto_a_fresh_base(RlAlgorithm algorithm)
+    [InlineData(RlAlgorithm.Grpo, 0.0)]
+    [InlineData(RlAlgorithm.Ppo, 0.0)]
+    [InlineData(RlAlgorithm.Grpo, 0.1)]   // the dropout stream continues where it stopped, so the resumed step drops the same inputs
+    [InlineData(RlAlgorithm.Ppo, 0.1)]
+    public void Lora_training_state_saves_and_resumes_onto_a_fresh_base(RlAlgorithm algorithm, double dropout)
     {
-        var (trainer, baseModel) = Trainer(algorithm);
+        var (trainer, baseModel) = Trainer(algorithm, dropout: dropout);
         for (int i = 0; i < 3; i++) trainer.Step();
         string checkpoint = Path.Combine(_dir, "step-3");
         trainer.Save(checkpoint);
@@ -100,7 +102,7 @@ public sealed class LoraRlhfTests : IDisposable
         }
         var next = trainer.Step();
 
-        var (resumed, resumedBase) = Trainer(algorithm);
+        var (resumed, resumedBase) = Trainer(algorithm, dropout: dropout);
         resumed.Load(checkpoint);
         Assert.Equal(3, resumed.StepCount);
         foreach (var (name, t) in resumedBase.StateDict()) Assert.True(t.Data.AsSpan().SequenceEqual(resumed.Policy.StateDict()[name].Data), name);

@@ -143,6 +143,30 @@ public sealed class LoraTests : IDisposable
         Assert.Throws<IOException>(() => PeftAdapter.Save(_dir, lora, "tiny"));
     }
 
+    [Theory]
+    [InlineData("F16")]
+    [InlineData("BF16")]
+    public void Half_precision_adapters_save_and_load_as_peft_writes_them(string dtype)
+    {
+        var model = Model();
+        var lora = Attach(model);
+        PeftAdapter.Save(_dir, lora, "tiny", dtype: dtype);
+        string file = Path.Combine(_dir, "adapter_model.safetensors");
+        var (header, _) = SafeTensors.ReadHeader(file);
+        Assert.All(header, t => Assert.Equal(dtype, t.DType));
+        var fresh = Model();
+        var loaded = PeftAdapter.Load(_dir, fresh);
+        // Every adapter weight is the original rounded to the half format, and nothing else changed.
+        foreach (var ((name, want), (_, got)) in lora.NamedParameters().Zip(loaded.NamedParameters()))
+            for (int i = 0; i < want.Size; i++)
+            {
+                float v = want.Value.Data[i];
+                float rounded = dtype == "F16" ? (float)(Half)v : BitConverter.Int32BitsToSingle(SafeTensors.ToBFloat16Bits(v) << 16);
+                Assert.True(rounded == got.Value.Data[i], $"{name}[{i}]: {got.Value.Data[i]} is not {v} rounded to {dtype} ({rounded})");
+            }
+        Assert.Contains(loaded.NamedParameters(), p => p.Parameter.Value.Data.Any(x => x != 0f));
+    }
+
     [Fact]
     public void An_adapter_for_another_base_model_is_refused()
     {

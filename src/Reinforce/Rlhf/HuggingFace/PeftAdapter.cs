@@ -17,8 +17,11 @@ public static class PeftAdapter
     private const string Prefix = "base_model.model.transformer.";
     private const string FingerprintKey = "reinforce_base_model";
 
-    /// <summary>Writes <paramref name="lora"/> to <paramref name="folder"/>; refuses to replace an existing adapter unless <paramref name="overwrite"/>.</summary>
-    public static void Save(string folder, LoraAdapters lora, string baseModelName, bool overwrite = false)
+    /// <summary>
+    /// Writes <paramref name="lora"/> to <paramref name="folder"/>, its weights as <paramref name="dtype"/> (F32, F16 or
+    /// BF16, as PEFT saves half-precision adapters); refuses to replace an existing adapter unless <paramref name="overwrite"/>.
+    /// </summary>
+    public static void Save(string folder, LoraAdapters lora, string baseModelName, bool overwrite = false, string dtype = "F32")
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(lora);
@@ -44,7 +47,7 @@ public static class PeftAdapter
         AtomicFile.WriteAllText(Path.Combine(folder, "adapter_config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         var tensors = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var (name, t) in lora.PeftState()) tensors[Prefix + name] = t;
-        SafeTensors.Save(weights, tensors, new Dictionary<string, string> { ["format"] = "pt", [FingerprintKey] = lora.BaseModel });
+        SafeTensors.Save(weights, tensors, new Dictionary<string, string> { ["format"] = "pt", [FingerprintKey] = lora.BaseModel }, dtype);
     }
 
     /// <summary>

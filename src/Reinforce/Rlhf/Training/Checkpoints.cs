@@ -154,6 +154,7 @@ public static class LmCheckpoint
     public const string TrainingStateFile = "training_state.safetensors";
 
     private const string ExtraPrefix = "extra.";
+    private const string LoraDropoutRngKey = "lora_dropout_rng";
 
     /// <summary>
     /// Saves everything a language-model trainer needs to continue bit-exactly into <paramref name="directory"/>: the
@@ -177,6 +178,8 @@ public static class LmCheckpoint
             foreach (var (name, tensor) in extra.StateDict()) tensors[ExtraPrefix + name] = tensor;
         metadata["step"] = step.ToString(CultureInfo.InvariantCulture);
         metadata["rng"] = string.Join(',', rng.GetState().Select(s => s.ToString(CultureInfo.InvariantCulture)));
+        // LoRA dropout draws from its own stream: without it a resumed run would drop other inputs than the uninterrupted one.
+        if (model.Lora is { } lora) metadata[LoraDropoutRngKey] = string.Join(',', lora.DropoutRng.GetState().Select(s => s.ToString(CultureInfo.InvariantCulture)));
         SafeTensors.Save(Path.Combine(directory, TrainingStateFile), tensors, metadata);
     }
 
@@ -210,6 +213,8 @@ public static class LmCheckpoint
             optimizer.SetState(Optim.OptimizerState.FromTensors(tensors, metadata));
             extra?.LoadStateDict(extraTensors);
             rng.SetState(rngState);
+            if (model.Lora is { } lora && metadata.TryGetValue(LoraDropoutRngKey, out var dropoutState))
+                lora.DropoutRng.SetState(dropoutState.Split(',').Select(s => ulong.Parse(s, CultureInfo.InvariantCulture)).ToArray());
             if (restoreWeights) model.CopyFrom(saved);
             return step;
         }
