@@ -209,6 +209,12 @@ internal static class LmCommand
             var r = LmBenchmark.Run(config, options);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"training: {r.TrainTokensPerSecond,8:N0} tokens/s (median step {r.TrainMedianStepMilliseconds:F1} ms; best {r.TrainBestTokensPerSecond:N0} tokens/s; {r.TrainedParameters:N0} parameters trained)"));
+            if (r.Limit is { } limit)
+            {
+                double limitTokens = limit.TokensPerSecond(options.BatchSize * config.ContextLength);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"limit on this machine now: {limitTokens:N0} tokens/s (the step's matrix products alone, {limit.Flops / 1e9:N1} GFLOP, take {limit.Milliseconds:N1} ms at {limit.Gflops:N1} GFLOP/s); this run at {100 * r.TrainTokensPerSecond / limitTokens:N0} % of it."));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"peak memory (RSS) after training: {r.PeakResidentBytesAfterTraining / 1048576.0:N0} MiB"));
             foreach (var s in r.Sampling)

@@ -65,6 +65,23 @@ public sealed class GptTests : IDisposable
     }
 
     [Fact]
+    public void The_step_limit_counts_every_matrix_product_of_a_training_step()
+    {
+        // Per token: every weight matrix (12·C² per layer, and the tied head C·V) in three products (forward, input and
+        // weight gradients: 6 FLOPs per weight), and attention's six T×T×(C/H) products per head: 12·T·C per layer.
+        // With frozen weights (LoRA) the weight-gradient products are not run: 4 FLOPs per weight.
+        var config = new GptConfig { VocabSize = 50, ContextLength = 16, Layers = 3, Width = 24, Heads = 4 };
+        int batch = 2, tokens = batch * config.ContextLength, c = config.Width;
+        double weights = 12.0 * c * c * config.Layers + (double)c * config.VocabSize;
+        double attention = 12.0 * config.ContextLength * c * config.Layers;
+        var full = Reinforce.Rlhf.Demos.LmBenchmark.MeasureStepLimit(config, batch);
+        Assert.Equal(tokens * (6 * weights + attention), full.Flops, 6);
+        var frozen = Reinforce.Rlhf.Demos.LmBenchmark.MeasureStepLimit(config, batch, frozenWeights: true);
+        Assert.Equal(tokens * (4 * weights + attention), frozen.Flops, 6);
+        Assert.True(full.Milliseconds > 0 && full.Gflops > 0);
+    }
+
+    [Fact]
     public void Parameters_follow_gpt2_names_and_the_head_is_tied()
     {
         var config = new GptConfig { VocabSize = 65 };

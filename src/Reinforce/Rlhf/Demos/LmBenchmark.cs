@@ -24,6 +24,23 @@ public sealed record LmBenchmarkResult(
 
     /// <summary>The process's peak resident memory (bytes) right after the training steps, before sampling.</summary>
     public long PeakResidentBytesAfterTraining { get; init; }
+
+    /// <summary>The machine's limit for this training step: its matrix products timed alone at their real shapes (null: not measured).</summary>
+    public LmStepLimit? Limit { get; init; }
+}
+
+/// <summary>
+/// The matrix products of one training step (every linear layer's forward and two backward products, the attention's
+/// per-head products, the tied head's three), timed alone at their real shapes on this machine now: everything a
+/// step spends beyond <see cref="Milliseconds"/> is overhead (element-wise passes, softmax, LayerNorm, the optimizer).
+/// </summary>
+public sealed record LmStepLimit(double Flops, double Milliseconds)
+{
+    /// <summary>The products' rate, GFLOP/s.</summary>
+    public double Gflops => Flops / Milliseconds / 1e6;
+
+    /// <summary>Tokens per second if a step were its products alone.</summary>
+    public double TokensPerSecond(int tokensPerStep) => tokensPerStep / (Milliseconds / 1000);
 }
 
 /// <summary>Settings of <see cref="LmBenchmark.Run(GptConfig, LmBenchmarkOptions)"/>.</summary>
@@ -52,6 +69,9 @@ public sealed record LmBenchmarkOptions
 
     /// <summary>Seed of the weights and the tokens.</summary>
     public int Seed { get; init; } = 1;
+
+    /// <summary>Also time the step's matrix products alone (<see cref="LmBenchmarkResult.Limit"/>).</summary>
+    public bool MeasureLimit { get; init; } = true;
 }
 
 /// <summary>
@@ -103,6 +123,7 @@ public static class LmBenchmark
             if (s >= options.Warmup) times.Add(clock.Elapsed.TotalSeconds);
         }
         long peak = PeakResidentBytes();
+        var limit = options.MeasureLimit ? MeasureStepLimit(config, batchSize, options.Lora is not null) : null;
         times.Sort();
         double median = times[times.Count / 2], best = times[0];
         double tokens = (double)batchSize * t;
@@ -132,7 +153,52 @@ public static class LmBenchmark
             TrainedParameters = trained.ParameterCount,
             Lora = options.Lora,
             PeakResidentBytesAfterTraining = peak,
+            Limit = limit,
         };
+    }
+
+    /// <summary>
+    /// Times the matrix products of one training step of <paramref name="config"/> at batch <paramref name="batch"/>,
+    /// each distinct shape alone (best of three, after one untimed run) and counted as often as the step runs it.
+    /// With LoRA the frozen weights get no weight-gradient product (the adapters' are negligible and left out).
+    /// </summary>
+    public static LmStepLimit MeasureStepLimit(GptConfig config, int batch, bool frozenWeights = false)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        int t = config.ContextLength, c = config.Width, v = config.VocabSize, rows = batch * t, hd = c / config.Heads, hidden = config.MlpRatio * c;
+        var products = new List<(int M, int K, int N, bool TA, bool TB, long Count)>();
+        foreach (var (input, output) in new[] { (c, 3 * c), (c, c), (c, hidden), (hidden, c) })
+        {
+            products.Add((rows, input, output, false, false, config.Layers));                           // y = x·W
+            products.Add((rows, output, input, false, true, config.Layers));                            // dx = dy·Wᵀ
+            if (!frozenWeights) products.Add((input, rows, output, true, false, config.Layers));        // dW = xᵀ·dy
+        }
+        long heads = (long)batch * config.Heads * config.Layers;
+        products.Add((t, hd, t, false, true, 2 * heads));    // S = Q·Kᵀ ; dP = dO·Vᵀ
+        products.Add((t, t, hd, false, false, 2 * heads));   // O = P·V ; dQ = dS·K
+        products.Add((t, t, hd, true, false, 2 * heads));    // dV = Pᵀ·dO ; dK = dSᵀ·Q
+        products.Add((rows, c, v, false, true, 1));          // logits = h·Wₑᵀ
+        products.Add((rows, v, c, false, false, 1));         // dh = dlogits·Wₑ
+        if (!frozenWeights) products.Add((v, rows, c, true, false, 1));   // dWₑ = dlogitsᵀ·h
+        double flops = 0, seconds = 0;
+        foreach (var (m, k, n, ta, tb, count) in products)
+        {
+            var a = new float[(long)m * k];
+            var b = new float[(long)k * n];
+            var y = new float[(long)m * n];
+            Array.Fill(a, 0.01f);
+            Array.Fill(b, 0.02f);
+            double best = double.MaxValue;
+            for (int r = 0; r < 4; r++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                Tensors.Kernels.MatMul(a, b, y, m, k, n, ta, tb);
+                if (r > 0) best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            }
+            flops += 2.0 * m * k * n * count;
+            seconds += best * count;
+        }
+        return new LmStepLimit(flops, seconds * 1000);
     }
 
     /// <summary>The process's peak resident set so far (Linux: VmHWM; elsewhere the runtime's peak working set).</summary>
