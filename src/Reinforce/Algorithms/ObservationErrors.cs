@@ -58,7 +58,7 @@ internal static class ObservationErrors
         {
             int c = image.Shape[0], h = image.Shape[1], w = image.Shape[2];
             string name = image.Key.Length == 0 ? "The image" : $"Key '{image.Key}'";
-            int other = values - (layout.Size - image.Length);   // the values left for the image if the other keys are right
+            int other = hints.Count > 0 ? 0 : values - (layout.Size - image.Length);   // the values left for the image if the other keys are right
             if (other > 0 && other % (h * w) == 0 && other / (h * w) != c && values < 2 * layout.Size)
                 hints.Add($"{name} has {c} channel{(c == 1 ? "" : "s")} of {h}×{w}, but {other} values are {other / (h * w)} plane{(other / (h * w) == 1 ? "" : "s")} of {h}×{w}: another channel count (RGB against grayscale, another frame stack?).");
             else if (other > 0 && other % (h * w) != 0 && values < 2 * layout.Size)
