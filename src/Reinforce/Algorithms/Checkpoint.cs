@@ -179,7 +179,8 @@ public static class Checkpoint
         // The policy's encoders are built from the observation space: a checkpoint loaded into another space (a vector
         // environment for an image policy, a Dict with other keys, HWC instead of CHW) would fail later with a less clear message.
         string? recordedSpace = CheckpointManifest.OptionalString(environment, "observation_space", manifestPath, "environment.observation_space");
-        int recordedSize = CheckpointManifest.Int(environment, "observation_size", manifestPath, 1, int.MaxValue, "environment.observation_size");
+        int recordedSize = environment.ContainsKey("observation_size")
+            ? CheckpointManifest.Int(environment, "observation_size", manifestPath, 1, int.MaxValue, "environment.observation_size") : env.ObservationSize;
         if (recordedSpace is not null ? recordedSpace != env.SingleObservationSpace.ToString() : recordedSize != env.ObservationSize)
             throw new ArgumentException(
                 $"Checkpoint '{dir}' holds a policy for observations {recordedSpace ?? $"of {recordedSize} floats"}, but the environment given " +
