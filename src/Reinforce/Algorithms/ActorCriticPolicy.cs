@@ -302,8 +302,11 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     // ------------------------------------------------------------------ inference path (rollouts, Predict)
 
     /// <inheritdoc/>
-    public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output) =>
+    public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
+    {
+        CheckObservations(observations);
         Act(observations.Data, observations.Rows, actionMask, rng, deterministic, output);
+    }
 
     /// <summary>
     /// <see cref="Act(in ObservationBatch, PolicyState, ReadOnlySpan{bool}, Rng, bool, in ActionBatch)"/> on flat feature rows
@@ -364,8 +367,11 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     }
 
     /// <inheritdoc/>
-    public override void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values) =>
+    public override void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values)
+    {
+        CheckObservations(observations);
         PredictValuesFlat(observations.Data, observations.Rows, values);
+    }
 
     /// <summary>gSDE: draws new exploration matrices at the start of each rollout and every <c>sde_sample_freq</c> steps.</summary>
     public override void OnRolloutStep(int step, int rows, Rng rng)

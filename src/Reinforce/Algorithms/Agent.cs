@@ -1,3 +1,4 @@
+using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
 
 namespace Reinforce.Algorithms;
@@ -19,6 +20,12 @@ public abstract class Agent : IDisposable
 
     /// <summary>The policy that acts.</summary>
     public abstract IPolicy ActingPolicy { get; }
+
+    /// <summary>
+    /// The space of the raw observations the agent acts on (the training environment's); <see cref="Predict(ReadOnlySpan{float}, bool)"/>
+    /// takes them flattened (<see cref="FlattenObservation"/>). Null when the agent does not know it.
+    /// </summary>
+    public virtual Space? ObservationSpace => null;
 
     /// <summary>Environment steps taken so far, summed over environments.</summary>
     public long StepsDone { get; protected set; }
@@ -135,8 +142,27 @@ public abstract class Agent : IDisposable
     {
         int d = ActingPolicy.ObservationSize;
         if (observations.Length == 0 || observations.Length % d != 0)
-            throw new ArgumentException($"Predict: {observations.Length} observation values; expected a multiple of the observation size {d}.", nameof(observations));
+            throw new ArgumentException(ObservationErrors.WrongSize("Predict", observations.Length, ActingPolicy.ObservationLayout, ObservationSpace), nameof(observations));
         return observations.Length / d;
+    }
+
+    /// <summary>
+    /// The flattened row <see cref="Predict(ReadOnlySpan{float}, bool)"/> takes for one observation of
+    /// <see cref="ObservationSpace"/> as an environment returns it: a float[] for a Box, a byte[] image (CHW) for a
+    /// ByteBox, an int for a Discrete, a dictionary by key for a Dict, an object[] for a Tuple. A value that is not in
+    /// the space (a missing or extra key, a wrong shape, a value out of range) is an error naming the key and the space.
+    /// </summary>
+    public float[] FlattenObservation(object observation)
+    {
+        ArgumentNullException.ThrowIfNull(observation);
+        var space = ObservationSpace ?? throw new InvalidOperationException(
+            $"FlattenObservation: this agent does not know its observation space; pass flattened rows of {ActingPolicy.ObservationSize} floats ({ObservationErrors.Blocks(ActingPolicy.ObservationLayout)}) to Predict.");
+        string? mismatch = space.DescribeMismatch(observation);
+        if (mismatch is not null)
+            throw new ArgumentException($"FlattenObservation: the observation {mismatch}{(mismatch.Contains(space.ToString() ?? "", StringComparison.Ordinal) ? "" : $" (the agent's observation space is {space})")}.", nameof(observation));
+        var row = new float[space.FlatSize];
+        space.FlattenObject(observation, row);
+        return row;
     }
 
     private ReadOnlySpan<float> Normalized(ReadOnlySpan<float> observations)
@@ -158,8 +184,12 @@ public abstract class Agent : IDisposable
         ArgumentNullException.ThrowIfNull(env);
         if (episodes < 1) throw new ArgumentOutOfRangeException(nameof(episodes), episodes, "Evaluate: run at least one episode.");
         var policy = ActingPolicy;
-        if (env.ObservationSize != policy.ObservationSize || env.SingleActionSpace.ToString() != policy.ActionSpace.ToString())
-            throw new ArgumentException($"Evaluate: the environment ({env.SingleObservationSpace}, {env.SingleActionSpace}) does not match the policy's (observations of {policy.ObservationSize}, actions {policy.ActionSpace}).");
+        if (env.ObservationSize != policy.ObservationSize || env.SingleActionSpace.ToString() != policy.ActionSpace.ToString()
+            || ObservationSpace is { } space && space.ToString() != env.SingleObservationSpace.ToString())
+            throw new ArgumentException(
+                $"Evaluate: the environment's observations {env.SingleObservationSpace} and actions {env.SingleActionSpace} do not match the agent's: observations " +
+                $"{(ObservationSpace is { } s ? s.ToString() : $"of {policy.ObservationSize} floats")} ({ObservationErrors.Blocks(policy.ObservationLayout)}), actions {policy.ActionSpace}. " +
+                "Evaluate in the environment the agent was trained in (same id and options; images channels first, as in training).", nameof(env));
         int n = env.NumEnvs;
         var targets = new int[n];
         var counts = new int[n];

@@ -176,6 +176,17 @@ public static class Checkpoint
             throw new ArgumentException($"Checkpoint '{dir}' was trained with {numEnvs} environments, but the environment given has {env.NumEnvs}; make it with the same count so the recorded actions can be replayed.", nameof(env));
         }
 
+        // The policy's encoders are built from the observation space: a checkpoint loaded into another space (a vector
+        // environment for an image policy, a Dict with other keys, HWC instead of CHW) would fail later with a less clear message.
+        string? recordedSpace = CheckpointManifest.OptionalString(environment, "observation_space", manifestPath, "environment.observation_space");
+        int recordedSize = environment.ContainsKey("observation_size")
+            ? CheckpointManifest.Int(environment, "observation_size", manifestPath, 1, int.MaxValue, "environment.observation_size") : env.ObservationSize;
+        if (recordedSpace is not null ? recordedSpace != env.SingleObservationSpace.ToString() : recordedSize != env.ObservationSize)
+            throw new ArgumentException(
+                $"Checkpoint '{dir}' holds a policy for observations {recordedSpace ?? $"of {recordedSize} floats"}, but the environment given " +
+                $"({(env.Envs.Count > 0 ? env.Envs[0].Name : "?")}) observes {env.SingleObservationSpace} ({env.ObservationSize} floats). Load it with the environment it was trained in " +
+                $"({environmentId ?? "the same id"} with the same options and wrappers; images channels first as in training), or leave the environment out to make that one.", nameof(env));
+
         var info = AlgorithmRegistry.Find(algorithm) ?? throw new CheckpointFormatException(manifestPath, $"unknown algorithm \"{algorithm}\"",
             $"This build knows {string.Join(", ", AlgorithmRegistry.Names)}; load the checkpoint with the build (or plug-in) that registered \"{algorithm}\".");
         OnPolicyOptions options;
@@ -343,6 +354,7 @@ public static class Checkpoint
                 ["id"] = environmentId ?? agent.EnvironmentId,
                 ["num_envs"] = agent.Env.NumEnvs,
                 ["observation_size"] = agent.Policy.ObservationSize,
+                ["observation_space"] = agent.ObservationSpace.ToString(),
                 ["action_space"] = agent.Policy.ActionSpace.ToString(),
                 ["reset_seed"] = agent.Actions.ResetSeed.ToString(CultureInfo.InvariantCulture),
                 ["restore"] = agent.EnvironmentRestore.ToString().ToLowerInvariant(),

@@ -205,8 +205,7 @@ public sealed class EncoderPolicy : TrainablePolicy
     /// <summary>The encoders' features for every row, [rows, FeatureSize], in scratch.</summary>
     private ReadOnlySpan<float> Encode(in ObservationBatch observations)
     {
-        if (!ReferenceEquals(observations.Layout, ObservationLayout) && observations.RowSize != ObservationLayout.Size)
-            throw new ArgumentException($"EncoderPolicy: observations of {observations.RowSize} floats per row ({observations.Layout}) do not match the policy's layout {ObservationLayout} ({ObservationLayout.Size} floats).");
+        CheckObservations(observations);
         int rows = observations.Rows;
         if (_encoders.Length == 1 && _encoders[0].Network is null) return observations.Data;
         Grow(ref _features, rows * FeatureSize);

@@ -165,6 +165,16 @@ public abstract class TrainablePolicy : Module, IPolicy
     /// <inheritdoc/>
     public abstract void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output);
 
+    /// <summary>Throws when <paramref name="observations"/> are not rows of this policy's layout, naming both layouts and the fix.</summary>
+    protected void CheckObservations(in ObservationBatch observations)
+    {
+        if (ReferenceEquals(observations.Layout, ObservationLayout) || observations.RowSize == ObservationSize) return;
+        throw new ArgumentException(
+            $"{GetType().Name}: observations of {observations.RowSize} floats per row ({ObservationErrors.Blocks(observations.Layout)}) do not fit the policy, " +
+            $"which was built for rows of {ObservationSize} floats ({ObservationErrors.Blocks(ObservationLayout)}). Act on observations of the space the policy was made for " +
+            "(ObservationLayout.Of(env.SingleObservationSpace) of the training environment; images channels first).", nameof(observations));
+    }
+
     /// <inheritdoc/>
     public abstract void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values);
 

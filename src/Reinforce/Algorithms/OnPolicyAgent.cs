@@ -131,6 +131,9 @@ public abstract partial class OnPolicyAgent : Agent
     public override IPolicy ActingPolicy => Policy;
 
     /// <inheritdoc/>
+    public override Space ObservationSpace => _rawEnv.SingleObservationSpace;
+
+    /// <inheritdoc/>
     protected override Rng PredictRng => _predictRng;
 
     /// <inheritdoc/>
