@@ -98,12 +98,11 @@ internal static class LmCommand
 
     /// <summary>
     /// Prints a progress line after the first step, at every evaluation (with the held-out loss and a sample) and at
-    /// least every few seconds, so a redirected output shows the run is alive.
+    /// least every PrintCadence.Every, so a redirected output shows the run is alive.
     /// </summary>
     private sealed class PretrainProgressPrinter(Pretrainer trainer) : IProgress<RunProgress>
     {
-        private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
-        private TimeSpan _printed = TimeSpan.MinValue;
+        private readonly PrintCadence _cadence = new();
         private double _best = double.PositiveInfinity;
         private double _lossSum;
         private int _lossCount;
@@ -113,8 +112,7 @@ internal static class LmCommand
             _lossSum += p.Metrics["loss"];
             _lossCount++;
             bool evaluated = p.Metrics.TryGetValue("val_loss", out double validation);
-            if (!evaluated && _printed != TimeSpan.MinValue && p.Elapsed - _printed < Every) return;
-            _printed = p.Elapsed;
+            if (!_cadence.Due(evaluated)) return;
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"step {p.Step,6}/{p.TotalSteps}  loss {_lossSum / _lossCount:F3}  lr {p.Metrics["learning_rate"]:G3}  {p.Metrics["tokens_per_second"],7:F0} tok/s  eta {p.Left.TotalSeconds:F0}s");
             _lossSum = 0;

@@ -6,6 +6,7 @@ using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.HuggingFace;
 using Reinforce.Rlhf.Text;
 using Reinforce.Rlhf.Training;
+using Reinforce.Training;
 
 namespace Reinforce.Cli.Commands;
 

@@ -1,4 +1,4 @@
-using Reinforce.Cli;
+using Reinforce.Training;
 
 namespace Reinforce.Tests.Training;
 
