@@ -28,7 +28,7 @@ public class DashboardCommandTests
             Console.SetOut(oldOut);
             Console.SetError(oldError);
         }
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var line = Assert.Single(lines);
         Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);

@@ -221,4 +221,16 @@ public sealed class RlhfCommandTests : IDisposable
         Assert.Equal(before.Keys.Order(), Directory.GetFiles(broken).Order());
         foreach (var (f, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(f));
     }
+
+    [Fact]
+    public void Demo_verifiable_that_misses_its_target_says_so_and_what_to_try()
+    {
+        string dir = Path.Combine(_root, "demo");
+        var (code, output, error) = Run(null, "rlhf", "demo", "verifiable", "--pretrain-steps", "5", "--steps", "2", "--width", "16", "--layers", "1", "--out", dir);
+        Assert.True(code == 1, error);   // 1: the run worked but the demo's target was not met
+        Assert.Contains("Target not met: greedy accuracy", output, StringComparison.Ordinal);
+        Assert.Contains("--steps 4", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("--algorithm rloo", output, StringComparison.Ordinal);   // it already ran RLOO
+        Assert.True(File.Exists(Path.Combine(dir, "report.md")));
+    }
 }
