@@ -217,4 +217,24 @@ public sealed class HonestRunRecordsTests : IDisposable
         Assert.Contains("does not exist", error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(missing));
     }
+
+    [Theory]
+    [InlineData("""{ "options": { "steps": "lots" } }""", "'options.steps' has the wrong type", "expected a whole number")]
+    [InlineData("""{ "options": { "steps": null } }""", "'options.steps' has the wrong type", "expected a whole number")]
+    [InlineData("""{ "model": { "layers": 1.5 } }""", "'model.layers' has the wrong type", "expected a whole number")]
+    [InlineData("""{ "tokenizer": 5 }""", "'tokenizer' has the wrong type", "expected a string in quotes")]
+    [InlineData("""{ "tokenizer": "\uD800" }""", "'tokenizer' holds a string with a lone UTF-16 surrogate", "which is not text")]
+    [InlineData("""{ "evaluate_every": 5, "evaluate_every": 6 }""", "a key appears twice", "keep one")]
+    [InlineData("""null""", "null where an object", "Re-create")]
+    public void Run_config_files_of_the_language_model_runs_name_the_field_in_plain_words(string json, string problem, string fix)
+    {
+        // lm pretrain, rlhf reward and rlhf train read their config.json through JsonFile (the RL runs through ConfigJson).
+        var e = Assert.Throws<Reinforce.IO.CheckpointFormatException>(() => Reinforce.IO.JsonFile.Deserialize<Reinforce.Rlhf.Training.PretrainRunConfig>(json, "run/config.json"));
+        Assert.Contains("run/config.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.Contains(fix, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("`1", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(Reinforce.Rlhf.Training.PretrainRunConfig), e.Message, StringComparison.Ordinal);
+    }
 }
