@@ -24,8 +24,7 @@ public static class Program
             return parse.Invoke();
         }
         foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {CommandLineErrors.Friendly(error.Message)}");
-        string command = parse.CommandResult.Command is RootCommand ? "reinforce" : $"reinforce {parse.CommandResult.Command.Name}";
-        Console.Error.WriteLine($"Run `{command} --help` for the options.");
+        Console.Error.WriteLine($"Run `{("reinforce " + CommandPath(parse)).TrimEnd()} --help` for the options.");
         return 2;
     }
 

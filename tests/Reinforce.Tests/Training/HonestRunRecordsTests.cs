@@ -237,4 +237,22 @@ public sealed class HonestRunRecordsTests : IDisposable
         Assert.DoesNotContain("`1", e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(nameof(Reinforce.Rlhf.Training.PretrainRunConfig), e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("--runs", "textbook", "bandit", "--runs", "0")]
+    [InlineData("--episodes", "textbook", "short-corridor", "--episodes", "-1")]   // was an OverflowException with a stack trace
+    [InlineData("--seeds", "bench", "--seeds", "0")]                               // was "solved 0 of 0" and exit 0
+    [InlineData("--episodes", "bench", "--episodes", "0", "--seeds", "1")]         // was an ArgumentOutOfRangeException with a stack trace
+    [InlineData("--steps", "lm", "bench", "--steps", "0")]                         // was "LmBenchmark.Run: ... (Parameter 'options')"
+    public void A_count_below_one_is_a_usage_error_naming_the_option_and_the_full_command(string option, params string[] args)
+    {
+        var (code, output, error) = Cli(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);   // refused before anything ran
+        Assert.StartsWith($"error: {option}: is ", error, StringComparison.Ordinal);
+        Assert.Contains("use 1 or more", error, StringComparison.Ordinal);
+        string command = string.Join(' ', args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)));
+        Assert.Contains($"Run `reinforce {command} --help`", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
 }
