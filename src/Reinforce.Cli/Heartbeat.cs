@@ -15,6 +15,7 @@ internal sealed class Heartbeat : IDisposable
 {
     private readonly TextWriter _original;
     private readonly TextWriter _out;
+    private readonly LineWatcher _watcher;
     private readonly PrintCadence _cadence = new();
     private readonly string _command;
     private readonly Timer _timer;
@@ -26,7 +27,8 @@ internal sealed class Heartbeat : IDisposable
         _command = command;
         _original = Console.Out;
         _cadence.Printed();   // the silence counts from the start
-        _out = TextWriter.Synchronized(new LineWatcher(_original, _cadence));
+        _watcher = new LineWatcher(_original, _cadence);
+        _out = TextWriter.Synchronized(_watcher);
         Console.SetOut(_out);
         var tick = TimeSpan.FromTicks(Math.Clamp(PrintCadence.Every.Ticks / 5, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
         _timer = new Timer(_ => Beat(), null, tick, tick);
@@ -47,7 +49,8 @@ internal sealed class Heartbeat : IDisposable
         lock (_lock)
         {
             if (_stopped || !_cadence.Due(milestone: false)) return;
-            _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"... still running `reinforce {_command}` ({ElapsedText()})"));
+            // Lines stay whole: after a partial line (a prompt, a dot-per-step), the beat starts on the next one.
+            _out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(_watcher.MidLine ? Environment.NewLine : "")}... still running `reinforce {_command}` ({ElapsedText()})"));
         }
     }
 
@@ -66,6 +69,9 @@ internal sealed class Heartbeat : IDisposable
     /// <summary>Passes everything through and records each line end on the cadence.</summary>
     private sealed class LineWatcher(TextWriter inner, PrintCadence cadence) : TextWriter
     {
+        /// <summary>Whether the last text written left a line unfinished.</summary>
+        public bool MidLine { get; private set; }
+
         public override Encoding Encoding => inner.Encoding;
         public override IFormatProvider FormatProvider => inner.FormatProvider;
         [System.Diagnostics.CodeAnalysis.AllowNull] public override string NewLine { get => inner.NewLine; set => inner.NewLine = value; }
@@ -73,30 +79,37 @@ internal sealed class Heartbeat : IDisposable
         public override void Write(char value)
         {
             inner.Write(value);
-            if (value == '\n') cadence.Printed();
+            MidLine = value != '\n';
+            if (!MidLine) cadence.Printed();
         }
 
         public override void Write(string? value)
         {
             inner.Write(value);
-            if (value is not null && value.Contains('\n')) cadence.Printed();
+            if (string.IsNullOrEmpty(value)) return;
+            MidLine = value[^1] != '\n';
+            if (value.Contains('\n')) cadence.Printed();
         }
 
         public override void Write(char[] buffer, int index, int count)
         {
             inner.Write(buffer, index, count);
+            if (count == 0) return;
+            MidLine = buffer[index + count - 1] != '\n';
             if (Array.IndexOf(buffer, '\n', index, count) >= 0) cadence.Printed();
         }
 
         public override void WriteLine(string? value)
         {
             inner.WriteLine(value);
+            MidLine = false;
             cadence.Printed();
         }
 
         public override void WriteLine()
         {
             inner.WriteLine();
+            MidLine = false;
             cadence.Printed();
         }
 

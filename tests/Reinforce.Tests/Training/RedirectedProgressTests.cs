@@ -52,6 +52,31 @@ public sealed partial class RedirectedProgressTests : IDisposable
         Assert.Same(before, Console.Out);
     }
 
+    [Fact]
+    public void The_heartbeat_never_splits_a_line_and_is_off_for_commands_that_wait_on_people()
+    {
+        PrintCadence.Every = TimeSpan.FromMilliseconds(50);
+        var before = Console.Out;
+        var output = new StringWriter();
+        Console.SetOut(output);
+        try
+        {
+            using (var beat = Cli.Heartbeat.Start("soak test"))
+            {
+                Assert.NotNull(beat);
+                Console.Write("half a line");
+                Thread.Sleep(400);
+            }
+            Assert.Null(Cli.Heartbeat.Start("dashboard"));
+            Assert.Null(Cli.Heartbeat.Start("rlhf label"));
+        }
+        finally
+        {
+            Console.SetOut(before);
+        }
+        Assert.StartsWith("half a line" + Environment.NewLine + "... still running `reinforce soak test` (", output.ToString(), StringComparison.Ordinal);
+    }
+
     [GeneratedRegex(@"^steps [\d,]+/[\d,]+ \|", RegexOptions.Multiline)]
     private static partial Regex ProgressLine();
 }
