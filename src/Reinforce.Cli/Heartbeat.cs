@@ -36,13 +36,19 @@ internal sealed class Heartbeat : IDisposable
 
     /// <summary>
     /// Starts the heartbeat for <paramref name="command"/> (the words after `reinforce`) when standard output is
-    /// redirected; null on a terminal or for a command that waits on a person or a peer (dashboard, serve-env, render, rlhf label).
+    /// redirected; null on a terminal, for a command that waits on a person or a peer (dashboard, serve-env, render, rlhf label, mpi check),
+    /// and on MPI ranks other than 0.
     /// </summary>
     public static Heartbeat? Start(string command) =>
         Console.IsOutputRedirected && !WaitsOnOthers(command) ? new Heartbeat(command) : null;
 
     private static bool WaitsOnOthers(string command) =>
-        command.Length == 0 || command is "dashboard" or "serve-env" or "render" or "rlhf label" || command.StartsWith("mpi check", StringComparison.Ordinal);
+        command.Length == 0 || command is "dashboard" or "serve-env" or "render" or "rlhf label" or "mpi check" || FollowerRank();
+
+    /// <summary>Whether an MPI launcher started this process as a rank other than 0 (rank 0 speaks for the job).</summary>
+    private static bool FollowerRank() =>
+        int.TryParse(Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? Environment.GetEnvironmentVariable("PMIX_RANK") ?? Environment.GetEnvironmentVariable("PMI_RANK"),
+            out int rank) && rank > 0;
 
     private void Beat()
     {

@@ -3,6 +3,7 @@ using Reinforce.Training;
 namespace Reinforce.Tests.Training;
 
 /// <summary>Long commands print a progress line at their milestones and after at most five seconds of silence (a clock the test moves).</summary>
+[Collection("Console")]   // RedirectedProgressTests shortens PrintCadence.Every; this test needs the five seconds
 public sealed class PrintCadenceTests
 {
     [Fact]
