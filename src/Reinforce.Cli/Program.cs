@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using Reinforce.Cli.Commands;
 
 namespace Reinforce.Cli;
@@ -17,11 +18,27 @@ public static class Program
     {
         WarningListener.Install();
         var parse = BuildRoot().Parse(args);
-        if (parse.Errors.Count == 0) return parse.Invoke();
+        if (parse.Errors.Count == 0)
+        {
+            using var heartbeat = Heartbeat.Start(CommandPath(parse));
+            return parse.Invoke();
+        }
         foreach (var error in parse.Errors) Console.Error.WriteLine($"error: {CommandLineErrors.Friendly(error.Message)}");
-        string command = parse.CommandResult.Command is RootCommand ? "reinforce" : $"reinforce {parse.CommandResult.Command.Name}";
-        Console.Error.WriteLine($"Run `{command} --help` for the options.");
+        Console.Error.WriteLine($"Run `{("reinforce " + CommandPath(parse)).TrimEnd()} --help` for the options.");
         return 2;
+    }
+
+    /// <summary>The words of the command being run, after `reinforce` ("lm pretrain"; empty for the root).</summary>
+    private static string CommandPath(ParseResult parse)
+    {
+        var names = new List<string>();
+        SymbolResult? result = parse.CommandResult;
+        while (result is CommandResult { Command: not RootCommand } command)
+        {
+            names.Insert(0, command.Command.Name);
+            result = command.Parent;
+        }
+        return string.Join(' ', names);
     }
 
     /// <summary>Builds the command tree; each command lives in its own file under Commands/.</summary>

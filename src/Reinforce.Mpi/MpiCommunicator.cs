@@ -49,15 +49,18 @@ public sealed unsafe class MpiCommunicator : ICommunicator
     /// </summary>
     /// <param name="requireLauncher">When true (the default), a process not started by an MPI launcher is an error
     /// instead of silently training as a lone rank.</param>
+    /// <param name="command">The command line every rank runs, shown in that error (default: a training run's).</param>
     /// <exception cref="DistributedException">No launcher, no MPI library, or MPI failed to start; the message says what to do.</exception>
-    public static MpiCommunicator Start(bool requireLauncher = true)
+    public static MpiCommunicator Start(bool requireLauncher = true, string? command = null)
     {
         if (s_current is { _disposed: false } current) return current;
         if (requireLauncher && !LaunchedByMpi())
-            throw new DistributedException(
-                "--distributed mpi: this process was not started by an MPI launcher, so it would train alone. " +
-                "Start every rank with one: mpirun -np 4 reinforce train CartPole-v1 --distributed mpi " +
-                "(as root add --allow-run-as-root; under SLURM use srun --mpi=pmix). Leave out --distributed to train in one process.");
+            throw new DistributedException(command is null
+                ? "--distributed mpi: this process was not started by an MPI launcher, so it would train alone. " +
+                  "Start every rank with one: mpirun -np 4 reinforce train CartPole-v1 --distributed mpi " +
+                  "(as root add --allow-run-as-root; under SLURM use srun --mpi=pmix). Leave out --distributed to train in one process."
+                : $"{command}: this process was not started by an MPI launcher, so it would be the only rank. " +
+                  $"Start every rank with one: mpirun -np 2 {command} (as root add --allow-run-as-root; under SLURM use srun --mpi=pmix).");
         var mpi = LibMpi.Load();
         int flag;
         mpi.Check(mpi.Finalized(&flag), "MPI_Finalized");

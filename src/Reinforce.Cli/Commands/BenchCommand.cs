@@ -16,11 +16,11 @@ internal static class BenchCommand
     {
         var env = new Option<string>("--env") { Description = "Environment id.", DefaultValueFactory = _ => "CartPole-v1" };
         var algo = TrainCommand.AlgoOption("the preset's or config's");
-        var seeds = new Option<int>("--seeds") { Description = "Number of seeds (1, 2, ...).", DefaultValueFactory = _ => 10 };
+        var seeds = new Option<int>("--seeds") { Description = "Number of seeds (1, 2, ...).", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var firstSeed = new Option<int>("--first-seed") { Description = "The first seed.", DefaultValueFactory = _ => 1 };
         var steps = new Option<long?>("--steps") { Description = "Budget per seed (default: the preset's total_steps)." };
         var evalEvery = new Option<long?>("--eval-every") { Description = "Evaluate every this many steps (default: every 10 rollouts, at most 50 times per budget)." };
-        var episodes = new Option<int>("--episodes") { Description = "Episodes per evaluation.", DefaultValueFactory = _ => 100 };
+        var episodes = new Option<int>("--episodes") { Description = "Episodes per evaluation.", DefaultValueFactory = _ => 100 }.AtLeast(1);
         var stochastic = new Option<bool>("--stochastic") { Description = "Evaluate with sampled actions instead of the most likely ones." };
         var config = new Option<string?>("--config") { Description = "A config file instead of the environment's preset." };
         var threads = new Option<int?>("--threads") { Description = "Threads for the network passes (default: the core count; results do not depend on it)." };

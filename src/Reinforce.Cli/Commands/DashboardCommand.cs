@@ -25,7 +25,7 @@ internal static class DashboardCommand
             catch (IOException e)
             {
                 Console.Error.WriteLine($"error: {e.Message}"); // one line: a busy port is the user's to fix, not a crash
-                return 1;
+                return 2;   // as `train --dashboard` on a busy port, and every other error the user fixes with an option
             }
             await using var _ = server;
             Console.WriteLine($"Dashboard for {Path.GetFullPath(dir)} at {server.Address} (Ctrl+C to stop)");

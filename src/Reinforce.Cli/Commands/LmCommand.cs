@@ -98,12 +98,11 @@ internal static class LmCommand
 
     /// <summary>
     /// Prints a progress line after the first step, at every evaluation (with the held-out loss and a sample) and at
-    /// least every few seconds, so a redirected output shows the run is alive.
+    /// least every PrintCadence.Every, so a redirected output shows the run is alive.
     /// </summary>
     private sealed class PretrainProgressPrinter(Pretrainer trainer) : IProgress<RunProgress>
     {
-        private static readonly TimeSpan Every = TimeSpan.FromSeconds(5);
-        private TimeSpan _printed = TimeSpan.MinValue;
+        private readonly PrintCadence _cadence = new();
         private double _best = double.PositiveInfinity;
         private double _lossSum;
         private int _lossCount;
@@ -113,8 +112,7 @@ internal static class LmCommand
             _lossSum += p.Metrics["loss"];
             _lossCount++;
             bool evaluated = p.Metrics.TryGetValue("val_loss", out double validation);
-            if (!evaluated && _printed != TimeSpan.MinValue && p.Elapsed - _printed < Every) return;
-            _printed = p.Elapsed;
+            if (!_cadence.Due(evaluated)) return;
             string line = string.Create(CultureInfo.InvariantCulture,
                 $"step {p.Step,6}/{p.TotalSteps}  loss {_lossSum / _lossCount:F3}  lr {p.Metrics["learning_rate"]:G3}  {p.Metrics["tokens_per_second"],7:F0} tok/s  eta {p.Left.TotalSeconds:F0}s");
             _lossSum = 0;
@@ -167,15 +165,15 @@ internal static class LmCommand
     {
         var preset = new Option<string>("--config") { Description = "demo (the 0.8M-parameter character GPT) or gpt2 (GPT-2 small's shape: 124M parameters, vocabulary 50,257, context 1,024, random weights).", DefaultValueFactory = _ => "demo" };
         preset.AcceptOnlyFromAmong("demo", "gpt2");
-        var steps = new Option<int?>("--steps") { Description = "Timed training steps (default: demo 20, gpt2 3)." };
-        var batch = new Option<int?>("--batch") { Description = "Sequences per training step (default: demo 32, gpt2 1)." };
+        var steps = new Option<int?>("--steps") { Description = "Timed training steps (default: demo 20, gpt2 3)." }.AtLeast(1);
+        var batch = new Option<int?>("--batch") { Description = "Sequences per training step (default: demo 32, gpt2 1)." }.AtLeast(1);
         var vocab = new Option<int?>("--vocab") { Description = "Vocabulary size (overrides the preset)." };
         var layers = new Option<int?>("--layers") { Description = "Transformer blocks (overrides the preset)." };
         var width = new Option<int?>("--width") { Description = "Embedding width (overrides the preset)." };
         var heads = new Option<int?>("--heads") { Description = "Attention heads (overrides the preset)." };
         var context = new Option<int?>("--context") { Description = "Context length (overrides the preset)." };
         var sampleBatches = new Option<string?>("--sample-batch") { Description = "Comma-separated batch sizes sampling is timed at (default: demo 32, gpt2 1,16)." };
-        var sampleTokens = new Option<int?>("--sample-tokens") { Description = "Tokens generated per sequence (default: demo the whole context, gpt2 128)." };
+        var sampleTokens = new Option<int?>("--sample-tokens") { Description = "Tokens generated per sequence (default: demo the whole context, gpt2 128)." }.AtLeast(1);
         var lora = new Option<int>("--lora") { Description = "Train LoRA adapters of this rank on c_attn instead of every weight (0: full fine-tuning); compare peak memory with a run without it.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
         var command = new Command("bench", "Tokens per second for training and for sampling, and peak memory (default: the 0.8M-parameter demo GPT, batch 32; --config gpt2: GPT-2 small).")

@@ -16,7 +16,7 @@ internal static class MpiCommand
     {
         var command = new Command("mpi", "Check and measure the MPI backend; run under mpirun (mpirun -np 2 reinforce mpi check).");
         var check = new Command("check", "Every rank checks all-reduce, broadcast and all-gather results; rank 0 prints a summary.");
-        check.SetAction(_ => Run(Check));
+        check.SetAction(_ => Run("check", Check));
         command.Subcommands.Add(check);
 
         var sizes = new Option<string>("--sizes") { Description = "Comma-separated float counts to all-reduce.", DefaultValueFactory = _ => "10000,100000,1000000" };
@@ -24,17 +24,17 @@ internal static class MpiCommand
         var ppo = new Option<string?>("--ppo") { Description = "Instead: train PPO with this environment's preset on every rank and print steps/s and the all-reduce's share of the updates (e.g. --ppo CartPole-v1)." };
         var steps = new Option<long>("--steps") { Description = "With --ppo: environment steps per rank.", DefaultValueFactory = _ => 100_000 };
         var bench = new Command("bench", "Median time of an in-place float all-reduce for each size, and the bandwidth it reaches; or, with --ppo, data-parallel PPO's throughput.") { sizes, repeats, ppo, steps };
-        bench.SetAction(result => Run(comm => result.GetValue(ppo) is { } env
+        bench.SetAction(result => Run("bench", comm => result.GetValue(ppo) is { } env
             ? BenchPpo(comm, env, result.GetValue(steps))
             : Bench(comm, ParseSizes(result.GetValue(sizes)!), result.GetValue(repeats))));
         command.Subcommands.Add(bench);
         return command;
     }
 
-    private static int Run(Func<MpiCommunicator, int> body)
+    private static int Run(string name, Func<MpiCommunicator, int> body)
     {
         MpiCommunicator comm;
-        try { comm = MpiCommunicator.Start(); }
+        try { comm = MpiCommunicator.Start(command: $"reinforce mpi {name}"); }
         catch (DistributedException e) { Console.Error.WriteLine($"error: {e.Message}"); return 2; }
         try { return body(comm); }
         catch (DistributedException e)

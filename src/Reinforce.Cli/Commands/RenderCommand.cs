@@ -42,7 +42,7 @@ internal static class RenderCommand
     {
         if (settings.Steps <= 0 || settings.Width < 4 || !(settings.Fps > 0))
         {
-            errors.WriteLine("--steps must be positive, --width at least 4 and --fps positive.");
+            errors.WriteLine("error: --steps must be positive, --width at least 4 and --fps positive.");
             return 2;
         }
         IEnvironment env;

@@ -151,7 +151,7 @@ internal static partial class RlhfCommand
     /// <summary>What the verifiable demo reached when it missed its target, and what to try next.</summary>
     internal static string MissedTarget(double before, double after, VerifiableDemoOptions options, RlAlgorithm algorithm) =>
         string.Create(CultureInfo.InvariantCulture, $"Target not met: greedy accuracy {after:P1} after {options.RlSteps} {algorithm.ToString().ToUpperInvariant()} steps (from {before:P1} after pretraining); the demo aims for {VerifiableTarget:P0}.") +
-        string.Create(CultureInfo.InvariantCulture, $" Try more RL steps (--steps {options.RlSteps * 2}), more pretraining (--pretrain-steps {options.Pretrain.Steps * 2}), another --seed, or --algorithm rloo (the tuned default).") +
+        string.Create(CultureInfo.InvariantCulture, $" Try more RL steps (--steps {options.RlSteps * 2}), more pretraining (--pretrain-steps {options.Pretrain.Steps * 2}), {(algorithm == RlAlgorithm.Rloo ? "or another --seed." : "another --seed, or --algorithm rloo (the tuned default).")}") +
         " The model and curves of this run are kept in the run folder.";
 
     private static void WriteRewardKlChart(string dir, IReadOnlyList<RlhfStepMetrics> steps)

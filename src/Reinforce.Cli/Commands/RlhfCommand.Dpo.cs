@@ -6,6 +6,7 @@ using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.HuggingFace;
 using Reinforce.Rlhf.Text;
 using Reinforce.Rlhf.Training;
+using Reinforce.Training;
 
 namespace Reinforce.Cli.Commands;
 
@@ -38,11 +39,13 @@ internal static partial class RlhfCommand
             ApplyThreads(parse.GetValue(threads));
             string path = parse.GetValue(preferences)!;
             var data = PreferenceFile.Load(path);
-            foreach (var problem in data.Problems.Take(20)) Console.WriteLine($"warning: {path} {problem} (skipped)");
+            PrintLineProblems("warning", path, data.Problems, " (skipped)");
             string modelPath = parse.GetValue(model)!;
             var (policy, tokenizer, _) = LoadLanguageModel(modelPath);
-            var usable = data.Decisive.Where(p => tokenizer.UnknownCharacters(p.Prompt + p.Chosen + p.Rejected).Length == 0).ToList();
-            if (usable.Count < data.Decisive.Count) Console.WriteLine($"note: {data.Decisive.Count - usable.Count} pairs use characters outside the model's vocabulary and are left out.");
+            var (readable, leftOut) = data.WithinVocabulary(tokenizer);
+            PrintLineProblems("note", path, leftOut, "");
+            if (leftOut.Count > 0) Console.WriteLine($"note: {leftOut.Count} pairs use characters outside the model's vocabulary and are left out.");
+            var usable = readable.Where(p => !p.IsTie).ToList();
             var loraOptions = lora.Read(parse, parse.GetValue(seed));
             string weightsType = Gpt2Folder.ParseDType(parse.GetValue(dtype)!);
             string dir = parse.GetValue(output)!;

@@ -50,7 +50,15 @@ internal static partial class RlhfCommand
                 int limit = parse.GetValue(count);
                 if (limit == int.MaxValue) throw new ArgumentException("--rater labels without end; give --count (for example --count 500).");
                 var simulated = new SimulatedRater(Reinforce.Rlhf.Demos.PreferenceDemo.Rater(raterName, DemoCorpus.Stories), parse.GetValue(tieMargin));
-                var summary = PreferenceLabelling.Run(items, simulated, parse.GetValue(output)!, limit);
+                string path = parse.GetValue(output)!;
+                if (File.Exists(path))
+                {
+                    // As a person's session does: say what is resumed, and which lines are passed over.
+                    var existing = PreferenceFile.Load(path);
+                    Console.WriteLine($"Resuming {path}: {existing.LabelledItems.Count:N0} items already labelled.");
+                    PrintLineProblems("warning", path, existing.Problems, " (this line is ignored)");
+                }
+                var summary = PreferenceLabelling.Run(items, simulated, path, limit);
                 Console.WriteLine($"The {raterName} rater judged {summary.Preferred + summary.Ties + summary.Skipped} items ({summary.Preferred} preferences, {summary.Ties} ties) into {parse.GetValue(output)}.");
                 return 0;
             }

@@ -83,10 +83,9 @@ internal static partial class RlhfCommand
                     string path = run.Config.Preferences;
                     if (leader)
                     {
-                        foreach (var problem in run.Data.Problems.Take(20)) Console.WriteLine($"warning: {path} {problem} (skipped)");
-                        if (run.Data.Problems.Count > 20) Console.WriteLine($"warning: ... and {run.Data.Problems.Count - 20} more broken lines (skipped).");
+                        PrintLineProblems("warning", path, run.Data.Problems, " (skipped)");
                         Console.WriteLine($"{path}: {run.Data.Pairs.Count - run.Data.TieCount:N0} pairs, {run.Data.TieCount:N0} ties, {run.Data.SkippedCount:N0} skipped items, {run.Data.Problems.Count:N0} broken lines.");
-                        foreach (var problem in run.LeftOut.Take(20)) Console.WriteLine($"note: {path} {problem}");
+                        PrintLineProblems("note", path, run.LeftOut, "");
                         if (run.LeftOut.Count > 0) Console.WriteLine($"note: {run.LeftOut.Count} pairs use characters outside the model's vocabulary and are left out.");
                         Console.WriteLine($"Training on {run.Trainer.TrainPairs:N0} pairs, holding out {run.ValidationPairs:N0} (their prompts are never trained on): {run.Trainer.TotalSteps} steps. Run folder {run.Folder.Directory}.");
                     }

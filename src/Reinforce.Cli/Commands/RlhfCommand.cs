@@ -43,6 +43,16 @@ internal static partial class RlhfCommand
         }
     }
 
+    /// <summary>
+    /// Prints the first 20 of a preference file's <paramref name="problems"/> (broken lines, or pairs left out), each
+    /// with its line number, and how many more there are: `rlhf reward`, `rlhf dpo` and `rlhf label` say it alike.
+    /// </summary>
+    internal static void PrintLineProblems(string label, string path, IReadOnlyList<PreferenceLineProblem> problems, string suffix)
+    {
+        foreach (var problem in problems.Take(20)) Console.WriteLine($"{label}: {path} {problem}{suffix}");
+        if (problems.Count > 20) Console.WriteLine($"{label}: ... and {problems.Count - 20} more lines like these{suffix}.");
+    }
+
     /// <summary>Sets <see cref="Tensors.Kernels.MaxThreads"/> from --threads.</summary>
     internal static void ApplyThreads(int? threads)
     {

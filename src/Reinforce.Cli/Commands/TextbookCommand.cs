@@ -22,8 +22,8 @@ internal static class TextbookCommand
 
     private static Command ShortCorridor()
     {
-        var runs = new Option<int>("--runs") { Description = "Independent runs to average.", DefaultValueFactory = _ => 100 };
-        var episodes = new Option<int>("--episodes") { Description = "Episodes per run.", DefaultValueFactory = _ => 1000 };
+        var runs = new Option<int>("--runs") { Description = "Independent runs to average.", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var episodes = new Option<int>("--episodes") { Description = "Episodes per run.", DefaultValueFactory = _ => 1000 }.AtLeast(1);
         var seed = SeedOption();
         var output = OutOption("short-corridor.svg");
         var command = new Command("short-corridor", "REINFORCE on the short corridor (Figures 13.1 and 13.2): α = 2⁻¹², 2⁻¹³, 2⁻¹⁴, and with a learned baseline.") { runs, episodes, seed, output };
@@ -60,8 +60,8 @@ internal static class TextbookCommand
 
     private static Command Bandit()
     {
-        var runs = new Option<int>("--runs") { Description = "Independent bandit problems to average.", DefaultValueFactory = _ => 2000 };
-        var steps = new Option<int>("--steps") { Description = "Steps per run.", DefaultValueFactory = _ => 1000 };
+        var runs = new Option<int>("--runs") { Description = "Independent bandit problems to average.", DefaultValueFactory = _ => 2000 }.AtLeast(1);
+        var steps = new Option<int>("--steps") { Description = "Steps per run.", DefaultValueFactory = _ => 1000 }.AtLeast(1);
         var mean = new Option<double>("--mean") { Description = "Mean of the true action values q*(a).", DefaultValueFactory = _ => 4.0 };
         var seed = SeedOption();
         var output = OutOption("gradient-bandit.svg");

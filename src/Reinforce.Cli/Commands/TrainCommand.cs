@@ -45,6 +45,7 @@ internal static partial class TrainCommand
         {
             ICommunicator? ranks = null;
             string? scratch = null;
+            Dashboard.DashboardServer? server = null;
             try
             {
                 ranks = DistributedTraining.Start(parse.GetValue(distributed));
@@ -60,6 +61,8 @@ internal static partial class TrainCommand
                 string? assembly = EnvironmentAssemblyOption.Apply(parse.GetValue(envAssembly));
                 bool follower = ranks is { Rank: > 0 };
                 if (follower) scratch = DistributedTraining.ScratchFolder(ranks!);
+                // The dashboard first: a busy port is refused before a run folder is made (and left behind, half made).
+                if (parse.GetValue(dashboard) && !follower) server = StartDashboard(DashboardRoot(parse.GetValue(resume) ?? parse.GetValue(output)), parse.GetValue(port));
                 TrainingRun run;
                 string? followerConfig = null;      // rank r > 0: the configuration as given, for the ranks' comparison
                 string? resumeDir = parse.GetValue(resume);
@@ -109,21 +112,13 @@ internal static partial class TrainCommand
                 }
                 using (run)
                 {
-                    var server = parse.GetValue(dashboard) ? StartDashboard(run, parse.GetValue(port)) : null;
-                    try
+                    var result = run.IsFinished ? run.Run() : Train(run, parse.GetValue(quiet));
+                    PrintSummary(run, result);
+                    if (ranks is not null) Console.WriteLine(DistributedTraining.Summary(ranks, run));
+                    if (server is not null && !Console.IsInputRedirected)
                     {
-                        var result = run.IsFinished ? run.Run() : Train(run, parse.GetValue(quiet));
-                        PrintSummary(run, result);
-                        if (ranks is not null) Console.WriteLine(DistributedTraining.Summary(ranks, run));
-                        if (server is not null && !Console.IsInputRedirected)
-                        {
-                            Console.WriteLine($"Training finished; the dashboard stays at {server.Address} until you press Enter.");
-                            Console.ReadLine();
-                        }
-                    }
-                    finally
-                    {
-                        server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                        Console.WriteLine($"Training finished; the dashboard stays at {server.Address} until you press Enter.");
+                        Console.ReadLine();
                     }
                 }
                 return 0;
@@ -147,6 +142,7 @@ internal static partial class TrainCommand
             }
             finally
             {
+                server?.DisposeAsync().AsTask().GetAwaiter().GetResult();
                 ranks?.Dispose();
                 DistributedTraining.Cleanup(scratch);
             }
@@ -154,10 +150,13 @@ internal static partial class TrainCommand
         return command;
     }
 
-    /// <summary>Serves the dashboard for the folder that holds the run, so earlier runs show beside it.</summary>
-    private static Dashboard.DashboardServer StartDashboard(TrainingRun run, int port)
+    /// <summary>The folder that holds the run (--resume's or --out's parent, else the default runs folder), so earlier runs show beside it.</summary>
+    private static string DashboardRoot(string? runFolder) =>
+        runFolder is null ? Path.GetFullPath(TrainingRun.DefaultRunsRoot) : Path.GetDirectoryName(Path.GetFullPath(runFolder)) ?? runFolder;
+
+    /// <summary>Serves the dashboard for <paramref name="root"/>.</summary>
+    private static Dashboard.DashboardServer StartDashboard(string root, int port)
     {
-        var root = Path.GetDirectoryName(Path.GetFullPath(run.Directory)) ?? run.Directory;
         var server = Dashboard.DashboardServer.StartAsync(root, port).GetAwaiter().GetResult();
         Console.WriteLine($"Dashboard: {server.Address} (runs in {root})");
         return server;

@@ -38,18 +38,10 @@ public sealed class UnityVectorEnv : IVectorEnv
     private readonly Dictionary<int, int> _slotOf = [];
     private readonly int[] _agentOf;
     private readonly bool[] _ready;
-    private readonly float[] _observations;
-    private readonly float[] _finalObservations;
-    private readonly float[] _rewards;
-    private readonly bool[] _terminated;
-    private readonly bool[] _truncated;
+    private readonly EpisodeBook _book;
     private readonly bool[] _masks;
-    private readonly double[] _episodeReturn;
-    private readonly int[] _episodeLength;
     private readonly float[] _lastContinuous;
     private readonly int[] _lastDiscrete;
-    private readonly List<EpisodeRecord> _completed = [];
-    private EpisodeRecord[] _completedArray = [];
     private List<int> _requesting = [];   // agent ids of the last message's decision requests, in Unity's order
     private readonly int _continuous;
     private readonly int[] _branches;
@@ -78,14 +70,8 @@ public sealed class UnityVectorEnv : IVectorEnv
         ActionSize = continuous > 0 ? continuous : branches.Length;
         _agentOf = new int[copies];
         _ready = new bool[copies];
-        _observations = new float[copies * observationSize];
-        _finalObservations = new float[copies * observationSize];
-        _rewards = new float[copies];
-        _terminated = new bool[copies];
-        _truncated = new bool[copies];
+        _book = new EpisodeBook(copies, observationSize);
         _masks = new bool[copies * branches.Sum()];
-        _episodeReturn = new double[copies];
-        _episodeLength = new int[copies];
         _lastContinuous = new float[copies * continuous];
         _lastDiscrete = new int[copies * branches.Length];
     }
@@ -270,22 +256,22 @@ public sealed class UnityVectorEnv : IVectorEnv
     public IReadOnlyList<IVectorizableEnv> Envs => [];
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> Observations => _observations;
+    public ReadOnlySpan<float> Observations => _book.Observations;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> Rewards => _rewards;
+    public ReadOnlySpan<float> Rewards => _book.Rewards;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<bool> Terminated => _terminated;
+    public ReadOnlySpan<bool> Terminated => _book.Terminated;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<bool> Truncated => _truncated;
+    public ReadOnlySpan<bool> Truncated => _book.Truncated;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> FinalObservations => _finalObservations;
+    public ReadOnlySpan<float> FinalObservations => _book.FinalObservations;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => _completedArray;
+    public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => _book.Completed;
 
     /// <summary>Discrete action masks of the current decision, <c>[NumEnvs × sum(branch sizes)]</c>, true = allowed (ML-Agents sends true = masked; this is inverted, as SB3-contrib and <c>Categorical</c> expect).</summary>
     public ReadOnlySpan<bool> ActionMasks => _masks;
@@ -294,11 +280,7 @@ public sealed class UnityVectorEnv : IVectorEnv
     public ReadOnlySpan<int> AgentIds => _agentOf;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> FinalObservation(int envIndex)
-    {
-        if (!(_terminated[envIndex] || _truncated[envIndex])) throw new InvalidOperationException($"Copy {envIndex} did not finish an episode in the last step.");
-        return _finalObservations.AsSpan(envIndex * ObservationSize, ObservationSize);
-    }
+    public ReadOnlySpan<float> FinalObservation(int envIndex) => _book.FinalObservation(envIndex, this);
 
     /// <summary>Sends Unity a reset command (unless nothing was stepped since the last reset). Unity seeds itself from the handshake's seed.</summary>
     public void Reset(ulong seed)
@@ -307,8 +289,7 @@ public sealed class UnityVectorEnv : IVectorEnv
         if (!_stepsSinceReset) return;
         _communicator.Reply(Command(CommandProto.Reset));
         _slotOf.Clear();
-        Array.Clear(_episodeReturn);
-        Array.Clear(_episodeLength);
+        _book.Reset();
         Array.Clear(_ready);
         var output = _communicator.Receive(_timeout, "the first step after reset");
         Absorb(output.UnityOutput?.RlOutput, "reset");
@@ -339,11 +320,8 @@ public sealed class UnityVectorEnv : IVectorEnv
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         string step = $"step {(_steps + 1).ToString(CultureInfo.InvariantCulture)}";
-        Array.Clear(_rewards);
-        Array.Clear(_terminated);
-        Array.Clear(_truncated);
+        _book.BeginStep();
         Array.Clear(_ready);
-        _completed.Clear();
         Exchange(_requesting, step);
         int rounds = 0;
         while (_ready.Contains(false))
@@ -354,7 +332,7 @@ public sealed class UnityVectorEnv : IVectorEnv
                 throw new IOException($"Unity: at {step} copies {string.Join(", ", Enumerable.Range(0, NumEnvs).Where(i => !_ready[i]))} have had no decision request for 10,000 exchanges; do all agents of '{BehaviorName}' keep requesting decisions?");
             Exchange(_requesting, step);
         }
-        _completedArray = _completed.ToArray();
+        _book.EndStep();
         _steps++;
         _stepsSinceReset = true;
     }
@@ -391,19 +369,12 @@ public sealed class UnityVectorEnv : IVectorEnv
                 throw new IOException($"Unity sent agents of a second behaviour '{key}' at {step}; reinforce trains one behaviour per run ('{BehaviorName}').");
         }
         if (!output.AgentInfos.TryGetValue(BehaviorName, out var list)) return;
-        int d = ObservationSize;
         foreach (var info in list.Value.Where(i => i.Done))
         {
             if (!_slotOf.TryGetValue(info.Id, out int slot)) continue;   // finished before it ever asked for a decision
-            _rewards[slot] += info.Reward;
-            _episodeReturn[slot] += info.Reward;
-            bool truncated = info.MaxStepReached;
-            _terminated[slot] = !truncated;
-            _truncated[slot] = truncated;
-            ReadObservation(info, _finalObservations.AsSpan(slot * d, d), step);
-            _completed.Add(new EpisodeRecord(slot, _episodeReturn[slot], _episodeLength[slot], !truncated));
-            _episodeReturn[slot] = 0;
-            _episodeLength[slot] = 0;
+            _book.AddReward(slot, info.Reward, counts: false);   // the last reward, not a step of its own
+            ReadObservation(info, _book.FinalObservationRow(slot), step);
+            _book.Finish(slot, terminated: !info.MaxStepReached, truncated: info.MaxStepReached);
             _slotOf.Remove(info.Id);
             _agentOf[slot] = -1;
             _ready[slot] = false;   // the copy waits for its agent's next episode
@@ -418,10 +389,8 @@ public sealed class UnityVectorEnv : IVectorEnv
                 _slotOf[info.Id] = slot;
                 _agentOf[slot] = info.Id;
             }
-            _rewards[slot] += info.Reward;
-            _episodeReturn[slot] += info.Reward;
-            _episodeLength[slot]++;
-            ReadObservation(info, _observations.AsSpan(slot * d, d), step);
+            _book.AddReward(slot, info.Reward);
+            ReadObservation(info, _book.ObservationRow(slot), step);
             ReadMask(info, slot, step);
             _ready[slot] = true;
             _requesting.Add(info.Id);

@@ -82,10 +82,7 @@ public static class ConfigJson
         catch (JsonException ex)
         {
             string at = JoinPath(path, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
-            var expected = ExpectedType(type, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
-            // The serializer's own message names .NET types (System.Nullable`1[System.Int64]); say it in the config's words.
-            string detail = expected is not null ? $"; expected {expected}" : $" ({WithoutTypeNames(FirstSentence(ex.Message))})";
-            throw new ConfigurationException(Display(at), $"in {source} has the wrong type{detail}.", ex);
+            throw new ConfigurationException(Display(at), $"in {source} has the wrong type{WrongTypeDetail(type, ex)}.", ex);
         }
         catch (InvalidOperationException ex)
         {
@@ -148,6 +145,17 @@ public static class ConfigJson
             throw new ConfigurationException(Display(at), $"is {written} in {source}, which is too small for this setting (a 32-bit float: the smallest positive value is about 1.4e-45) and would become 0. Use 0 if you mean zero, or a value such as 1e-8.");
         if (double.IsFinite(d) && float.IsInfinity((float)d))
             throw new ConfigurationException(Display(at), $"is {written} in {source}, which is too large for this setting (a 32-bit float holds at most about 3.4e38).");
+    }
+
+    /// <summary>
+    /// What a serializer's <see cref="JsonException"/> about <paramref name="root"/> expected at its path, in the
+    /// file's words ("; expected a whole number"). The serializer's own message names .NET types
+    /// (System.Nullable`1[System.Int64]); this never does.
+    /// </summary>
+    internal static string WrongTypeDetail(Type root, JsonException ex)
+    {
+        var expected = ExpectedType(root, (ex.Path ?? "$").TrimStart('$').TrimStart('.'));
+        return expected is not null ? $"; expected {expected}" : $" ({WithoutTypeNames(FirstSentence(ex.Message))})";
     }
 
     /// <summary>Replaces .NET type names in a serializer message with plain words.</summary>

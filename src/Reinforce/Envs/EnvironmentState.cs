@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Numerics;
 
 namespace Reinforce.Envs;
 
@@ -61,39 +62,19 @@ public sealed class EnvironmentStateWriter
     public long Length => _stream.Length;
 
     /// <summary>Writes a double (bit for bit).</summary>
-    public void Write(double value)
-    {
-        BinaryPrimitives.WriteDoubleLittleEndian(_scratch, value);
-        _stream.Write(_scratch, 0, 8);
-    }
+    public void Write(double value) => WriteInteger(BitConverter.DoubleToInt64Bits(value));
 
     /// <summary>Writes a float (bit for bit).</summary>
-    public void Write(float value)
-    {
-        BinaryPrimitives.WriteSingleLittleEndian(_scratch, value);
-        _stream.Write(_scratch, 0, 4);
-    }
+    public void Write(float value) => WriteInteger(BitConverter.SingleToInt32Bits(value));
 
     /// <summary>Writes a 64-bit integer.</summary>
-    public void Write(long value)
-    {
-        BinaryPrimitives.WriteInt64LittleEndian(_scratch, value);
-        _stream.Write(_scratch, 0, 8);
-    }
+    public void Write(long value) => WriteInteger(value);
 
     /// <summary>Writes a 64-bit unsigned integer.</summary>
-    public void Write(ulong value)
-    {
-        BinaryPrimitives.WriteUInt64LittleEndian(_scratch, value);
-        _stream.Write(_scratch, 0, 8);
-    }
+    public void Write(ulong value) => WriteInteger(value);
 
     /// <summary>Writes a 32-bit integer.</summary>
-    public void Write(int value)
-    {
-        BinaryPrimitives.WriteInt32LittleEndian(_scratch, value);
-        _stream.Write(_scratch, 0, 4);
-    }
+    public void Write(int value) => WriteInteger(value);
 
     /// <summary>Writes a boolean as one byte.</summary>
     public void Write(bool value) => _stream.WriteByte(value ? (byte)1 : (byte)0);
@@ -106,31 +87,27 @@ public sealed class EnvironmentStateWriter
     }
 
     /// <summary>Writes a length and the doubles.</summary>
-    public void Write(ReadOnlySpan<double> values)
-    {
-        Write(values.Length);
-        foreach (var v in values) Write(v);
-    }
+    public void Write(ReadOnlySpan<double> values) => WriteAll(values, Write);
 
     /// <summary>Writes a length and the floats.</summary>
-    public void Write(ReadOnlySpan<float> values)
-    {
-        Write(values.Length);
-        foreach (var v in values) Write(v);
-    }
+    public void Write(ReadOnlySpan<float> values) => WriteAll(values, Write);
 
     /// <summary>Writes a length and the integers.</summary>
-    public void Write(ReadOnlySpan<int> values)
-    {
-        Write(values.Length);
-        foreach (var v in values) Write(v);
-    }
+    public void Write(ReadOnlySpan<int> values) => WriteAll(values, Write);
 
     /// <summary>Writes a length and the booleans.</summary>
-    public void Write(ReadOnlySpan<bool> values)
+    public void Write(ReadOnlySpan<bool> values) => WriteAll(values, Write);
+
+    private void WriteInteger<T>(T value) where T : IBinaryInteger<T>
+    {
+        int count = value.WriteLittleEndian(_scratch);
+        _stream.Write(_scratch, 0, count);
+    }
+
+    private void WriteAll<T>(ReadOnlySpan<T> values, Action<T> write)
     {
         Write(values.Length);
-        foreach (var v in values) Write(v);
+        foreach (var v in values) write(v);
     }
 
     /// <summary>Writes a length and the bytes (a nested state).</summary>
@@ -162,16 +139,16 @@ public sealed class EnvironmentStateReader(ReadOnlyMemory<byte> data)
     }
 
     /// <summary>Reads a double.</summary>
-    public double ReadDouble() => BinaryPrimitives.ReadDoubleLittleEndian(Take(8));
+    public double ReadDouble() => BitConverter.Int64BitsToDouble(ReadInt64());
 
     /// <summary>Reads a float.</summary>
-    public float ReadSingle() => BinaryPrimitives.ReadSingleLittleEndian(Take(4));
+    public float ReadSingle() => BitConverter.Int32BitsToSingle(ReadInt32());
 
     /// <summary>Reads a 64-bit integer.</summary>
     public long ReadInt64() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
 
     /// <summary>Reads a 64-bit unsigned integer.</summary>
-    public ulong ReadUInt64() => BinaryPrimitives.ReadUInt64LittleEndian(Take(8));
+    public ulong ReadUInt64() => unchecked((ulong)ReadInt64());
 
     /// <summary>Reads a 32-bit integer.</summary>
     public int ReadInt32() => BinaryPrimitives.ReadInt32LittleEndian(Take(4));
@@ -194,31 +171,21 @@ public sealed class EnvironmentStateReader(ReadOnlyMemory<byte> data)
     }
 
     /// <summary>Reads a length-prefixed array into <paramref name="destination"/>, whose length it must equal.</summary>
-    public void ReadInto(Span<double> destination)
-    {
-        CheckLength(destination.Length);
-        for (int i = 0; i < destination.Length; i++) destination[i] = ReadDouble();
-    }
+    public void ReadInto(Span<double> destination) => ReadAll(destination, ReadDouble);
 
     /// <summary>Reads a length-prefixed array into <paramref name="destination"/>, whose length it must equal.</summary>
-    public void ReadInto(Span<float> destination)
-    {
-        CheckLength(destination.Length);
-        for (int i = 0; i < destination.Length; i++) destination[i] = ReadSingle();
-    }
+    public void ReadInto(Span<float> destination) => ReadAll(destination, ReadSingle);
 
     /// <summary>Reads a length-prefixed array into <paramref name="destination"/>, whose length it must equal.</summary>
-    public void ReadInto(Span<int> destination)
-    {
-        CheckLength(destination.Length);
-        for (int i = 0; i < destination.Length; i++) destination[i] = ReadInt32();
-    }
+    public void ReadInto(Span<int> destination) => ReadAll(destination, ReadInt32);
 
     /// <summary>Reads a length-prefixed array into <paramref name="destination"/>, whose length it must equal.</summary>
-    public void ReadInto(Span<bool> destination)
+    public void ReadInto(Span<bool> destination) => ReadAll(destination, ReadBoolean);
+
+    private void ReadAll<T>(Span<T> destination, Func<T> read)
     {
         CheckLength(destination.Length);
-        for (int i = 0; i < destination.Length; i++) destination[i] = ReadBoolean();
+        for (int i = 0; i < destination.Length; i++) destination[i] = read();
     }
 
     /// <summary>Reads a length-prefixed nested state.</summary>

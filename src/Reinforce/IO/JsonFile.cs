@@ -28,6 +28,7 @@ public static class JsonFile
             ReadCommentHandling = JsonCommentHandling.Skip,
             AllowTrailingCommas = true,
             IncludeFields = false,
+            AllowDuplicateProperties = false,   // a key written twice is an error, not "the last one wins"
         };
         o.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower));
         o.MakeReadOnly(populateMissingResolver: true);
@@ -49,12 +50,18 @@ public static class JsonFile
         }
         catch (JsonException ex)
         {
-            string where = ex.LineNumber is long line ? $" at line {line + 1}, position {ex.BytePositionInLine + 1}" : "";
-            throw new CheckpointFormatException(sourceName, $"the JSON could not be read as {typeof(T).Name}{where}: {ex.Message}",
-                "Fix the file by hand, or re-create it.", ex);
+            // Named by the field and the position, in the file's words: never the serializer's .NET type names.
+            string where = ex.LineNumber is long line ? $" (line {line + 1}, position {ex.BytePositionInLine + 1})" : "";
+            string field = (ex.Path ?? "$").TrimStart('$').TrimStart('.');
+            string problem = ex.Message.Contains("Duplicate", StringComparison.OrdinalIgnoreCase)
+                ? $"a key appears twice{(field.Length > 0 ? $" in '{field}'" : "")}{where}; only one value can count, so keep one and delete the other"
+                : ex.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-16", StringComparison.Ordinal)
+                    ? $"'{field}' holds a string with a lone UTF-16 surrogate escape (such as \\uD800 without its partner){where}, which is not text"
+                    : field.Length > 0 ? $"'{field}' has the wrong type{where}{Algorithms.ConfigJson.WrongTypeDetail(typeof(T), ex)}" : $"it is not valid JSON{where}";
+            throw new CheckpointFormatException(sourceName, problem, "Fix the file by hand, or re-create it.", ex);
         }
         if (value is null)
-            throw new CheckpointFormatException(sourceName, $"the JSON is null where a {typeof(T).Name} was expected", "Re-create the file.");
+            throw new CheckpointFormatException(sourceName, "the JSON is null where an object { ... } was expected", "Re-create the file.");
         return value;
     }
 

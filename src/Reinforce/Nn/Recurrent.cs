@@ -174,12 +174,13 @@ public sealed class Gru(int inputSize, int hiddenSize, Rng rng, int numLayers = 
 }
 
 /// <summary>
-/// PyTorch's <c>nn.LSTMCell</c>: one step, x [B, in] and (h, c) [B, hidden] each → (h', c'). Parameters weight_ih
-/// [4·hidden, in], weight_hh [4·hidden, hidden], bias_ih, bias_hh (PyTorch's names), uniform on ±1/√hidden.
+/// What <see cref="LstmCell"/> and <see cref="GruCell"/> share: PyTorch's parameters weight_ih [gates·hidden, in],
+/// weight_hh [gates·hidden, hidden], bias_ih, bias_hh (drawn in that order, uniform on ±1/√hidden), the input check
+/// and the two projections of one step.
 /// </summary>
-public sealed class LstmCell : Module
+public abstract class RecurrentCell : Module
 {
-    public LstmCell(int inputSize, int hiddenSize, Rng rng)
+    private protected RecurrentCell(int inputSize, int hiddenSize, int gates, Rng rng)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputSize);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
@@ -187,10 +188,10 @@ public sealed class LstmCell : Module
         InputSize = inputSize;
         HiddenSize = hiddenSize;
         double bound = 1.0 / Math.Sqrt(hiddenSize);
-        WeightIh = RegisterParameter("weight_ih", Init.Uniform(Tensor.Zeros(4 * hiddenSize, inputSize), -bound, bound, rng));
-        WeightHh = RegisterParameter("weight_hh", Init.Uniform(Tensor.Zeros(4 * hiddenSize, hiddenSize), -bound, bound, rng));
-        BiasIh = RegisterParameter("bias_ih", Init.Uniform(Tensor.Zeros(4 * hiddenSize), -bound, bound, rng));
-        BiasHh = RegisterParameter("bias_hh", Init.Uniform(Tensor.Zeros(4 * hiddenSize), -bound, bound, rng));
+        WeightIh = RegisterParameter("weight_ih", Init.Uniform(Tensor.Zeros(gates * hiddenSize, inputSize), -bound, bound, rng));
+        WeightHh = RegisterParameter("weight_hh", Init.Uniform(Tensor.Zeros(gates * hiddenSize, hiddenSize), -bound, bound, rng));
+        BiasIh = RegisterParameter("bias_ih", Init.Uniform(Tensor.Zeros(gates * hiddenSize), -bound, bound, rng));
+        BiasHh = RegisterParameter("bias_hh", Init.Uniform(Tensor.Zeros(gates * hiddenSize), -bound, bound, rng));
     }
 
     public int InputSize { get; }
@@ -200,50 +201,29 @@ public sealed class LstmCell : Module
     public Parameter BiasIh { get; }
     public Parameter BiasHh { get; }
 
-    /// <summary>One step: x [B, in], h and c [B, hidden] → (h', c').</summary>
-    public (Tensor H, Tensor C) Forward(Tensor x, Tensor h, Tensor c)
+    /// <summary>x·W_ihᵀ + b_ih, after checking x is [batch, in].</summary>
+    private protected Tensor InputGates(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
         if (x.Rank != 2 || x.Shape[1] != InputSize)
-            throw new ArgumentException($"LstmCell({InputSize}, {HiddenSize}): input shape {Tensor.ShapeString(x.Shape)} must be [batch, {InputSize}].");
-        var gates = Ops.Add(Ops.Linear(x, WeightIh.Value, BiasIh.Value), Ops.Linear(h, WeightHh.Value, BiasHh.Value));
-        return Ops.LstmCell(gates, c);
+            throw new ArgumentException($"{GetType().Name}({InputSize}, {HiddenSize}): input shape {Tensor.ShapeString(x.Shape)} must be [batch, {InputSize}].");
+        return Ops.Linear(x, WeightIh.Value, BiasIh.Value);
     }
+
+    /// <summary>h·W_hhᵀ + b_hh.</summary>
+    private protected Tensor HiddenGates(Tensor h) => Ops.Linear(h, WeightHh.Value, BiasHh.Value);
 }
 
-/// <summary>
-/// PyTorch's <c>nn.GRUCell</c>: one step, x [B, in] and h [B, hidden] → h'. Parameters weight_ih [3·hidden, in],
-/// weight_hh [3·hidden, hidden], bias_ih, bias_hh (PyTorch's names), uniform on ±1/√hidden.
-/// </summary>
-public sealed class GruCell : Module
+/// <summary>PyTorch's <c>nn.LSTMCell</c>: one step, x [B, in] and (h, c) [B, hidden] each → (h', c'). See <see cref="RecurrentCell"/>.</summary>
+public sealed class LstmCell(int inputSize, int hiddenSize, Rng rng) : RecurrentCell(inputSize, hiddenSize, 4, rng)
 {
-    public GruCell(int inputSize, int hiddenSize, Rng rng)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(inputSize);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(hiddenSize);
-        ArgumentNullException.ThrowIfNull(rng);
-        InputSize = inputSize;
-        HiddenSize = hiddenSize;
-        double bound = 1.0 / Math.Sqrt(hiddenSize);
-        WeightIh = RegisterParameter("weight_ih", Init.Uniform(Tensor.Zeros(3 * hiddenSize, inputSize), -bound, bound, rng));
-        WeightHh = RegisterParameter("weight_hh", Init.Uniform(Tensor.Zeros(3 * hiddenSize, hiddenSize), -bound, bound, rng));
-        BiasIh = RegisterParameter("bias_ih", Init.Uniform(Tensor.Zeros(3 * hiddenSize), -bound, bound, rng));
-        BiasHh = RegisterParameter("bias_hh", Init.Uniform(Tensor.Zeros(3 * hiddenSize), -bound, bound, rng));
-    }
+    /// <summary>One step: x [B, in], h and c [B, hidden] → (h', c').</summary>
+    public (Tensor H, Tensor C) Forward(Tensor x, Tensor h, Tensor c) => Ops.LstmCell(Ops.Add(InputGates(x), HiddenGates(h)), c);
+}
 
-    public int InputSize { get; }
-    public int HiddenSize { get; }
-    public Parameter WeightIh { get; }
-    public Parameter WeightHh { get; }
-    public Parameter BiasIh { get; }
-    public Parameter BiasHh { get; }
-
+/// <summary>PyTorch's <c>nn.GRUCell</c>: one step, x [B, in] and h [B, hidden] → h'. See <see cref="RecurrentCell"/>.</summary>
+public sealed class GruCell(int inputSize, int hiddenSize, Rng rng) : RecurrentCell(inputSize, hiddenSize, 3, rng)
+{
     /// <summary>One step: x [B, in], h [B, hidden] → h'.</summary>
-    public Tensor Forward(Tensor x, Tensor h)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        if (x.Rank != 2 || x.Shape[1] != InputSize)
-            throw new ArgumentException($"GruCell({InputSize}, {HiddenSize}): input shape {Tensor.ShapeString(x.Shape)} must be [batch, {InputSize}].");
-        return Ops.GruCell(Ops.Linear(x, WeightIh.Value, BiasIh.Value), Ops.Linear(h, WeightHh.Value, BiasHh.Value), h);
-    }
+    public Tensor Forward(Tensor x, Tensor h) => Ops.GruCell(InputGates(x), HiddenGates(h), h);
 }

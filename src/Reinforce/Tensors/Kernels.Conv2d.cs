@@ -19,34 +19,8 @@ public static partial class Kernels
     public static void Im2Col(ReadOnlySpan<float> x, Span<float> col, in Conv2dGeometry g, int first, int count)
     {
         CheckChunk("Im2Col", x.Length, col.Length, g, first, count);
-        int oh = g.OutHeight, ow = g.OutWidth, positions = oh * ow, width = count * positions;
-        for (int c = 0; c < g.InChannels; c++)
-            for (int i = 0; i < g.KernelHeight; i++)
-                for (int j = 0; j < g.KernelWidth; j++)
-                {
-                    var row = col.Slice(((c * g.KernelHeight + i) * g.KernelWidth + j) * width, width);
-                    int dx = j * g.DilationWidth - g.PadWidth;
-                    ValidRange(dx, g.StrideWidth, g.Width, ow, out int oxLo, out int oxHi);
-                    for (int n = 0; n < count; n++)
-                    {
-                        var plane = x.Slice((first + n) * g.InputImageSize + c * g.Height * g.Width, g.Height * g.Width);
-                        for (int oy = 0; oy < oh; oy++)
-                        {
-                            var outRow = row.Slice(n * positions + oy * ow, ow);
-                            int iy = oy * g.StrideHeight - g.PadHeight + i * g.DilationHeight;
-                            if ((uint)iy >= (uint)g.Height || oxLo >= oxHi)
-                            {
-                                outRow.Clear();
-                                continue;
-                            }
-                            var inRow = plane.Slice(iy * g.Width, g.Width);
-                            outRow[..oxLo].Clear();
-                            outRow[oxHi..].Clear();
-                            if (g.StrideWidth == 1) inRow.Slice(oxLo + dx, oxHi - oxLo).CopyTo(outRow[oxLo..oxHi]);
-                            else for (int ox = oxLo, ix = oxLo * g.StrideWidth + dx; ox < oxHi; ox++, ix += g.StrideWidth) outRow[ox] = inRow[ix];
-                        }
-                    }
-                }
+        var unfold = new Unfold { Image = x, Col = col, Width = g.Width, OutWidth = g.OutWidth, Stride = g.StrideWidth };
+        ForEachPatchRow(ref unfold, g, first, count);
     }
 
     /// <summary>
@@ -56,33 +30,89 @@ public static partial class Kernels
     public static void Col2ImAdd(ReadOnlySpan<float> col, Span<float> dx, in Conv2dGeometry g, int first, int count)
     {
         CheckChunk("Col2ImAdd", dx.Length, col.Length, g, first, count);
+        var fold = new FoldAdd { Col = col, Image = dx, Width = g.Width, OutWidth = g.OutWidth, Stride = g.StrideWidth };
+        ForEachPatchRow(ref fold, g, first, count);
+    }
+
+    /// <summary>What is done with one row of output positions of one kernel tap of one image (see <see cref="ForEachPatchRow"/>).</summary>
+    private interface IPatchRow
+    {
+        /// <summary>
+        /// The col row at <paramref name="colStart"/> (OW entries) and the input row at <paramref name="imageStart"/>
+        /// (W pixels; −1 when the tap falls above or below the image); output columns [oxLo, oxHi) read input column
+        /// ox·stride + <paramref name="offset"/>, the rest fall outside the image.
+        /// </summary>
+        void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset);
+    }
+
+    /// <summary>
+    /// The loops Im2Col and its adjoint share: every channel, kernel tap (i, j), image of the chunk and output row,
+    /// with the input row the tap reads and the output columns whose pixel lies inside the image.
+    /// </summary>
+    private static void ForEachPatchRow<TRow>(ref TRow op, in Conv2dGeometry g, int first, int count) where TRow : IPatchRow, allows ref struct
+    {
         int oh = g.OutHeight, ow = g.OutWidth, positions = oh * ow, width = count * positions;
         for (int c = 0; c < g.InChannels; c++)
             for (int i = 0; i < g.KernelHeight; i++)
                 for (int j = 0; j < g.KernelWidth; j++)
                 {
-                    var row = col.Slice(((c * g.KernelHeight + i) * g.KernelWidth + j) * width, width);
-                    int dxOffset = j * g.DilationWidth - g.PadWidth;
-                    ValidRange(dxOffset, g.StrideWidth, g.Width, ow, out int oxLo, out int oxHi);
-                    if (oxLo >= oxHi) continue;
+                    int rowStart = ((c * g.KernelHeight + i) * g.KernelWidth + j) * width;
+                    int offset = j * g.DilationWidth - g.PadWidth;
+                    ValidRange(offset, g.StrideWidth, g.Width, ow, out int oxLo, out int oxHi);
                     for (int n = 0; n < count; n++)
                     {
-                        var plane = dx.Slice((first + n) * g.InputImageSize + c * g.Height * g.Width, g.Height * g.Width);
+                        int plane = (first + n) * g.InputImageSize + c * g.Height * g.Width;
                         for (int oy = 0; oy < oh; oy++)
                         {
                             int iy = oy * g.StrideHeight - g.PadHeight + i * g.DilationHeight;
-                            if ((uint)iy >= (uint)g.Height) continue;
-                            var colRow = row.Slice(n * positions + oy * ow, ow);
-                            var inRow = plane.Slice(iy * g.Width, g.Width);
-                            if (g.StrideWidth == 1)
-                            {
-                                var target = inRow.Slice(oxLo + dxOffset, oxHi - oxLo);
-                                TensorPrimitives.Add(target, colRow[oxLo..oxHi], target);
-                            }
-                            else for (int ox = oxLo, ix = oxLo * g.StrideWidth + dxOffset; ox < oxHi; ox++, ix += g.StrideWidth) inRow[ix] += colRow[ox];
+                            op.Row(rowStart + n * positions + oy * ow, (uint)iy < (uint)g.Height ? plane + iy * g.Width : -1, oxLo, oxHi, offset);
                         }
                     }
                 }
+    }
+
+    /// <summary>Im2Col's row: copy the pixels inside the image, zero the rest.</summary>
+    private ref struct Unfold : IPatchRow
+    {
+        public ReadOnlySpan<float> Image;
+        public Span<float> Col;
+        public int Width, OutWidth, Stride;
+
+        public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
+        {
+            var outRow = Col.Slice(colStart, OutWidth);
+            if (imageStart < 0 || oxLo >= oxHi)
+            {
+                outRow.Clear();
+                return;
+            }
+            var inRow = Image.Slice(imageStart, Width);
+            outRow[..oxLo].Clear();
+            outRow[oxHi..].Clear();
+            if (Stride == 1) inRow.Slice(oxLo + offset, oxHi - oxLo).CopyTo(outRow[oxLo..oxHi]);
+            else for (int ox = oxLo, ix = oxLo * Stride + offset; ox < oxHi; ox++, ix += Stride) outRow[ox] = inRow[ix];
+        }
+    }
+
+    /// <summary>Col2ImAdd's row: add the entries inside the image back onto their pixels.</summary>
+    private ref struct FoldAdd : IPatchRow
+    {
+        public ReadOnlySpan<float> Col;
+        public Span<float> Image;
+        public int Width, OutWidth, Stride;
+
+        public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
+        {
+            if (imageStart < 0 || oxLo >= oxHi) return;
+            var colRow = Col.Slice(colStart, OutWidth);
+            var inRow = Image.Slice(imageStart, Width);
+            if (Stride == 1)
+            {
+                var target = inRow.Slice(oxLo + offset, oxHi - oxLo);
+                TensorPrimitives.Add(target, colRow[oxLo..oxHi], target);
+            }
+            else for (int ox = oxLo, ix = oxLo * Stride + offset; ox < oxHi; ox++, ix += Stride) inRow[ix] += colRow[ox];
+        }
     }
 
     /// <summary>The output columns ox in [lo, hi) whose input column ox·stride + offset lies inside [0, size).</summary>

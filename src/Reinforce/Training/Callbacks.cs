@@ -227,27 +227,31 @@ public sealed class StopAtSteps(long steps) : TrainingCallback
 
 /// <summary>
 /// Reports progress as plain text lines (for logs and for output that is not a terminal): every
-/// <paramref name="every"/> updates and at the end, one line with the steps, steps/s, mean return, losses,
-/// approximate KL and the estimated time left.
+/// <paramref name="every"/> updates, whenever <see cref="PrintCadence.Every"/> has passed without a line (however
+/// slow an update is), and at the end, one line with the steps, steps/s, mean return, losses, approximate KL and the
+/// estimated time left.
 /// </summary>
 public sealed class ProgressLines(TextWriter writer, int every = 10) : TrainingCallback
 {
     private readonly TextWriter _writer = writer ?? throw new ArgumentNullException(nameof(writer));
+    private readonly PrintCadence _cadence = new();
     private TrainingMetrics? _last;
+    private bool _lastPrinted;
 
     /// <inheritdoc/>
     public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         _last = metrics;
-        if (metrics.Iteration % Math.Max(every, 1) == 0) _writer.WriteLine(Format(metrics));
+        _lastPrinted = _cadence.Due(metrics.Iteration % Math.Max(every, 1) == 0);
+        if (_lastPrinted) _writer.WriteLine(Format(metrics));
         return true;
     }
 
     /// <inheritdoc/>
     public override void OnTrainingEnd(Agent agent)
     {
-        if (_last is not null && _last.Iteration % Math.Max(every, 1) != 0) _writer.WriteLine(Format(_last));
+        if (_last is not null && !_lastPrinted) _writer.WriteLine(Format(_last));
         _writer.Flush();
     }
 

@@ -28,12 +28,27 @@ public class DashboardCommandTests
             Console.SetOut(oldOut);
             Console.SetError(oldError);
         }
-        Assert.Equal(1, code);
+        Assert.Equal(2, code);
         var lines = error.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var line = Assert.Single(lines);
         Assert.Contains($"127.0.0.1:{port}", line, StringComparison.Ordinal);
         Assert.Contains("--port", line, StringComparison.Ordinal);
         Assert.DoesNotContain("Unhandled", error.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Train_with_the_dashboard_on_a_busy_port_stops_before_making_a_run_folder()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        string port = ((IPEndPoint)taken.LocalEndpoint).Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string dir = Path.Combine(Path.GetTempPath(), "reinforce-dash-" + Guid.NewGuid().ToString("N"), "run");
+        var (code, output, error) = CliRunner.Run(null, "train", "CartPole-v1", "--steps", "500", "--dashboard", "--port", port, "--out", dir);
+        Assert.Equal(2, code);
+        Assert.Contains($"127.0.0.1:{port}", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("Training", output, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(dir));   // nothing half made to trip over with the same --out
     }
 }

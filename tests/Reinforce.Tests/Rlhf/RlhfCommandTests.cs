@@ -221,4 +221,41 @@ public sealed class RlhfCommandTests : IDisposable
         Assert.Equal(before.Keys.Order(), Directory.GetFiles(broken).Order());
         foreach (var (f, bytes) in before) Assert.Equal(bytes, File.ReadAllBytes(f));
     }
+
+    [Fact]
+    public void Demo_verifiable_that_misses_its_target_says_so_and_what_to_try()
+    {
+        string dir = Path.Combine(_root, "demo");
+        var (code, output, error) = Run(null, "rlhf", "demo", "verifiable", "--pretrain-steps", "5", "--steps", "2", "--width", "16", "--layers", "1", "--out", dir);
+        Assert.True(code == 1, error);   // 1: the run worked but the demo's target was not met
+        Assert.Contains("Target not met: greedy accuracy", output, StringComparison.Ordinal);
+        Assert.Contains("--steps 4", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("--algorithm rloo", output, StringComparison.Ordinal);   // it already ran RLOO
+        Assert.True(File.Exists(Path.Combine(dir, "report.md")));
+    }
+
+    [Fact]
+    public void Dpo_and_a_resumed_rater_session_name_the_line_of_every_pair_they_leave_out()
+    {
+        string model = Pretrain();   // a character model of the stories: "¤" is outside its vocabulary
+        string prefs = Path.Combine(_root, "prefs.jsonl");
+        File.WriteAllLines(prefs,
+        [
+            """{"prompt": "Once upon", "chosen": " a time", "rejected": " the end"}""",
+            """{"prompt": "Once upon", "chosen": " a ¤ time", "rejected": " the end"}""",
+            """{"prompt": "x\uD800", "chosen": " a", "rejected": " b"}""",
+            """{"prompt": "The cat", "chosen": " sat", "rejected": " ran"}""",
+        ]);
+        var (code, output, error) = Run(null, "rlhf", "dpo", prefs, "--model", model, "--out", Path.Combine(_root, "dpo"), "--steps", "2", "--batch", "2");
+        Assert.True(code == 0, error + output);
+        Assert.Contains($"note: {prefs} line 2: uses a character outside the model's vocabulary", output, StringComparison.Ordinal);
+        Assert.Contains("¤", output, StringComparison.Ordinal);
+        Assert.Contains($"warning: {prefs} line 3:", output, StringComparison.Ordinal);
+
+        (code, output, error) = Run(null, "rlhf", "label", "--model", model, "--rater", "simple", "--count", "1", "--max-tokens", "8", "--out", prefs);
+        Assert.True(code == 0, error + output);
+        Assert.Contains($"Resuming {prefs}:", output, StringComparison.Ordinal);
+        Assert.Contains($"warning: {prefs} line 3:", output, StringComparison.Ordinal);
+        Assert.Contains("(this line is ignored)", output, StringComparison.Ordinal);
+    }
 }

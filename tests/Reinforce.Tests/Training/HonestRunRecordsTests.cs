@@ -217,4 +217,42 @@ public sealed class HonestRunRecordsTests : IDisposable
         Assert.Contains("does not exist", error, StringComparison.Ordinal);
         Assert.False(Directory.Exists(missing));
     }
+
+    [Theory]
+    [InlineData("""{ "options": { "steps": "lots" } }""", "'options.steps' has the wrong type", "expected a whole number")]
+    [InlineData("""{ "options": { "steps": null } }""", "'options.steps' has the wrong type", "expected a whole number")]
+    [InlineData("""{ "model": { "layers": 1.5 } }""", "'model.layers' has the wrong type", "expected a whole number")]
+    [InlineData("""{ "tokenizer": 5 }""", "'tokenizer' has the wrong type", "expected a string in quotes")]
+    [InlineData("""{ "tokenizer": "\uD800" }""", "'tokenizer' holds a string with a lone UTF-16 surrogate", "which is not text")]
+    [InlineData("""{ "evaluate_every": 5, "evaluate_every": 6 }""", "a key appears twice", "keep one")]
+    [InlineData("""null""", "null where an object", "Re-create")]
+    public void Run_config_files_of_the_language_model_runs_name_the_field_in_plain_words(string json, string problem, string fix)
+    {
+        // lm pretrain, rlhf reward and rlhf train read their config.json through JsonFile (the RL runs through ConfigJson).
+        var e = Assert.Throws<Reinforce.IO.CheckpointFormatException>(() => Reinforce.IO.JsonFile.Deserialize<Reinforce.Rlhf.Training.PretrainRunConfig>(json, "run/config.json"));
+        Assert.Contains("run/config.json", e.Message, StringComparison.Ordinal);
+        Assert.Contains(problem, e.Message, StringComparison.Ordinal);
+        Assert.Contains(fix, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("System.", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("`1", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(nameof(Reinforce.Rlhf.Training.PretrainRunConfig), e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--runs", "textbook", "bandit", "--runs", "0")]
+    [InlineData("--episodes", "textbook", "short-corridor", "--episodes", "-1")]   // was an OverflowException with a stack trace
+    [InlineData("--seeds", "bench", "--seeds", "0")]                               // was "solved 0 of 0" and exit 0
+    [InlineData("--episodes", "bench", "--episodes", "0", "--seeds", "1")]         // was an ArgumentOutOfRangeException with a stack trace
+    [InlineData("--steps", "lm", "bench", "--steps", "0")]                         // was "LmBenchmark.Run: ... (Parameter 'options')"
+    public void A_count_below_one_is_a_usage_error_naming_the_option_and_the_full_command(string option, params string[] args)
+    {
+        var (code, output, error) = Cli(args);
+        Assert.Equal(2, code);
+        Assert.Equal("", output);   // refused before anything ran
+        Assert.StartsWith($"error: {option}: is ", error, StringComparison.Ordinal);
+        Assert.Contains("use 1 or more", error, StringComparison.Ordinal);
+        string command = string.Join(' ', args.TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)));
+        Assert.Contains($"Run `reinforce {command} --help`", error, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error, StringComparison.Ordinal);
+    }
 }

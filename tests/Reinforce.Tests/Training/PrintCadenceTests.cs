@@ -1,8 +1,9 @@
-using Reinforce.Cli;
+using Reinforce.Training;
 
 namespace Reinforce.Tests.Training;
 
 /// <summary>Long commands print a progress line at their milestones and after at most five seconds of silence (a clock the test moves).</summary>
+[Collection("Console")]   // RedirectedProgressTests shortens PrintCadence.Every; this test needs the five seconds
 public sealed class PrintCadenceTests
 {
     [Fact]

@@ -21,15 +21,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
 {
     private readonly Server[] _servers;
     private readonly bool _integerActions;
-    private readonly float[] _observations;
-    private readonly float[] _finalObservations;
-    private readonly float[] _rewards;
-    private readonly bool[] _terminated;
-    private readonly bool[] _truncated;
-    private readonly double[] _episodeReturn;
-    private readonly int[] _episodeLength;
-    private readonly List<EpisodeRecord> _completed = [];
-    private EpisodeRecord[] _completedArray = [];
+    private readonly EpisodeBook _book;
     private readonly TimeSpan _timeout;
     private long _steps;
     private bool _hasReset;
@@ -55,13 +47,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
         NumEnvs = servers.Sum(s => s.Count);
         if ((long)NumEnvs * ObservationSize > ProtocolCodec.MaxSpaceElements * 4)
             throw new RemoteEnvironmentException($"{servers[0].Name}: {NumEnvs} copies of observations of {ObservationSize} floats need {(long)NumEnvs * ObservationSize * 4 / (1 << 20)} MiB per batch; use fewer copies.");
-        _observations = new float[NumEnvs * ObservationSize];
-        _finalObservations = new float[NumEnvs * ObservationSize];
-        _rewards = new float[NumEnvs];
-        _terminated = new bool[NumEnvs];
-        _truncated = new bool[NumEnvs];
-        _episodeReturn = new double[NumEnvs];
-        _episodeLength = new int[NumEnvs];
+        _book = new EpisodeBook(NumEnvs, ObservationSize);
     }
 
     /// <summary>What the servers announced at the handshake.</summary>
@@ -180,30 +166,25 @@ public sealed class RemoteVectorEnv : IVectorEnv
     public long StepCount => _steps;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> Observations => _observations;
+    public ReadOnlySpan<float> Observations => _book.Observations;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> Rewards => _rewards;
+    public ReadOnlySpan<float> Rewards => _book.Rewards;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<bool> Terminated => _terminated;
+    public ReadOnlySpan<bool> Terminated => _book.Terminated;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<bool> Truncated => _truncated;
+    public ReadOnlySpan<bool> Truncated => _book.Truncated;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> FinalObservations => _finalObservations;
+    public ReadOnlySpan<float> FinalObservations => _book.FinalObservations;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => _completedArray;
+    public ReadOnlySpan<EpisodeRecord> CompletedEpisodes => _book.Completed;
 
     /// <inheritdoc/>
-    public ReadOnlySpan<float> FinalObservation(int envIndex)
-    {
-        if ((uint)envIndex >= (uint)NumEnvs) throw new ArgumentOutOfRangeException(nameof(envIndex), envIndex, $"{this}: there are {NumEnvs} environments (indices 0 to {NumEnvs - 1}).");
-        if (!(_terminated[envIndex] || _truncated[envIndex])) throw new InvalidOperationException($"{this}: environment {envIndex} did not finish an episode in the last step, so it has no final observation; check Terminated or Truncated first.");
-        return _finalObservations.AsSpan(envIndex * ObservationSize, ObservationSize);
-    }
+    public ReadOnlySpan<float> FinalObservation(int envIndex) => _book.FinalObservation(envIndex, this);
 
     /// <inheritdoc/>
     public void Reset(ulong seed)
@@ -221,14 +202,9 @@ public sealed class RemoteVectorEnv : IVectorEnv
         {
             var server = _servers[s];
             var response = server.Await(calls[s], "reset");
-            ReadObservations(server, response.Observations, _observations.AsSpan(server.Offset * ObservationSize, server.Count * ObservationSize), "reset", "observations");
+            ReadObservations(server, response.Observations, _book.Observations.AsSpan(server.Offset * ObservationSize, server.Count * ObservationSize), "reset", "observations");
         }
-        Array.Clear(_rewards);
-        Array.Clear(_terminated);
-        Array.Clear(_truncated);
-        Array.Clear(_episodeReturn);
-        Array.Clear(_episodeLength);
-        _completedArray = [];
+        _book.Reset();
         _steps = 0;
         _hasReset = true;
     }
@@ -276,7 +252,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
     private void Receive(AsyncUnaryCall<P.StepResponse>[] calls)
     {
         string step = StepName;
-        _completed.Clear();
+        _book.BeginStep();
         for (int s = 0; s < _servers.Length; s++)
         {
             var server = _servers[s];
@@ -284,7 +260,7 @@ public sealed class RemoteVectorEnv : IVectorEnv
             int n = server.Count, o = server.Offset;
             if (response.Rewards.Count != n || response.Terminated.Count != n || response.Truncated.Count != n)
                 throw server.Fault(step, $"it sent {response.Rewards.Count} rewards, {response.Terminated.Count} terminated and {response.Truncated.Count} truncated flags for its {n} copies");
-            ReadObservations(server, response.Observations, _observations.AsSpan(o * ObservationSize, n * ObservationSize), step, "observations");
+            ReadObservations(server, response.Observations, _book.Observations.AsSpan(o * ObservationSize, n * ObservationSize), step, "observations");
             if (response.FinalIndices.Count > n)
                 throw server.Fault(step, $"it sent {response.FinalIndices.Count} final observations for its {n} copies");
             var finals = new float[response.FinalIndices.Count * ObservationSize];
@@ -301,27 +277,21 @@ public sealed class RemoteVectorEnv : IVectorEnv
                     VectorEnv.WarnLargeReward($"{server.Name}: copy {o + i}", reward, $"at step {step}");
                 }
                 int g = o + i;
-                _rewards[g] = reward;
+                _book.AddReward(g, reward);
                 bool terminated = response.Terminated[i], truncated = response.Truncated[i];
-                _terminated[g] = terminated;
-                _truncated[g] = truncated;
-                _episodeReturn[g] += reward;
-                _episodeLength[g]++;
                 if (terminated || truncated)
                 {
                     if (next >= response.FinalIndices.Count || response.FinalIndices[next] != i)
                         throw server.Fault(step, $"copy {g} finished its episode but its final observation is missing (final_indices must list every finished copy, ascending)");
-                    finals.AsSpan(next * ObservationSize, ObservationSize).CopyTo(_finalObservations.AsSpan(g * ObservationSize, ObservationSize));
+                    finals.AsSpan(next * ObservationSize, ObservationSize).CopyTo(_book.FinalObservationRow(g));
                     next++;
-                    _completed.Add(new EpisodeRecord(g, _episodeReturn[g], _episodeLength[g], terminated));
-                    _episodeReturn[g] = 0;
-                    _episodeLength[g] = 0;
+                    _book.Finish(g, terminated, truncated);
                 }
             }
             if (next != response.FinalIndices.Count)
                 throw server.Fault(step, $"it sent {response.FinalIndices.Count} final observations for {next} finished copies");
         }
-        _completedArray = _completed.ToArray();
+        _book.EndStep();
         _steps++;
     }
 

@@ -1,3 +1,4 @@
+using System.Numerics;
 namespace Reinforce.Envs.Wrappers;
 
 /// <summary>
@@ -44,31 +45,13 @@ public sealed class RunningMeanStd
     public double Count { get; private set; }
 
     /// <summary>Merges a batch of samples, <c>[rows × Size]</c> row-major.</summary>
-    public void Update(ReadOnlySpan<float> batch)
-    {
-        int rows = Rows(batch.Length);
-        int d = _mean.Length;
-        Array.Clear(_batchMean);
-        Array.Clear(_batchVar);
-        for (int r = 0; r < rows; r++)
-        {
-            for (int j = 0; j < d; j++) _batchMean[j] += batch[r * d + j];
-        }
-        for (int j = 0; j < d; j++) _batchMean[j] /= rows;
-        for (int r = 0; r < rows; r++)
-        {
-            for (int j = 0; j < d; j++)
-            {
-                double dev = batch[r * d + j] - _batchMean[j];
-                _batchVar[j] += dev * dev;
-            }
-        }
-        for (int j = 0; j < d; j++) _batchVar[j] /= rows;
-        UpdateFromMoments(_batchMean, _batchVar, rows);
-    }
+    public void Update(ReadOnlySpan<float> batch) => Merge(batch);
 
     /// <summary>Merges a batch of samples, <c>[rows × Size]</c> row-major.</summary>
-    public void Update(ReadOnlySpan<double> batch)
+    public void Update(ReadOnlySpan<double> batch) => Merge(batch);
+
+    /// <summary>The batch's mean and (population) variance in double, merged into the running ones.</summary>
+    private void Merge<T>(ReadOnlySpan<T> batch) where T : INumberBase<T>
     {
         int rows = Rows(batch.Length);
         int d = _mean.Length;
@@ -76,14 +59,14 @@ public sealed class RunningMeanStd
         Array.Clear(_batchVar);
         for (int r = 0; r < rows; r++)
         {
-            for (int j = 0; j < d; j++) _batchMean[j] += batch[r * d + j];
+            for (int j = 0; j < d; j++) _batchMean[j] += double.CreateTruncating(batch[r * d + j]);
         }
         for (int j = 0; j < d; j++) _batchMean[j] /= rows;
         for (int r = 0; r < rows; r++)
         {
             for (int j = 0; j < d; j++)
             {
-                double dev = batch[r * d + j] - _batchMean[j];
+                double dev = double.CreateTruncating(batch[r * d + j]) - _batchMean[j];
                 _batchVar[j] += dev * dev;
             }
         }
