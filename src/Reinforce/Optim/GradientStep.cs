@@ -33,6 +33,9 @@ public sealed class GradientStep
     /// <summary>Whether a non-finite gradient norm throws.</summary>
     public bool ErrorIfNonFinite { get; }
 
+    /// <summary>The gradient averaging over the ranks (null until <see cref="Distribute"/>): its communication time, its checksum.</summary>
+    public DataParallel? DataParallel => _dataParallel;
+
     /// <summary>The ranks the gradients are averaged over (a single process unless <see cref="Distribute"/> was called).</summary>
     public ICommunicator Communicator => _dataParallel?.Communicator ?? SingleProcessCommunicator.Instance;
 
@@ -51,6 +54,16 @@ public sealed class GradientStep
 
     /// <summary>A checksum of the parameter values (to check that the ranks hold the same weights).</summary>
     public ulong WeightsChecksum() => (_dataParallel ?? new DataParallel(SingleProcessCommunicator.Instance, Optimizer.Parameters)).WeightsChecksum();
+
+    /// <summary>
+    /// In a data-parallel run, checks that every rank holds the same weights (checksums all-gathered); <paramref name="when"/>
+    /// says where for the message ("after step 12"). Call on every rank, at the same point.
+    /// </summary>
+    /// <exception cref="DistributedException">A rank's weights differ from rank 0's.</exception>
+    public void EnsureSameWeights(string when)
+    {
+        if (_dataParallel is { IsDistributed: true } dp) DataParallelRuns.EnsureSameWeights(dp.Communicator, dp.WeightsChecksum(), when);
+    }
 
     /// <summary>
     /// One step on <paramref name="loss"/>; returns the gradient norm before clipping (of the averaged gradient). A null
