@@ -202,6 +202,7 @@ public sealed class DpoTrainer
         float norm = _gradientStep.Apply(loss);
         Communicator.AllReduceSum(f);
         StepCount++;
+        _gradientStep.EnsureSameWeights($"after step {StepCount}");
         double meanLoss = ranks == 1 ? loss!.Item() : f[0] / b;
         return new DpoStepMetrics(StepCount, meanLoss, f[1] / b, f[2] / b, f[3] / b, (f[1] - f[2]) / b, norm);
     }

@@ -277,6 +277,7 @@ public sealed class Pretrainer : IRunTrainer
             meanLoss = sum[0] / batchTokens;
         }
         StepCount++;
+        _gradientStep.EnsureSameWeights($"after step {StepCount}");
         double seconds = clock.Elapsed.TotalSeconds;
         return new PretrainStep(StepCount, meanLoss, lr, norm, batchTokens / Math.Max(seconds, 1e-9));
     }
