@@ -3,6 +3,7 @@ using Reinforce.Nn.Transformers;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.Text;
 using Reinforce.Rlhf.Training;
+using Reinforce.Training;
 using Xunit.Abstractions;
 
 namespace Reinforce.Tests.Distributed;
@@ -135,6 +136,68 @@ public sealed class DataParallelLanguageModelTests(ITestOutputHelper output)
         }));
         var inner = Assert.IsType<Reinforce.Distributed.DistributedException>(ex.InnerException);
         Assert.Contains("after step 2 the weights of rank(s) 1 differ from rank 0's", inner.Message);
+    }
+
+    /// <summary>Asks to stop (as Ctrl+C does) once <paramref name="step"/> is reached; −1: never.</summary>
+    private sealed class StopAt(long step, CancellationTokenSource stop) : IProgress<RunProgress>
+    {
+        public void Report(RunProgress value)
+        {
+            if (value.Step == step) stop.Cancel();
+        }
+    }
+
+    private static PretrainRunConfig SmallRun => new()
+    {
+        Model = new GptConfig { ContextLength = 16, Layers = 1, Width = 16, Heads = 2 },
+        Options = new PretrainOptions { Steps = 10, BatchSize = 5, Seed = 2 }, EvaluateEvery = 5,
+    };
+
+    /// <summary>Two ranks of a pretraining run in folders under <paramref name="root"/>: rank 0 owns <c>run</c>, rank 1 a scratch folder.</summary>
+    private static RunSummary[] PretrainOnTwoRanks(string root, bool resume, long stopRank1At = -1)
+    {
+        var summaries = new RunSummary[2];
+        string run = Path.Combine(root, "run");
+        new ThreadCommunicatorGroup(2).Run(comm =>
+        {
+            string scratch = Path.Combine(root, $"scratch-{Guid.NewGuid():N}");
+            using var pretraining = comm.Rank == 0
+                ? resume ? PretrainingRun.Resume(run) : PretrainingRun.Create(run, SmallRun)
+                : PretrainingRun.Follower(resume ? PretrainingRun.ReadConfig(run) : SmallRun, scratch, resume ? run : null);
+            pretraining.JoinRanks(comm);
+            using var stop = new CancellationTokenSource();
+            summaries[comm.Rank] = pretraining.Run(new StopAt(comm.Rank == 1 ? stopRank1At : -1, stop), stop.Token);
+        });
+        return summaries;
+    }
+
+    [Fact]
+    public void A_stop_on_one_rank_stops_both_at_the_same_step_and_the_resumed_run_ends_on_the_bits_of_a_straight_one()
+    {
+        string root = Directory.CreateTempSubdirectory("reinforce-dp-lm-").FullName;
+        try
+        {
+            var straight = PretrainOnTwoRanks(Path.Combine(root, "straight"), resume: false);
+            Assert.All(straight, s => Assert.Equal(10, s.Steps));
+
+            // Rank 1 alone is asked to stop after step 3 (mpirun passes Ctrl+C to the ranks at different moments): both stop there.
+            string stopped = Path.Combine(root, "stopped");
+            var first = PretrainOnTwoRanks(stopped, resume: false, stopRank1At: 3);
+            Assert.All(first, s => { Assert.True(s.Stopped); Assert.Equal(3, s.Steps); });
+            var second = PretrainOnTwoRanks(stopped, resume: true);
+            Assert.All(second, s => { Assert.False(s.Stopped); Assert.Equal(10, s.Steps); });
+
+            var (a, _, facts) = LmCheckpoint.LoadLanguageModel(Path.Combine(root, "straight", "run", PretrainingRun.LastModelFile));
+            var (b, _, _) = LmCheckpoint.LoadLanguageModel(Path.Combine(stopped, "run", PretrainingRun.LastModelFile));
+            Assert.Equal("2", facts["ranks"]);
+            Assert.Equal(Weights(a).SelectMany(w => w), Weights(b).SelectMany(w => w));
+            // Rank 0 alone wrote run folders; the follower's scratch folders hold no best or published model.
+            var scratch = Directory.GetDirectories(Path.Combine(root, "straight"), "scratch-*");
+            Assert.Single(scratch);
+            Assert.False(File.Exists(Path.Combine(scratch[0], PretrainingRun.BestModelFile)) || File.Exists(Path.Combine(scratch[0], PretrainingRun.LastModelFile)));
+            Assert.False(Directory.Exists(Path.Combine(scratch[0], "best")));
+        }
+        finally { Directory.Delete(root, recursive: true); }
     }
 
     // ---- DPO ---------------------------------------------------------------------------------------------------------

@@ -252,6 +252,7 @@ public sealed class PretrainingRun : IDisposable
         {
             TotalSteps = Config.Options.Steps, EvaluateEvery = leader ? Config.EvaluateEvery : 0, CheckpointEvery = leader ? Config.EvaluateEvery : 0,
             KeepCheckpoints = Config.KeepCheckpoints, BestMetric = leader ? "val_loss" : null, HigherIsBetter = false,
+            Ranks = Trainer.Communicator,
         };
         var reporter = new SampleLogger(this, progress);
         var summary = Folder.Train(Trainer, schedule, reporter, cancellation);
