@@ -104,7 +104,7 @@ internal static class LmCommand
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"Done in {run.Folder.Timing.WallSeconds:F0} s. Best held-out loss {bestLoss} nats per token: {run.BestModelPath} (last step: {run.LastModelPath})."));
                     if (comm is { Size: > 1 })
-                        Console.WriteLine($"Data-parallel: the weights were identical on all {comm.Size} ranks at the end (checked by checksum).");
+                        Console.WriteLine($"Data-parallel: the weights were identical on all {comm.Size} ranks after every step (compared by checksum).");
                     if (run.HuggingFacePath is string hf)
                         Console.WriteLine($"The best model in Hugging Face's GPT-2 layout: {hf} (rlhf commands take it as --model; transformers' GPT2LMHeadModel.from_pretrained reads it).");
                     Console.WriteLine($"Try: reinforce lm sample {run.HuggingFacePath ?? run.BestModelPath} --prompt \"{trainer.SamplePrompt}\"");
