@@ -200,6 +200,20 @@ public sealed class DataParallelLanguageModelTests(ITestOutputHelper output)
         finally { Directory.Delete(root, recursive: true); }
     }
 
+    [Fact]
+    public void A_batch_smaller_than_the_rank_count_is_a_clear_error_on_every_rank()
+    {
+        var tokenizer = CharTokenizer.FromText(DemoCorpus.Stories);
+        var errors = new Exception?[2];
+        new ThreadCommunicatorGroup(2).Run(comm =>
+        {
+            var model = new Gpt(new GptConfig { VocabSize = tokenizer.VocabSize, ContextLength = 16, Layers = 1, Width = 16, Heads = 2 }, new Rng(3));
+            var trainer = new Pretrainer(model, tokenizer, DemoCorpus.Stories, new PretrainOptions { Steps = 2, BatchSize = 1 });
+            errors[comm.Rank] = Record.Exception(() => trainer.Distribute(comm));
+        });
+        Assert.All(errors, e => Assert.Contains("batch_size: is 1, fewer sequences than the 2 ranks", Assert.IsType<Reinforce.Algorithms.ConfigurationException>(e).Message));
+    }
+
     // ---- DPO ---------------------------------------------------------------------------------------------------------
 
     private static DpoTrainer Dpo(out Gpt model)

@@ -111,10 +111,14 @@ public sealed class DpoTrainer
     /// from the same model, pairs and settings): rank 0's trained weights everywhere (so the reference log-probabilities,
     /// computed at the first step, are the same on every rank), each batch split over the ranks, gradients averaged.
     /// </summary>
+    /// <exception cref="ArgumentException">The batch holds fewer pairs than there are ranks.</exception>
     public void Distribute(ICommunicator communicator)
     {
         ArgumentNullException.ThrowIfNull(communicator);
         if (StepCount > 0 || _refChosen is not null) throw new InvalidOperationException("DpoTrainer.Distribute: call it before the first step or evaluation.");
+        int batch = Math.Min(_options.BatchSize, _pairs.Count);
+        if (batch < communicator.Size)
+            throw new ArgumentException($"DpoTrainer: each step's batch holds {batch} pairs, fewer than the {communicator.Size} ranks that share it; use a batch of at least {communicator.Size} pairs (--batch), or fewer ranks.", nameof(communicator));
         _gradientStep.Distribute(communicator);
         // With LoRA only the adapters are trained (and broadcast); the frozen base they sit on must be rank 0's too.
         if (_policy.Lora is not null) new DataParallel(communicator, _policy.Parameters()).BroadcastParameters();

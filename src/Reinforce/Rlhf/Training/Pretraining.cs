@@ -163,7 +163,14 @@ public sealed class Pretrainer : IRunTrainer
     /// model shape and settings, at the same step): rank 0's weights everywhere, each global batch split over the ranks,
     /// gradients averaged at every step, the step's loss averaged over the whole batch.
     /// </summary>
-    public void Distribute(ICommunicator communicator) => _gradientStep.Distribute(communicator);
+    /// <exception cref="ConfigurationException">The batch holds fewer sequences than there are ranks (some would train on nothing).</exception>
+    public void Distribute(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        ConfigurationException.Require(_options.BatchSize >= communicator.Size, "batch_size",
+            $"is {_options.BatchSize}, fewer sequences than the {communicator.Size} ranks that share each batch; use a batch of at least {communicator.Size} (--batch), or fewer ranks.");
+        _gradientStep.Distribute(communicator);
+    }
 
     /// <summary>A checksum of the weights (equal on every rank of a data-parallel run).</summary>
     public ulong WeightsChecksum() => _gradientStep.WeightsChecksum();
