@@ -237,9 +237,10 @@ public sealed class RlhfTrainer : IRunTrainer
 
     /// <summary>
     /// Makes this trainer one rank of a data-parallel run (call on every rank, with trainers built from the same model
-    /// and settings, at the same step): rank 0's weights (and reference) everywhere; rank r &gt; 0 draws its prompts,
-    /// samples and minibatch order from a stream derived from (seed, rank, step), rank 0 from the single-process stream;
-    /// gradients are averaged over the ranks at every optimizer step; the step's figures are averaged over the ranks.
+    /// and settings, at the same step): rank 0's weights (and reference) everywhere; rank r &gt; 0 draws its prompts and
+    /// samples from a stream derived from (seed, rank, step), rank 0 from the single-process stream; the minibatches are
+    /// drawn from one permutation of all ranks' completions (a stream of seed and step, shared by the ranks); gradients
+    /// are averaged over the ranks at every optimizer step; the step's figures are averaged over the ranks.
     /// </summary>
     public void Distribute(ICommunicator communicator)
     {
