@@ -41,24 +41,20 @@ internal static class LmCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the weights and the batches.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads for the matrix products (default: the core count)." };
         var resume = new Option<string?>("--resume") { Description = "Continue the run in this folder from its newest checkpoint, with the settings in its config.json." };
+        var distributed = new Option<string?>("--distributed") { Description = "Data-parallel over MPI ranks: mpi (start with mpirun -np N reinforce lm pretrain ... --distributed mpi). Each step's --batch sequences are split over the ranks." };
         var command = new Command("pretrain", "Train a GPT to predict the next token of a text, with held-out loss and checkpoints (and a Hugging Face copy with a BPE tokenizer).")
         {
-            corpus, output, steps, batch, lr, layers, width, heads, context, tokenizerOption, vocab, saveHf, dtype, evalEvery, seed, threads, resume,
+            corpus, output, steps, batch, lr, layers, width, heads, context, tokenizerOption, vocab, saveHf, dtype, evalEvery, seed, threads, resume, distributed,
         };
         command.SetAction((parse, cancellationToken) => Task.FromResult(RlhfCommand.Guard(() =>
         {
             RlhfCommand.ApplyThreads(parse.GetValue(threads));
-            PretrainingRun run;
             string? resumeDir = parse.GetValue(resume);
-            if (resumeDir is not null)
-            {
-                run = PretrainingRun.Resume(resumeDir);
-                Console.WriteLine(run.ResumedFrom is null ? $"Resuming {resumeDir}: no checkpoint yet, starting from step 0." : $"Resuming {resumeDir} from {run.ResumedFrom} (step {((IRunTrainer)run.Trainer).Step}).");
-            }
-            else
+            PretrainRunConfig? fresh = null;
+            if (resumeDir is null)
             {
                 float peak = parse.GetValue(lr);
-                run = PretrainingRun.Create(parse.GetValue(output)!, new PretrainRunConfig
+                fresh = new PretrainRunConfig
                 {
                     Corpus = parse.GetValue(corpus),
                     Model = new GptConfig { ContextLength = parse.GetValue(context), Layers = parse.GetValue(layers), Width = parse.GetValue(width), Heads = parse.GetValue(heads) },
@@ -68,30 +64,53 @@ internal static class LmCommand
                     BpeVocabSize = parse.GetValue(vocab),
                     HuggingFaceFolder = parse.GetValue(saveHf),
                     HuggingFaceDType = Reinforce.Rlhf.HuggingFace.Gpt2Folder.ParseDType(parse.GetValue(dtype)!),
-                });
+                };
+                fresh.Validate();
             }
-            using (run)
+            return DistributedLm.Run(parse.GetValue(distributed), comm =>
             {
-                var (config, trainer) = (run.Config.Model, run.Trainer);
-                Console.WriteLine($"Pretraining a GPT of {trainer.Model.ParameterCount:N0} parameters ({config.Layers} layers, {config.Width} wide, {config.Heads} heads, context {config.ContextLength}, " +
-                    $"tokenizer: {trainer.Tokenizer.Description}) on {run.Config.Corpus ?? "the shipped stories"}: {trainer.TrainTokens:N0} tokens to train on, {trainer.ValidationTokens:N0} held out.");
-                Console.WriteLine($"Run folder {run.Folder.Directory}; Ctrl+C stops and keeps a checkpoint (continue with --resume).");
-                var summary = run.Run(new PretrainProgressPrinter(trainer), cancellationToken);
-                if (summary.AlreadyFinished) Console.WriteLine("The run had already finished.");
-                if (summary.Stopped)
+                bool leader = comm is null || comm.Rank == 0;
+                PretrainingRun run;
+                if (!leader)
+                    run = PretrainingRun.Follower(fresh ?? PretrainingRun.ReadConfig(resumeDir!), DistributedTraining.ScratchFolder(comm!), resumeDir);
+                else if (resumeDir is not null)
                 {
-                    Console.WriteLine($"Stopped at step {summary.Steps}; continue with: reinforce lm pretrain --resume {run.Folder.Directory}");
+                    run = PretrainingRun.Resume(resumeDir);
+                    Console.WriteLine(run.ResumedFrom is null ? $"Resuming {resumeDir}: no checkpoint yet, starting from step 0." : $"Resuming {resumeDir} from {run.ResumedFrom} (step {((IRunTrainer)run.Trainer).Step}).");
+                }
+                else run = PretrainingRun.Create(parse.GetValue(output)!, fresh!);
+                using (run)
+                {
+                    if (comm is not null) run.JoinRanks(comm);
+                    var (config, trainer) = (run.Config.Model, run.Trainer);
+                    if (leader)
+                    {
+                        Console.WriteLine($"Pretraining a GPT of {trainer.Model.ParameterCount:N0} parameters ({config.Layers} layers, {config.Width} wide, {config.Heads} heads, context {config.ContextLength}, " +
+                            $"tokenizer: {trainer.Tokenizer.Description}) on {run.Config.Corpus ?? "the shipped stories"}: {trainer.TrainTokens:N0} tokens to train on, {trainer.ValidationTokens:N0} held out.");
+                        if (comm is { Size: > 1 })
+                            Console.WriteLine($"Data-parallel: {comm.Description}; each step's {run.Config.Options.BatchSize} sequences are split over the {comm.Size} ranks, gradients averaged.");
+                        Console.WriteLine($"Run folder {run.Folder.Directory}; Ctrl+C stops and keeps a checkpoint (continue with --resume).");
+                    }
+                    var summary = run.Run(leader ? new PretrainProgressPrinter(trainer) : null, cancellationToken);
+                    if (!leader) return 0;
+                    if (summary.AlreadyFinished) Console.WriteLine("The run had already finished.");
+                    if (summary.Stopped)
+                    {
+                        Console.WriteLine($"Stopped at step {summary.Steps}; continue with: reinforce lm pretrain --resume {run.Folder.Directory}{(comm is null ? "" : " --distributed mpi")}");
+                        return 0;
+                    }
+                    string bestLoss = LmCheckpoint.LoadLanguageModel(run.BestModelPath).Facts.TryGetValue("val_loss", out var v)
+                        ? double.Parse(v, CultureInfo.InvariantCulture).ToString("F3", CultureInfo.InvariantCulture) : "?";
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"Done in {run.Folder.Timing.WallSeconds:F0} s. Best held-out loss {bestLoss} nats per token: {run.BestModelPath} (last step: {run.LastModelPath})."));
+                    if (comm is { Size: > 1 })
+                        Console.WriteLine($"Data-parallel: the weights were identical on all {comm.Size} ranks after every step (compared by checksum).");
+                    if (run.HuggingFacePath is string hf)
+                        Console.WriteLine($"The best model in Hugging Face's GPT-2 layout: {hf} (rlhf commands take it as --model; transformers' GPT2LMHeadModel.from_pretrained reads it).");
+                    Console.WriteLine($"Try: reinforce lm sample {run.HuggingFacePath ?? run.BestModelPath} --prompt \"{trainer.SamplePrompt}\"");
                     return 0;
                 }
-                string bestLoss = LmCheckpoint.LoadLanguageModel(run.BestModelPath).Facts.TryGetValue("val_loss", out var v)
-                    ? double.Parse(v, CultureInfo.InvariantCulture).ToString("F3", CultureInfo.InvariantCulture) : "?";
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Done in {run.Folder.Timing.WallSeconds:F0} s. Best held-out loss {bestLoss} nats per token: {run.BestModelPath} (last step: {run.LastModelPath})."));
-                if (run.HuggingFacePath is string hf)
-                    Console.WriteLine($"The best model in Hugging Face's GPT-2 layout: {hf} (rlhf commands take it as --model; transformers' GPT2LMHeadModel.from_pretrained reads it).");
-                Console.WriteLine($"Try: reinforce lm sample {run.HuggingFacePath ?? run.BestModelPath} --prompt \"{trainer.SamplePrompt}\"");
-                return 0;
-            }
+            });
         })));
         return command;
     }

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using Reinforce.Distributed;
+using Reinforce.IO;
 using Reinforce.Nn.Transformers;
 using Reinforce.Rlhf.Data;
 using Reinforce.Rlhf.HuggingFace;
@@ -29,30 +31,40 @@ internal static partial class RlhfCommand
         rater.AcceptOnlyFromAmong("simple", "cheerful", "spelling");
         var seed = new Option<int>("--seed") { Description = "Seed of the batch order.", DefaultValueFactory = _ => 1 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: the core count)." };
+        var distributed = new Option<string?>("--distributed") { Description = "Data-parallel over MPI ranks: mpi (start with mpirun -np N reinforce rlhf dpo ... --distributed mpi). Each step's --batch pairs are split over the ranks; rank 0 writes --out." };
         var command = new Command("dpo", "Direct Preference Optimization (TRL's sigmoid loss) on preference pairs, optionally with LoRA.")
         {
-            preferences, model, output, steps, batch, lr, beta, dtype, force, rater, seed, threads,
+            preferences, model, output, steps, batch, lr, beta, dtype, force, rater, seed, threads, distributed,
         };
         foreach (var option in lora.All) command.Options.Add(option);
         command.SetAction(parse => Guard(() =>
         {
             ApplyThreads(parse.GetValue(threads));
+            return DistributedLm.Run(parse.GetValue(distributed), comm => Dpo(parse, comm));
+        }));
+        return command;
+
+        // One process, or one rank of a data-parallel run (rank 0 prints and writes --out; the others only train).
+        int Dpo(ParseResult parse, ICommunicator? comm)
+        {
+            bool leader = comm is null || comm.Rank == 0;
             string path = parse.GetValue(preferences)!;
             var data = PreferenceFile.Load(path);
-            PrintLineProblems("warning", path, data.Problems, " (skipped)");
+            if (leader) PrintLineProblems("warning", path, data.Problems, " (skipped)");
             string modelPath = parse.GetValue(model)!;
             var (policy, tokenizer, _) = LoadLanguageModel(modelPath);
             var (readable, leftOut) = data.WithinVocabulary(tokenizer);
-            PrintLineProblems("note", path, leftOut, "");
-            if (leftOut.Count > 0) Console.WriteLine($"note: {leftOut.Count} pairs use characters outside the model's vocabulary and are left out.");
+            if (leader) PrintLineProblems("note", path, leftOut, "");
+            if (leader && leftOut.Count > 0) Console.WriteLine($"note: {leftOut.Count} pairs use characters outside the model's vocabulary and are left out.");
             var usable = readable.Where(p => !p.IsTie).ToList();
             var loraOptions = lora.Read(parse, parse.GetValue(seed));
             string weightsType = Gpt2Folder.ParseDType(parse.GetValue(dtype)!);
             string dir = parse.GetValue(output)!;
             // Refuse before training, not after: nothing the user wrote is replaced without --force.
-            foreach (var existing in new[] { "adapter_model.safetensors", "model.safetensors", "config.json" })
-                if (File.Exists(Path.Combine(dir, existing)) && !parse.GetValue(force))
-                    throw new IOException($"'{dir}' already holds {existing}; choose another --out, or pass --force to replace it.");
+            if (leader)
+                foreach (var existing in new[] { "adapter_model.safetensors", "model.safetensors", "config.json" })
+                    if (File.Exists(Path.Combine(dir, existing)) && !parse.GetValue(force))
+                        throw new IOException($"'{dir}' already holds {existing}; choose another --out, or pass --force to replace it.");
             if (loraOptions is not null) LoraAdapters.Attach(policy, loraOptions);
             var options = new DpoOptions
             {
@@ -61,7 +73,19 @@ internal static partial class RlhfCommand
             };
             var watch = Stopwatch.StartNew();
             var trainer = new DpoTrainer(policy, tokenizer, usable, options);
-            Console.WriteLine($"DPO on {trainer.PairCount:N0} pairs from {path}, β {options.Beta}, {(loraOptions is { Rank: int rank } ? $"LoRA rank {rank} ({policy.Lora!.ParameterCount:N0} trained parameters)" : $"full fine-tuning ({policy.ParameterCount:N0} parameters)")}.");
+            if (comm is not null)
+            {
+                // Every rank must train the same model on the same pairs with the same settings: compared by hash at start-up.
+                DataParallel.EnsureSameConfiguration(comm, JsonFile.Serialize(new DpoRunIdentity(path, modelPath, trainer.PairCount, options, loraOptions)));
+                trainer.Distribute(comm);
+            }
+            if (!leader)
+            {
+                for (int s = 0; s < options.Steps; s++) trainer.Step();
+                return 0;
+            }
+            Console.WriteLine($"DPO on {trainer.PairCount:N0} pairs from {path}, β {options.Beta}, {(loraOptions is { Rank: int rank } ? $"LoRA rank {rank} ({policy.Lora!.ParameterCount:N0} trained parameters)" : $"full fine-tuning ({policy.ParameterCount:N0} parameters)")}" +
+                $"{(comm is { Size: > 1 } ? $"; data-parallel over {comm.Size} ranks ({comm.Description}), each step's {options.BatchSize} pairs split over them" : "")}.");
             var (m0, a0) = trainer.Evaluate();
             Func<string, double>? score = parse.GetValue(rater) is string raterName ? Reinforce.Rlhf.Demos.PreferenceDemo.Rater(raterName, DemoCorpus.Stories) : null;
             var scorePrompts = usable.Select(p => p.Prompt).Distinct().Take(64).ToList();
@@ -92,13 +116,19 @@ internal static partial class RlhfCommand
             {
                 string file = Path.Combine(dir, "model.safetensors");
                 if (File.Exists(file) && !parse.GetValue(force)) throw new IOException($"'{file}' exists; choose another --out or pass --force.");
-                LmCheckpoint.Save(file, policy, tokenizer);
+                LmCheckpoint.Save(file, policy, tokenizer, new Dictionary<string, string>
+                {
+                    ["dpo_step"] = trainer.StepCount.ToString(CultureInfo.InvariantCulture),
+                    ["ranks"] = trainer.Communicator.Size.ToString(CultureInfo.InvariantCulture),
+                });
                 Console.WriteLine($"Wrote the model to {file}.");
             }
             return 0;
-        }));
-        return command;
+        }
     }
+
+    /// <summary>What every rank of a data-parallel DPO run must agree on (hashed and compared at start-up).</summary>
+    private sealed record DpoRunIdentity(string Preferences, string Model, int Pairs, DpoOptions Options, LoraOptions? Lora);
 
     /// <summary>The mean of <paramref name="score"/> over 4 pure samples of <paramref name="tokens"/> tokens per prompt (the same seed before and after training).</summary>
     internal static double MeanSampledScore(Gpt model, ITokenizer tokenizer, IReadOnlyList<string> prompts, Func<string, double> score, int tokens, int seed)

@@ -29,21 +29,19 @@ namespace Reinforce.Algorithms;
 /// </remarks>
 public abstract partial class OnPolicyAgent
 {
-    private DataParallel? _dataParallel;
     private Rng? _shuffleRng;
     private int[] _globalPermutation = [];
     private int[] _globalCopyOrder = [];
-    private long[] _rankChecksums = [];
     private RunningStatisticsMerge? _observationMerge, _rewardMerge;
 
     /// <summary>The ranks this agent trains with (a single process unless <see cref="Distribute"/> was called).</summary>
-    public ICommunicator Communicator => _dataParallel?.Communicator ?? SingleProcessCommunicator.Instance;
+    public ICommunicator Communicator => _gradientStep.DataParallel?.Communicator ?? SingleProcessCommunicator.Instance;
 
     /// <summary>Time this rank spent all-reducing gradients so far (zero in a single process): with <see cref="UpdateTime"/>, the communication's share of the updates.</summary>
-    public TimeSpan CommunicationTime => _dataParallel?.CommunicationTime ?? TimeSpan.Zero;
+    public TimeSpan CommunicationTime => _gradientStep.DataParallel?.CommunicationTime ?? TimeSpan.Zero;
 
     /// <summary>True after <see cref="Distribute"/>: updates go through the data-parallel path.</summary>
-    public bool IsDataParallel => _dataParallel is not null;
+    public bool IsDataParallel => _gradientStep.DataParallel is not null;
 
     /// <summary>
     /// Makes this agent one rank of a data-parallel run over <paramref name="communicator"/>: copies rank 0's weights
@@ -54,7 +52,7 @@ public abstract partial class OnPolicyAgent
     public void Distribute(ICommunicator communicator)
     {
         ArgumentNullException.ThrowIfNull(communicator);
-        if (_dataParallel is not null) throw new InvalidOperationException("Distribute: this agent is already distributed.");
+        if (_gradientStep.DataParallel is not null) throw new InvalidOperationException("Distribute: this agent is already distributed.");
         if (communicator.Size > 1)
         {
             var steps = new long[communicator.Size];
@@ -65,8 +63,7 @@ public abstract partial class OnPolicyAgent
                     $"rank(s) {string.Join(", ", behind)} start at step {steps[behind[0]]:N0} while rank 0 starts at {steps[0]:N0}: " +
                     "every rank must start fresh or resume the same checkpoint (all ranks must see the same run folder).");
         }
-        _dataParallel = new DataParallel(communicator, Optimizer.Parameters);
-        _dataParallel.BroadcastParameters();
+        _gradientStep.Distribute(communicator);
         if (communicator.Size > 1)
         {
             // Fresh runs start from the same initial statistics and resumed ones from rank 0's checkpoint: the common base.
@@ -177,16 +174,9 @@ public abstract partial class OnPolicyAgent
     /// </summary>
     private bool AgreeAfterUpdate(bool keepGoing)
     {
-        if (_dataParallel is not { IsDistributed: true } dp) return keepGoing;
+        if (_gradientStep.DataParallel is not { IsDistributed: true } dp) return keepGoing;
         var comm = dp.Communicator;
-        if (_rankChecksums.Length != comm.Size) _rankChecksums = new long[comm.Size];
-        var sums = _rankChecksums;
-        comm.AllGather(unchecked((long)dp.WeightsChecksum()), sums);
-        var differing = Enumerable.Range(0, sums.Length).Where(r => sums[r] != sums[0]).ToArray();
-        if (differing.Length > 0)
-            throw new DistributedException(
-                $"after update {Iterations} the weights of rank(s) {string.Join(", ", differing)} differ from rank 0's. " +
-                "The ranks must run the same build with the same settings; a rank that called a collective out of order also causes this.");
+        DataParallelRuns.EnsureSameWeights(comm, dp.WeightsChecksum(), $"after update {Iterations}");
         Span<double> stop = [keepGoing ? 0 : 1];
         comm.AllReduceMax(stop);
         return stop[0] == 0;

@@ -72,6 +72,7 @@ public abstract partial class OnPolicyAgent : Agent
             throw new ArgumentException($"{options.AlgorithmName}: the policy takes observations of {Policy.ObservationSize} floats, the environment gives {env.ObservationSize}.");
         var named = Policy.NamedParameters().ToArray();
         Optimizer = options.CreateOptimizer(named.Select(p => p.Parameter.Value), named.Select(p => p.Name));
+        _gradientStep = new Optim.GradientStep(Optimizer, options.MaxGradNorm, errorIfNonFinite: false);
 
         int envs = env.NumEnvs;
         // Action masks (MaskablePPO): used when the environment exposes its legal actions and the policy allows it.
@@ -315,19 +316,10 @@ public abstract partial class OnPolicyAgent : Agent
     /// data-parallel run), clip (max_grad_norm), step; returns the gradient norm before clipping. Every on-policy
     /// algorithm steps here. A null loss (a rank that holds none of a minibatch) contributes zero gradients.
     /// </summary>
-    protected float GradientStep(Tensor? loss)
-    {
-        Optimizer.ZeroGrad();
-        loss?.Backward();
-        _dataParallel?.AverageGradients();
-        float norm = ClipGradients();
-        Optimizer.Step();
-        return norm;
-    }
+    protected float GradientStep(Tensor? loss) => _gradientStep.Apply(loss);
 
-    /// <summary>Clips the gradients' global norm when <c>max_grad_norm</c> is set; returns the norm before clipping.</summary>
-    protected float ClipGradients() =>
-        Options.MaxGradNorm is float max ? GradientClipping.ClipGlobalNorm(Optimizer, max) : GradientClipping.GlobalNorm(Optimizer.Parameters);
+    /// <summary>Zero, backpropagate, average over the ranks, clip, step: the shared <see cref="Optim.GradientStep"/> every trainer steps through.</summary>
+    private readonly Optim.GradientStep _gradientStep;
 
     /// <summary>1 − Var(returns − values) / Var(returns) over the rollout: how much of the return variance the critic explains.</summary>
     protected static double ExplainedVariance(ReadOnlySpan<float> values, ReadOnlySpan<float> returns)

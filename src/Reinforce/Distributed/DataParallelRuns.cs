@@ -22,6 +22,27 @@ public static class DataParallelRuns
     }
 
     /// <summary>
+    /// Checks that every rank holds the same weights (their checksums all-gathered), never assumed: a rank that ran
+    /// another build, other settings or a collective out of order fails here, at the step where it drifted.
+    /// </summary>
+    /// <param name="communicator">The ranks.</param>
+    /// <param name="checksum">This rank's weight checksum.</param>
+    /// <param name="when">Where in training, for the message ("after update 12", "after step 40").</param>
+    /// <exception cref="DistributedException">A rank's weights differ from rank 0's; the message names the ranks.</exception>
+    public static void EnsureSameWeights(ICommunicator communicator, ulong checksum, string when)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        if (communicator.Size == 1) return;
+        var sums = new long[communicator.Size];
+        communicator.AllGather(unchecked((long)checksum), sums);
+        var differing = Enumerable.Range(0, sums.Length).Where(r => sums[r] != sums[0]).ToArray();
+        if (differing.Length > 0)
+            throw new DistributedException(
+                $"{when} the weights of rank(s) {string.Join(", ", differing)} differ from rank 0's. " +
+                "The ranks must run the same build with the same settings; a rank that called a collective out of order also causes this.");
+    }
+
+    /// <summary>
     /// Rank 0's <paramref name="text"/> on every rank (others may pass null): how rank 0's resolved configuration reaches
     /// ranks that may not see its run folder (another machine).
     /// </summary>

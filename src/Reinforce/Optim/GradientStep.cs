@@ -33,6 +33,9 @@ public sealed class GradientStep
     /// <summary>Whether a non-finite gradient norm throws.</summary>
     public bool ErrorIfNonFinite { get; }
 
+    /// <summary>The gradient averaging over the ranks (null until <see cref="Distribute"/>): its communication time, its checksum.</summary>
+    public DataParallel? DataParallel => _dataParallel;
+
     /// <summary>The ranks the gradients are averaged over (a single process unless <see cref="Distribute"/> was called).</summary>
     public ICommunicator Communicator => _dataParallel?.Communicator ?? SingleProcessCommunicator.Instance;
 
@@ -53,13 +56,29 @@ public sealed class GradientStep
     public ulong WeightsChecksum() => (_dataParallel ?? new DataParallel(SingleProcessCommunicator.Instance, Optimizer.Parameters)).WeightsChecksum();
 
     /// <summary>
+    /// In a data-parallel run, checks that every rank holds the same weights (checksums all-gathered); <paramref name="when"/>
+    /// says where for the message ("after step 12"). Call on every rank, at the same point.
+    /// </summary>
+    /// <exception cref="DistributedException">A rank's weights differ from rank 0's.</exception>
+    public void EnsureSameWeights(string when)
+    {
+        if (_dataParallel is { IsDistributed: true } dp) DataParallelRuns.EnsureSameWeights(dp.Communicator, dp.WeightsChecksum(), when);
+    }
+
+    /// <summary>
     /// One step on <paramref name="loss"/>; returns the gradient norm before clipping (of the averaged gradient). A null
     /// loss (a rank that holds none of the batch) contributes zero gradients and still takes part in the average.
     /// </summary>
-    public float Apply(Tensor? loss)
+    public float Apply(Tensor? loss) => ApplyAfter(loss is null ? null : () => loss.Backward());
+
+    /// <summary>
+    /// One step on the gradients <paramref name="accumulateGradients"/> puts into the parameters (after they are zeroed),
+    /// for a caller that runs its own backward pass (a model's training arena); otherwise as <see cref="Apply"/>.
+    /// </summary>
+    public float ApplyAfter(Action? accumulateGradients)
     {
         Optimizer.ZeroGrad();
-        loss?.Backward();
+        accumulateGradients?.Invoke();
         _dataParallel?.AverageGradients();
         float norm = MaxGradNorm is float max
             ? GradientClipping.ClipGlobalNorm(Optimizer, max, ErrorIfNonFinite)

@@ -401,6 +401,16 @@ public sealed class RunFolder : IDisposable
 
     // ------------------------------------------------------------------ the generic loop
 
+    /// <summary>Whether to stop before the next step: asked here, or (in a data-parallel run) on any rank.</summary>
+    private static bool StopRequested(RunSchedule schedule, CancellationToken cancellation)
+    {
+        bool asked = cancellation.IsCancellationRequested;
+        if (schedule.Ranks is not { Size: > 1 } ranks) return asked;
+        Span<double> any = [asked ? 1 : 0];
+        ranks.AllReduceMax(any);
+        return any[0] > 0;
+    }
+
     /// <summary>
     /// Drives <paramref name="trainer"/> to <see cref="RunSchedule.TotalSteps"/>: one <see cref="IRunTrainer.TrainStep"/>
     /// at a time, its metrics logged; an evaluation (<see cref="IRunTrainer.Evaluate"/>, its metrics in the same row)
@@ -428,7 +438,7 @@ public sealed class RunFolder : IDisposable
         {
             while (trainer.Step < schedule.TotalSteps)
             {
-                if (cancellation.IsCancellationRequested) { stopped = true; break; }
+                if (StopRequested(schedule, cancellation)) { stopped = true; break; }
                 long before = trainer.Step;
                 var metrics = trainer.TrainStep();
                 long after = trainer.Step;
@@ -544,6 +554,13 @@ public sealed class RunSchedule
 
     /// <summary>Whether a higher <see cref="BestMetric"/> is better (a reward) rather than lower (a loss).</summary>
     public bool HigherIsBetter { get; set; }
+
+    /// <summary>
+    /// The ranks of a data-parallel run (null: one process). Before every step they agree whether to stop, so a stop
+    /// asked on any rank (Ctrl+C, which mpirun passes to every rank at slightly different moments) stops them all at the
+    /// same step rather than leaving some waiting in a collective for the others.
+    /// </summary>
+    public Reinforce.Distributed.ICommunicator? Ranks { get; set; }
 
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the first invalid setting.</summary>
     public void Validate()

@@ -139,7 +139,8 @@ public sealed class DistributedTrainingTests : IDisposable
             while (Newest(run) <= newest + 2048)
             {
                 Assert.True(DateTime.UtcNow < deadline, "the resumed job wrote no newer checkpoint");
-                Assert.False(resumed.HasExited, $"the resumed job ended: {resumedOut.Result}{resumedErr.Result}");
+                // The output is read only once the job has ended (reading it earlier would wait for the end of the job).
+                if (resumed.HasExited) Assert.Fail($"the resumed job ended: {resumedOut.Result}{resumedErr.Result}");
                 Thread.Sleep(50);
             }
         }

@@ -22,6 +22,13 @@ internal static class MpiRun
         return Start(mpirun, all, workingDirectory, timeout);
     }
 
+    /// <summary>Two ranks started with different command lines (mpirun's <c>-np 1 A : -np 1 B</c>): rank 0 runs <paramref name="first"/>, rank 1 <paramref name="second"/>.</summary>
+    public static Result Mpmd(string workingDirectory, TimeSpan timeout, string[] first, string[] second)
+    {
+        string mpirun = MpiFactAttribute.MpirunPath ?? throw new InvalidOperationException("mpirun is not installed: apt-get install openmpi-bin");
+        return Start(mpirun, ["--allow-run-as-root", "--oversubscribe", "-np", "1", "dotnet", CliDll, .. first, ":", "-np", "1", "dotnet", CliDll, .. second], workingDirectory, timeout);
+    }
+
     /// <summary><c>dotnet Reinforce.Cli.dll args</c> without a launcher.</summary>
     public static Result Alone(string workingDirectory, TimeSpan timeout, params string[] args) =>
         Start("dotnet", [CliDll, .. args], workingDirectory, timeout);

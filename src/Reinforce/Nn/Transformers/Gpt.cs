@@ -102,6 +102,7 @@ public sealed class Gpt : Module
     /// <summary>
     /// One training step's forward and backward: the mean cross-entropy of <see cref="Loss"/>, its gradients accumulated
     /// into the parameters' <see cref="Tensor.Grad"/> (the caller clips and steps the optimizer); returns the loss.
+    /// <paramref name="gradientScale"/> multiplies the gradients (a data-parallel rank's share of the batch).
     /// </summary>
     /// <remarks>
     /// The step runs in the model's training arena: activations, intermediate gradients and scratch buffers are taken from
@@ -109,13 +110,14 @@ public sealed class Gpt : Module
     /// the gradients in flight, and steps after the first take no new memory from the runtime. Nothing the step created
     /// outlives it (only the parameters' gradients, which are never arena buffers).
     /// </remarks>
-    public float TrainingLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int time)
+    public float TrainingLoss(ReadOnlySpan<int> inputs, ReadOnlySpan<int> targets, int batch, int time, float gradientScale = 1f)
     {
         float value;
         using (_trainingArena.Activate())
         {
             var loss = Loss(inputs, targets, batch, time);
             value = loss.Item();
+            if (gradientScale != 1f) loss = Ops.MulScalar(loss, gradientScale);
             loss.Backward();
         }
         _trainingArena.Recycle();

@@ -1,4 +1,5 @@
 using Reinforce.Autograd;
+using Reinforce.Distributed;
 using Reinforce.Nn;
 using Reinforce.Nn.Transformers;
 using Reinforce.Optim;
@@ -51,14 +52,20 @@ public sealed record DpoStepMetrics(int Step, double Loss, double ChosenReward, 
 /// each log-probability is the sum over the completion's tokens. The reference log-probabilities are computed once,
 /// before the first step, so no reference model is kept (with LoRA they are the base model's, adapters switched off).
 /// </summary>
+/// <remarks>
+/// Data parallel (<see cref="Distribute"/>): every rank holds the same pairs and draws the same batch from the same
+/// generator; rank r trains on the batch's members r, r + R, r + 2R, …, its loss weighted by its share, so the gradients
+/// averaged over the ranks equal the gradient of the whole batch's mean loss (R ranks train as one process would, to
+/// float rounding), and the step's figures are the whole batch's.
+/// </remarks>
 public sealed class DpoTrainer
 {
     private readonly Gpt _policy;
     private readonly DpoOptions _options;
     private readonly List<(int[] Prompt, int[] Chosen, int[] Rejected)> _pairs;
-    private readonly double[] _refChosen, _refRejected;
+    private double[]? _refChosen, _refRejected;
     private readonly AdamW _optimizer;
-    private readonly Module _trained;
+    private readonly GradientStep _gradientStep;
     private readonly Rng _rng;
 
     /// <summary>
@@ -91,14 +98,47 @@ public sealed class DpoTrainer
             _pairs.Add((prompt, chosen, rejected));
         }
         if (_pairs.Count == 0) throw new ArgumentException("DpoTrainer: no decisive preference pairs (all were ties or the file was empty).");
-        using (policy.Lora?.Disabled())
-        {
-            _refChosen = policy.CompletionLogProbs([.. _pairs.Select(p => p.Prompt)], [.. _pairs.Select(p => p.Chosen)]);
-            _refRejected = policy.CompletionLogProbs([.. _pairs.Select(p => p.Prompt)], [.. _pairs.Select(p => p.Rejected)]);
-        }
-        _trained = (Module?)policy.Lora ?? policy;
-        _optimizer = AdamW.DecayingMatrices(_trained, options.LearningRate, options.WeightDecay);
+        _optimizer = AdamW.DecayingMatrices((Module?)policy.Lora ?? policy, options.LearningRate, options.WeightDecay);
+        _gradientStep = new GradientStep(_optimizer, options.MaxGradNorm);
         _rng = new Rng(options.Seed);
+    }
+
+    /// <summary>The ranks this trainer runs on (a single process unless <see cref="Distribute"/> was called).</summary>
+    public ICommunicator Communicator => _gradientStep.Communicator;
+
+    /// <summary>
+    /// Makes this trainer one rank of a data-parallel run (call on every rank before the first step, with trainers built
+    /// from the same model, pairs and settings): rank 0's trained weights everywhere (so the reference log-probabilities,
+    /// computed at the first step, are the same on every rank), each batch split over the ranks, gradients averaged.
+    /// </summary>
+    /// <exception cref="ArgumentException">The batch holds fewer pairs than there are ranks.</exception>
+    public void Distribute(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        if (StepCount > 0 || _refChosen is not null) throw new InvalidOperationException("DpoTrainer.Distribute: call it before the first step or evaluation.");
+        int batch = Math.Min(_options.BatchSize, _pairs.Count);
+        if (batch < communicator.Size)
+            throw new ArgumentException($"DpoTrainer: each step's batch holds {batch} pairs, fewer than the {communicator.Size} ranks that share it; use a batch of at least {communicator.Size} pairs (--batch), or fewer ranks.", nameof(communicator));
+        _gradientStep.Distribute(communicator);
+        // With LoRA only the adapters are trained (and broadcast); the frozen base they sit on must be rank 0's too.
+        if (_policy.Lora is not null) new DataParallel(communicator, _policy.Parameters()).BroadcastParameters();
+    }
+
+    /// <summary>A checksum of the trained weights (equal on every rank of a data-parallel run).</summary>
+    public ulong WeightsChecksum() => _gradientStep.WeightsChecksum();
+
+    /// <summary>The reference log-probabilities of every pair, computed once from the starting weights (adapters off).</summary>
+    private (double[] Chosen, double[] Rejected) References()
+    {
+        if (_refChosen is null || _refRejected is null)
+        {
+            using (_policy.Lora?.Disabled())
+            {
+                _refChosen = _policy.CompletionLogProbs([.. _pairs.Select(p => p.Prompt)], [.. _pairs.Select(p => p.Chosen)]);
+                _refRejected = _policy.CompletionLogProbs([.. _pairs.Select(p => p.Prompt)], [.. _pairs.Select(p => p.Rejected)]);
+            }
+        }
+        return (_refChosen, _refRejected);
     }
 
     /// <summary>Decisive pairs trained on.</summary>
@@ -124,9 +164,10 @@ public sealed class DpoTrainer
         return Ops.Mean(Ops.Softplus(Ops.Neg(logits)));   // −log σ(z) = softplus(−z)
     }
 
-    /// <summary>One step on a batch drawn without replacement from the pairs.</summary>
+    /// <summary>One step on a batch drawn without replacement from the pairs (in a data-parallel run, this rank's share of it).</summary>
     public DpoStepMetrics Step()
     {
+        var (refChosen, refRejected) = References();
         int b = Math.Min(_options.BatchSize, _pairs.Count);
         var batch = new int[b];
         var order = Enumerable.Range(0, _pairs.Count).ToArray();
@@ -136,38 +177,51 @@ public sealed class DpoTrainer
             (order[i], order[j]) = (order[j], order[i]);
             batch[i] = order[i];
         }
-        var prompts = batch.Select(i => _pairs[i].Prompt).ToList();
-        var completions = batch.Select(i => _pairs[i].Chosen).Concat(batch.Select(i => _pairs[i].Rejected)).ToList();
-        var logProbs = SequenceLogProbs(_policy, [.. prompts, .. prompts], completions);
-        var chosen = Ops.Slice(logProbs, 0, b, axis: 0);
-        var rejected = Ops.Slice(logProbs, b, b, axis: 0);
-        var refC = batch.Select(i => _refChosen[i]).ToArray();
-        var refR = batch.Select(i => _refRejected[i]).ToArray();
-        var loss = Loss(chosen, rejected, refC, refR, _options.Beta);
-        _optimizer.ZeroGrad();
-        Graph.Backward(loss);
-        float norm = GradientClipping.ClipGlobalNorm(_trained.Parameters(), _options.MaxGradNorm, errorIfNonFinite: true);
-        _optimizer.Step();
-        StepCount++;
-        double cr = 0, rr = 0, acc = 0;
-        for (int i = 0; i < b; i++)
+        int ranks = Communicator.Size, rank = Communicator.Rank;
+        var mine = ranks == 1 ? batch : [.. batch.Where((_, i) => i % ranks == rank)];
+        int local = mine.Length;
+        // Loss sum, chosen reward sum, rejected reward sum, right: this rank's, then the batch's (summed over the ranks).
+        Span<double> f = stackalloc double[4];
+        f.Clear();
+        Tensor? loss = null;
+        if (local > 0)
         {
-            double c = _options.Beta * (chosen.Data[i] - refC[i]), r = _options.Beta * (rejected.Data[i] - refR[i]);
-            cr += c; rr += r; acc += c > r ? 1 : 0;
+            var prompts = mine.Select(i => _pairs[i].Prompt).ToList();
+            var completions = mine.Select(i => _pairs[i].Chosen).Concat(mine.Select(i => _pairs[i].Rejected)).ToList();
+            var logProbs = SequenceLogProbs(_policy, [.. prompts, .. prompts], completions);
+            var chosen = Ops.Slice(logProbs, 0, local, axis: 0);
+            var rejected = Ops.Slice(logProbs, local, local, axis: 0);
+            var refC = mine.Select(i => refChosen[i]).ToArray();
+            var refR = mine.Select(i => refRejected[i]).ToArray();
+            loss = Loss(chosen, rejected, refC, refR, _options.Beta);
+            f[0] = loss.Item() * local;
+            for (int i = 0; i < local; i++)
+            {
+                double c = _options.Beta * (chosen.Data[i] - refC[i]), r = _options.Beta * (rejected.Data[i] - refR[i]);
+                f[1] += c; f[2] += r; f[3] += c > r ? 1 : 0;
+            }
+            // Ranks hold unequal shares when the batch does not divide: weight each so the average is the batch mean.
+            if (ranks > 1) loss = Ops.MulScalar(loss, (float)((double)local * ranks / b));
         }
-        return new DpoStepMetrics(StepCount, loss.Item(), cr / b, rr / b, acc / b, (cr - rr) / b, norm);
+        float norm = _gradientStep.Apply(loss);
+        Communicator.AllReduceSum(f);
+        StepCount++;
+        _gradientStep.EnsureSameWeights($"after step {StepCount}");
+        double meanLoss = ranks == 1 ? loss!.Item() : f[0] / b;
+        return new DpoStepMetrics(StepCount, meanLoss, f[1] / b, f[2] / b, f[3] / b, (f[1] - f[2]) / b, norm);
     }
 
     /// <summary>The mean implicit-reward margin β·(Δ_chosen − Δ_rejected) over all pairs, and the share of pairs it orders right.</summary>
     public (double Margin, double Accuracy) Evaluate()
     {
+        var (refChosen, refRejected) = References();
         var prompts = _pairs.Select(p => p.Prompt).ToList();
         var c = _policy.CompletionLogProbs(prompts, [.. _pairs.Select(p => p.Chosen)]);
         var r = _policy.CompletionLogProbs(prompts, [.. _pairs.Select(p => p.Rejected)]);
         double margin = 0, acc = 0;
         for (int i = 0; i < _pairs.Count; i++)
         {
-            double m = _options.Beta * ((c[i] - _refChosen[i]) - (r[i] - _refRejected[i]));
+            double m = _options.Beta * ((c[i] - refChosen[i]) - (r[i] - refRejected[i]));
             margin += m;
             acc += m > 0 ? 1 : 0;
         }

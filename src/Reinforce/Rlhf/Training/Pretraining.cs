@@ -2,6 +2,7 @@ using Reinforce.Algorithms;
 using System.Diagnostics;
 using System.Globalization;
 using Reinforce.Autograd;
+using Reinforce.Distributed;
 using Reinforce.Nn.Transformers;
 using Reinforce.Optim;
 using Reinforce.Rlhf.Data;
@@ -64,6 +65,12 @@ public sealed record PretrainStep(int Step, double Loss, double LearningRate, do
 /// (<see cref="PretrainingRun"/>): evaluation is the held-out loss (<c>val_loss</c>) and a sample, and its complete
 /// state (weights, AdamW moments, the window generator, the step) saves to and loads from a checkpoint folder.
 /// </summary>
+/// <remarks>
+/// Data parallel (<see cref="Distribute"/>): every rank draws the same global batch from the same generator (so the
+/// generator's state, like the weights, is the same everywhere); rank r trains on the members r, r + R, r + 2R, … of it,
+/// its loss weighted by its share of the batch's predicted tokens, so the gradients averaged over the ranks equal the
+/// gradient of the whole batch's mean loss: R ranks train as one process would, to float rounding.
+/// </remarks>
 public sealed class Pretrainer : IRunTrainer
 {
     private readonly ITokenizer _tokenizer;
@@ -74,6 +81,7 @@ public sealed class Pretrainer : IRunTrainer
     private readonly int[] _validation;
     private readonly Rng _rng;
     private readonly AdamW _optimizer;
+    private readonly GradientStep _gradientStep;
     private readonly LearningRateSchedule _schedule;
     private readonly int[] _inputs, _targets;
     private readonly (int[] Tokens, int PromptLength)[]? _trainExamples, _validationExamples;
@@ -98,6 +106,7 @@ public sealed class Pretrainer : IRunTrainer
         _validation = tokens[split..];
         _rng = new Rng(options.Seed);
         _optimizer = AdamW.DecayingMatrices(model, options.LearningRate, options.WeightDecay, beta2: 0.99f);
+        _gradientStep = new GradientStep(_optimizer, options.MaxGradNorm);
         _schedule = new WarmupSchedule(options.WarmupFraction, new CosineSchedule(options.LearningRate, options.MinLearningRate));
         _inputs = new int[options.BatchSize * context];
         _targets = new int[options.BatchSize * context];
@@ -138,12 +147,33 @@ public sealed class Pretrainer : IRunTrainer
         _train = _validation = [];
         _rng = new Rng(options.Seed);
         _optimizer = AdamW.DecayingMatrices(model, options.LearningRate, options.WeightDecay, beta2: 0.99f);
+        _gradientStep = new GradientStep(_optimizer, options.MaxGradNorm);
         _schedule = new WarmupSchedule(options.WarmupFraction, new CosineSchedule(options.LearningRate, options.MinLearningRate));
         _inputs = _targets = [];
     }
 
     /// <summary>Steps taken so far.</summary>
     public int StepCount { get; private set; }
+
+    /// <summary>The ranks this trainer runs on (a single process unless <see cref="Distribute"/> was called).</summary>
+    public ICommunicator Communicator => _gradientStep.Communicator;
+
+    /// <summary>
+    /// Makes this trainer one rank of a data-parallel run (call on every rank, with trainers built from the same corpus,
+    /// model shape and settings, at the same step): rank 0's weights everywhere, each global batch split over the ranks,
+    /// gradients averaged at every step, the step's loss averaged over the whole batch.
+    /// </summary>
+    /// <exception cref="ConfigurationException">The batch holds fewer sequences than there are ranks (some would train on nothing).</exception>
+    public void Distribute(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        ConfigurationException.Require(_options.BatchSize >= communicator.Size, "batch_size",
+            $"is {_options.BatchSize}, fewer sequences than the {communicator.Size} ranks that share each batch; use a batch of at least {communicator.Size} (--batch), or fewer ranks.");
+        _gradientStep.Distribute(communicator);
+    }
+
+    /// <summary>A checksum of the weights (equal on every rank of a data-parallel run).</summary>
+    public ulong WeightsChecksum() => _gradientStep.WeightsChecksum();
 
     /// <summary>Characters in the training part.</summary>
     public int TrainTokens => _train.Length;
@@ -187,7 +217,10 @@ public sealed class Pretrainer : IRunTrainer
     /// <summary>Writes the model (<see cref="LmCheckpoint.ModelFile"/>, loadable by itself) and the training state to <paramref name="directory"/>.</summary>
     public void Save(string directory)
     {
-        var facts = new Dictionary<string, string> { ["step"] = StepCount.ToString(CultureInfo.InvariantCulture) };
+        var facts = new Dictionary<string, string>
+        {
+            ["step"] = StepCount.ToString(CultureInfo.InvariantCulture), ["ranks"] = Communicator.Size.ToString(CultureInfo.InvariantCulture),
+        };
         if (_lastValidation is (int step, double loss) && step == StepCount) facts["val_loss"] = LmCheckpoint.Fact(loss);
         LmCheckpoint.SaveTrainingState(directory, _model, _tokenizer, _optimizer, _rng, StepCount, facts);
     }
@@ -195,36 +228,64 @@ public sealed class Pretrainer : IRunTrainer
     /// <summary>Restores what <see cref="Save"/> wrote: weights, optimizer moments, the window generator and the step.</summary>
     public void Load(string directory) => StepCount = (int)LmCheckpoint.LoadTrainingState(directory, _model, _tokenizer, _optimizer, _rng);
 
-    /// <summary>One optimizer step on a fresh batch of random windows.</summary>
+    /// <summary>
+    /// One optimizer step on a fresh batch of random windows (or examples). In a data-parallel run the batch is the global
+    /// one, this rank trains on its share, and the figures are the whole batch's (tokens per second: all ranks' tokens).
+    /// </summary>
     public PretrainStep Step()
     {
         var clock = Stopwatch.StartNew();
         int context = _model.Config.ContextLength, batch = _options.BatchSize;
+        int ranks = Communicator.Size, rank = Communicator.Rank;
+        // Every rank draws the whole batch (the same draws, so the generator stays in step); rank r keeps members r, r + R, ….
+        int local = (batch - rank + ranks - 1) / ranks;
         int[] inputs = _inputs, targets = _targets;
+        long batchTokens, localTokens;
         if (_trainExamples is not null)
         {
             var picked = new (int[] Tokens, int PromptLength)[batch];
             for (int b = 0; b < batch; b++) picked[b] = _trainExamples[_rng.NextInt(_trainExamples.Length)];
-            (inputs, targets, context) = ExampleBatch(picked);
+            batchTokens = picked.Sum(e => (long)(e.Tokens.Length - e.PromptLength));
+            var mine = ranks == 1 ? picked : [.. Enumerable.Range(0, local).Select(i => picked[rank + i * ranks])];
+            localTokens = mine.Sum(e => (long)(e.Tokens.Length - e.PromptLength));
+            if (local > 0) (inputs, targets, context) = ExampleBatch(mine);
         }
         else
         {
-            for (int b = 0; b < batch; b++)
+            for (int b = 0, kept = 0; b < batch; b++)
             {
                 int start = _rng.NextInt(_train.Length - context);
-                _train.AsSpan(start, context).CopyTo(_inputs.AsSpan(b * context));
-                _train.AsSpan(start + 1, context).CopyTo(_targets.AsSpan(b * context));
+                if (b % ranks != rank) continue;
+                _train.AsSpan(start, context).CopyTo(_inputs.AsSpan(kept * context));
+                _train.AsSpan(start + 1, context).CopyTo(_targets.AsSpan(kept * context));
+                kept++;
             }
+            batchTokens = (long)batch * context;
+            localTokens = (long)local * context;
+            if (ranks > 1) { inputs = _inputs[..(local * context)]; targets = _targets[..(local * context)]; }
         }
         float lr = _schedule.At((double)StepCount / _options.Steps);
         _optimizer.LearningRate = lr;
-        _optimizer.ZeroGrad();
-        float loss = _model.TrainingLoss(inputs, targets, batch, context);
-        float norm = GradientClipping.ClipGlobalNorm(_optimizer, _options.MaxGradNorm, errorIfNonFinite: true);
-        _optimizer.Step();
+        double localLoss = 0;
+        // The step's forward and backward run in the model's training arena (Gpt.TrainingLoss). The mean over this rank's
+        // tokens is weighted by its share of the batch's tokens (times R, as the average divides by R).
+        float norm = _gradientStep.ApplyAfter(() =>
+        {
+            if (local == 0) return;
+            float share = ranks > 1 ? (float)((double)localTokens * ranks / batchTokens) : 1f;
+            localLoss = _model.TrainingLoss(inputs, targets, local, context, share);
+        });
+        double meanLoss = localLoss;
+        if (ranks > 1)
+        {
+            Span<double> sum = [localLoss * localTokens];
+            Communicator.AllReduceSum(sum);
+            meanLoss = sum[0] / batchTokens;
+        }
         StepCount++;
+        _gradientStep.EnsureSameWeights($"after step {StepCount}");
         double seconds = clock.Elapsed.TotalSeconds;
-        return new PretrainStep(StepCount, loss, lr, norm, batch * context / Math.Max(seconds, 1e-9));
+        return new PretrainStep(StepCount, meanLoss, lr, norm, batchTokens / Math.Max(seconds, 1e-9));
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using Reinforce.Algorithms;
+using Reinforce.Distributed;
 using Reinforce.IO;
 using Reinforce.Nn.Transformers;
 using Reinforce.Rlhf.Data;
@@ -141,10 +142,7 @@ public sealed class PretrainingRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
-        string text = config.ReadCorpus();
-        var tokenizer = config.CreateTokenizer(text);
-        var resolved = config with { Model = config.Model with { VocabSize = tokenizer.VocabSize } };
-        resolved.Model.Validate();
+        var resolved = Resolve(config, out string text, out var tokenizer);
         // Refuse before training, not after: a model the user already has in the Hugging Face folder is never replaced.
         if (resolved.HuggingFaceFolder is string hf) Reinforce.Rlhf.HuggingFace.Gpt2Folder.RequireNoModel(hf, overwrite: false);
         var trainer = Build(resolved, text, tokenizer);
@@ -156,15 +154,80 @@ public sealed class PretrainingRun : IDisposable
     public static PretrainingRun Resume(string directory)
     {
         var folder = RunFolder.Open(directory);
+        var config = ReadConfig(directory);
+        var run = new PretrainingRun(folder, config, BuildResolved(config));
+        run.ResumedFrom = folder.ResumeTrainer(run.Trainer);
+        return run;
+    }
+
+    /// <summary>The resolved configuration of the run folder <paramref name="directory"/> (its <c>config.json</c>), validated.</summary>
+    public static PretrainRunConfig ReadConfig(string directory)
+    {
+        var folder = RunFolder.Open(directory);
         var config = JsonFile.Deserialize<PretrainRunConfig>(folder.ReadConfig(), folder.ConfigPath);
         config.Validate();
+        return config;
+    }
+
+    /// <summary>
+    /// Rank r &gt; 0 of a data-parallel run: the same trainer (same corpus, tokenizer and model shape) in a scratch folder
+    /// of its own (rank 0 owns the run folder and alone writes the best, last and Hugging Face copies). Give it the
+    /// configuration rank 0 was given (a fresh run) or <see cref="ReadConfig"/> of rank 0's folder (a resume). With
+    /// <paramref name="resumeFrom"/> it starts from rank 0's newest checkpoint there, read without writing to that folder.
+    /// </summary>
+    public static PretrainingRun Follower(PretrainRunConfig config, string scratchDirectory, string? resumeFrom = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        config.Validate();
+        PretrainRunConfig resolved;
+        Pretrainer trainer;
+        if (resumeFrom is null)
+        {
+            resolved = Resolve(config, out string text, out var tokenizer);
+            trainer = Build(resolved, text, tokenizer);
+        }
+        else
+        {
+            resolved = config;
+            trainer = BuildResolved(resolved);
+        }
+        var run = new PretrainingRun(RunFolder.Create(scratchDirectory, JsonFile.Serialize(resolved)), resolved, trainer);
+        if (resumeFrom is not null)
+            run.ResumedFrom = RunFolder.Open(resumeFrom).Resume(path => { run.Trainer.Load(path); return path; })?.Path;
+        return run;
+    }
+
+    /// <summary>
+    /// Makes this run one rank of a data-parallel run over <paramref name="communicator"/> (every rank with the same
+    /// resolved configuration, checked by hash, and at the same step): rank 0's weights everywhere, each global batch
+    /// split over the ranks, gradients averaged at every step; checkpoints record the rank count.
+    /// </summary>
+    public void JoinRanks(ICommunicator communicator)
+    {
+        ArgumentNullException.ThrowIfNull(communicator);
+        DataParallel.EnsureSameConfiguration(communicator, JsonFile.Serialize(Config));
+        DataParallelRuns.EnsureSameStep(communicator, Trainer.StepCount);
+        Trainer.Distribute(communicator);
+    }
+
+    /// <summary>The configuration with the vocabulary size of its corpus and tokenizer filled in.</summary>
+    private static PretrainRunConfig Resolve(PretrainRunConfig config, out string text, out ITokenizer tokenizer)
+    {
+        text = config.ReadCorpus();
+        tokenizer = config.CreateTokenizer(text);
+        var resolved = config with { Model = config.Model with { VocabSize = tokenizer.VocabSize } };
+        resolved.Model.Validate();
+        return resolved;
+    }
+
+    /// <summary>The trainer of a configuration read back from a run folder (its corpus must still give its vocabulary).</summary>
+    private static Pretrainer BuildResolved(PretrainRunConfig config)
+    {
         string text = config.ReadCorpus();
         var tokenizer = config.CreateTokenizer(text);
         if (tokenizer.VocabSize != config.Model.VocabSize)
             throw new ConfigurationException("corpus", $"'{config.Corpus ?? "(shipped stories)"}' now gives {tokenizer.VocabSize} tokens ({tokenizer.Description}), but the run was started with {config.Model.VocabSize}; resume with the corpus and tokenizer the run was started on.");
-        var run = new PretrainingRun(folder, config, Build(config, text, tokenizer));
-        run.ResumedFrom = folder.ResumeTrainer(run.Trainer);
-        return run;
+        return Build(config, text, tokenizer);
     }
 
     private static Pretrainer Build(PretrainRunConfig config, string text, ITokenizer tokenizer)
@@ -181,16 +244,19 @@ public sealed class PretrainingRun : IDisposable
     /// it stopped); progress after every step (an evaluation's row carries <c>val_loss</c>, and <see cref="Pretrainer.LastSample"/>
     /// is then fresh). Publishes <see cref="BestModelFile"/> and <see cref="LastModelFile"/> when it finishes.
     /// </summary>
+    /// <remarks>In a data-parallel run rank 0 alone evaluates, keeps checkpoints and publishes; a follower rank only trains.</remarks>
     public RunSummary Run(IProgress<RunProgress>? progress = null, CancellationToken cancellation = default)
     {
+        bool leader = Trainer.Communicator.Rank == 0;
         var schedule = new RunSchedule
         {
-            TotalSteps = Config.Options.Steps, EvaluateEvery = Config.EvaluateEvery, CheckpointEvery = Config.EvaluateEvery,
-            KeepCheckpoints = Config.KeepCheckpoints, BestMetric = "val_loss", HigherIsBetter = false,
+            TotalSteps = Config.Options.Steps, EvaluateEvery = leader ? Config.EvaluateEvery : 0, CheckpointEvery = leader ? Config.EvaluateEvery : 0,
+            KeepCheckpoints = Config.KeepCheckpoints, BestMetric = leader ? "val_loss" : null, HigherIsBetter = false,
+            Ranks = Trainer.Communicator,
         };
         var reporter = new SampleLogger(this, progress);
         var summary = Folder.Train(Trainer, schedule, reporter, cancellation);
-        if (!summary.Stopped)
+        if (leader && !summary.Stopped)
         {
             Publish(Path.Combine(Folder.FinalPath, LmCheckpoint.ModelFile), LastModelPath);
             string best = Path.Combine(Folder.BestPath, LmCheckpoint.ModelFile);

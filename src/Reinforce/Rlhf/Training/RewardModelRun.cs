@@ -179,7 +179,7 @@ public sealed class RewardModelRun : IDisposable
         var schedule = new RunSchedule
         {
             TotalSteps = Trainer.TotalSteps, EvaluateEvery = leader ? Math.Max(0, Config.Options.EvaluateEvery) : 0,
-            CheckpointEvery = leader ? Config.CheckpointEvery : 0, KeepCheckpoints = Config.KeepCheckpoints,
+            CheckpointEvery = leader ? Config.CheckpointEvery : 0, KeepCheckpoints = Config.KeepCheckpoints, Ranks = Trainer.Communicator,
         };
         if (leader && schedule.EvaluateEvery == 0) schedule.EvaluateEvery = Trainer.TotalSteps;   // at least at the end
         var summary = Folder.Train(Trainer, schedule, progress, cancellation);

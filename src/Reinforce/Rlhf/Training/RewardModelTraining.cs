@@ -284,6 +284,7 @@ public sealed class RewardModelTrainer : IRunTrainer
         _gradientStep.Apply(loss);
         Communicator.AllReduceSum(figures);
         StepCount++;
+        _gradientStep.EnsureSameWeights($"after step {StepCount}");
         double meanLoss = ranks == 1 ? (loss?.Item() ?? double.NaN) : figures[0] / Math.Max(1, figures[3]);
         LastStep = new RewardModelStep(StepCount, TotalSteps, epoch, meanLoss,
             figures[1] == 0 ? double.NaN : figures[2] / figures[1], lr, null);

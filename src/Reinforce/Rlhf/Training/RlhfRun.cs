@@ -130,7 +130,7 @@ public sealed class RlhfRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(folder);
         ArgumentNullException.ThrowIfNull(trainer);
-        var schedule = new RunSchedule { TotalSteps = steps, CheckpointEvery = saveEvery };
+        var schedule = new RunSchedule { TotalSteps = steps, CheckpointEvery = saveEvery, Ranks = trainer.Communicator };
         RunSummary summary;
         using (var samples = new StreamWriter(Path.Combine(folder.Directory, SamplesFile), append: true))
             summary = folder.Train(trainer, schedule, new SampleLog(folder, trainer, samples, progress), cancellation);

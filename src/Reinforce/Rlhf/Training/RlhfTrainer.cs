@@ -237,9 +237,10 @@ public sealed class RlhfTrainer : IRunTrainer
 
     /// <summary>
     /// Makes this trainer one rank of a data-parallel run (call on every rank, with trainers built from the same model
-    /// and settings, at the same step): rank 0's weights (and reference) everywhere; rank r &gt; 0 draws its prompts,
-    /// samples and minibatch order from a stream derived from (seed, rank, step), rank 0 from the single-process stream;
-    /// gradients are averaged over the ranks at every optimizer step; the step's figures are averaged over the ranks.
+    /// and settings, at the same step): rank 0's weights (and reference) everywhere; rank r &gt; 0 draws its prompts and
+    /// samples from a stream derived from (seed, rank, step), rank 0 from the single-process stream; the minibatches are
+    /// drawn from one permutation of all ranks' completions (a stream of seed and step, shared by the ranks); gradients
+    /// are averaged over the ranks at every optimizer step; the step's figures are averaged over the ranks.
     /// </summary>
     public void Distribute(ICommunicator communicator)
     {
@@ -358,13 +359,39 @@ public sealed class RlhfTrainer : IRunTrainer
         public int TokenCount;
     }
 
+    /// <summary>One step's samples on this rank: prompts (k rows each), completions, rewards — what an update trains on.</summary>
+    internal sealed record StepSamples(string[] PromptTexts, int[][] PromptTokens, int[][] Completions, bool[] Stopped, string[] CompletionTexts, float[] Rewards)
+    {
+        /// <summary>The samples of several ranks, in rank order: what one process trains on to match them.</summary>
+        public static StepSamples Concat(IEnumerable<StepSamples> parts)
+        {
+            var all = parts.ToArray();
+            return new StepSamples([.. all.SelectMany(p => p.PromptTexts)], [.. all.SelectMany(p => p.PromptTokens)], [.. all.SelectMany(p => p.Completions)],
+                [.. all.SelectMany(p => p.Stopped)], [.. all.SelectMany(p => p.CompletionTexts)], [.. all.SelectMany(p => p.Rewards)]);
+        }
+    }
+
+    /// <summary>The samples of the last step (this rank's).</summary>
+    internal StepSamples? LastSamples { get; private set; }
+
     /// <summary>One fine-tuning step: sample, score, compute advantages, update.</summary>
     public RlhfStepMetrics Step()
     {
         var clock = Stopwatch.StartNew();
+        return Update(Sample(StepRng()), clock);
+    }
+
+    /// <summary>
+    /// One step on given samples instead of fresh ones (with one rank, the samples of several ranks concatenated in rank
+    /// order train exactly as those ranks do together, to float rounding).
+    /// </summary>
+    internal RlhfStepMetrics StepOn(StepSamples samples) => Update(samples, Stopwatch.StartNew());
+
+    /// <summary>Draws the step's prompts, samples k completions of each from the policy and scores them.</summary>
+    private StepSamples Sample(Rng rng)
+    {
         var o = _options;
         int k = o.GroupSize, n = o.PromptsPerStep * k;
-        var rng = StepRng();
 
         // 1. Prompts, k rows each, and pure samples from the policy.
         var promptTexts = new string[n];
@@ -382,17 +409,34 @@ public sealed class RlhfTrainer : IRunTrainer
         var completionTexts = generation.Completions.Select(c => _tokenizer.Decode(c)).ToArray();
         var rewards = _reward.Score(promptTexts, completionTexts);
         if (rewards.Length != n) throw new InvalidOperationException($"RlhfTrainer: the reward source '{_reward.Name}' returned {rewards.Length} rewards for {n} completions.");
+        return new StepSamples(promptTexts, promptTokens, [.. generation.Completions], [.. generation.Stopped], completionTexts, rewards);
+    }
+
+    /// <summary>
+    /// The update on this rank's samples. In a data-parallel run the minibatches are drawn from one permutation of all
+    /// ranks' rows (the same on every rank); each rank evaluates the rows it holds, weighted by the minibatch's global row
+    /// and token counts, so the gradients averaged over the ranks are those of one process holding every rank's samples.
+    /// PPO standardises its advantages over all ranks' tokens.
+    /// </summary>
+    private RlhfStepMetrics Update(StepSamples samples, Stopwatch clock)
+    {
+        LastSamples = samples;
+        var o = _options;
+        int k = o.GroupSize, n = samples.PromptTexts.Length;
+        if (n == 0 || n % k != 0) throw new ArgumentException($"RlhfTrainer: {n} samples are not whole groups of {k}.", nameof(samples));
+        var (promptTexts, promptTokens, completionTexts, rewards) = (samples.PromptTexts, samples.PromptTokens, samples.CompletionTexts, samples.Rewards);
+        int ranks = Communicator.Size, rank = Communicator.Rank;
 
         var rollout = new Rollout
         {
-            Sequences = new int[n][], PromptLengths = new int[n], Completions = [.. generation.Completions], TokenOffset = new int[n],
+            Sequences = new int[n][], PromptLengths = new int[n], Completions = samples.Completions, TokenOffset = new int[n],
         };
         for (int i = 0; i < n; i++)
         {
-            rollout.Sequences[i] = [.. promptTokens[i], .. generation.Completions[i]];
+            rollout.Sequences[i] = [.. promptTokens[i], .. samples.Completions[i]];
             rollout.PromptLengths[i] = promptTokens[i].Length;
             rollout.TokenOffset[i] = rollout.TokenCount;
-            rollout.TokenCount += generation.Completions[i].Length;
+            rollout.TokenCount += samples.Completions[i].Length;
         }
         int m = rollout.TokenCount;
         var allRows = Enumerable.Range(0, n).ToArray();
@@ -462,34 +506,49 @@ public sealed class RlhfTrainer : IRunTrainer
                     tokenRewards[len - 1] += rewards[i];
                     Advantages.Gae(tokenRewards, oldValues.AsSpan(off, len), o.Gamma, o.Lambda, tokenAdvantages.AsSpan(off, len), returns.AsSpan(off, len));
                 }
-                var (mean, std) = Advantages.MeanStd(tokenAdvantages);
+                var (mean, std) = ranks == 1 ? Advantages.MeanStd(tokenAdvantages) : AllRanksMeanStd(tokenAdvantages);
                 for (int t = 0; t < m; t++) tokenAdvantages[t] = (float)((tokenAdvantages[t] - mean) / (std + 1e-8));
                 break;
             }
         }
 
-        // 5. Updates.
+        // 5. Updates. Global row g is row g mod n of rank g / n; every rank knows every row's token count.
+        int total = ranks * n;
+        var tokenCounts = new double[total];
+        for (int i = 0; i < n; i++) tokenCounts[rank * n + i] = rollout.Completions[i].Length;
+        if (ranks > 1) Communicator.AllReduceSum(tokenCounts);
+        // The minibatch order is drawn from a stream of (seed, step) shared by every rank (and by a resumed run).
+        var shuffle = new Rng(Rng.DeriveSeed(Rng.DeriveSeed((ulong)o.Seed, 11), StepCount));
         double lossSum = 0, clipSum = 0, normSum = 0, valueLossSum = 0;
         int updates = 0;
-        var order = (int[])allRows.Clone();
+        var order = Enumerable.Range(0, total).ToArray();
         for (int epoch = 0; epoch < o.Epochs; epoch++)
         {
-            if (!singlePass) Shuffle(order, rng);
+            if (!singlePass) Shuffle(order, shuffle);
             for (int mb = 0; mb < o.MiniBatches; mb++)
             {
-                int from = mb * n / o.MiniBatches, to = (mb + 1) * n / o.MiniBatches;
-                var rows = order[from..to];
-                var eval = singlePass ? first! : Evaluate(_policy, _valueHead, rollout, rows);
-                var (loss, clipFraction, valueLoss) = Loss(eval, rollout, rows, oldLogProbs, refLogProbs, tokenAdvantages, oldValues, returns);
+                int from = mb * total / o.MiniBatches, to = (mb + 1) * total / o.MiniBatches;
+                var rows = order[from..to].Where(g => g / n == rank).Select(g => g - rank * n).ToArray();
+                double minibatchTokens = 0;
+                for (int j = from; j < to; j++) minibatchTokens += tokenCounts[order[j]];
+                Tensor? loss = null;
+                if (rows.Length > 0)
+                {
+                    var eval = singlePass ? first! : Evaluate(_policy, _valueHead, rollout, rows);
+                    (loss, double clipFraction, double valueLoss) = Loss(eval, rollout, rows, to - from, (int)minibatchTokens, oldLogProbs, refLogProbs, tokenAdvantages, oldValues, returns);
+                    // Times R, as the average over the ranks divides by R: the ranks' losses then sum to the minibatch's.
+                    if (ranks > 1) { loss = Ops.MulScalar(loss, ranks); valueLoss *= ranks; }
+                    lossSum += loss.Item();
+                    clipSum += clipFraction;
+                    valueLossSum += valueLoss;
+                }
                 _optimizer.LearningRate = o.LearningRate;
                 normSum += _gradientStep.Apply(loss);
-                lossSum += loss.Item();
-                clipSum += clipFraction;
-                valueLossSum += valueLoss;
                 updates++;
             }
         }
         StepCount++;
+        _gradientStep.EnsureSameWeights($"after step {StepCount}");
 
         double seconds = clock.Elapsed.TotalSeconds;
         var (rewardMean, rewardStd) = Advantages.MeanStd(rewards);
@@ -499,7 +558,7 @@ public sealed class RlhfTrainer : IRunTrainer
         Span<double> f =
         [
             rewardMean, rewardStd, sequenceKl.Average(), entropies.Length == 0 ? 0 : entropies.Average(), lengths.Average(),
-            generation.Stopped.Count(s => s) / (double)n, Advantages.ZeroVarianceGroupFraction(rewards, k), clipSum / updates,
+            samples.Stopped.Count(s => s) / (double)n, Advantages.ZeroVarianceGroupFraction(rewards, k), clipSum / updates,
             lossSum / updates, normSum / updates, valueLossSum / updates,
         ];
         double lengthMax = lengths.Max();
@@ -536,6 +595,21 @@ public sealed class RlhfTrainer : IRunTrainer
             Samples = [.. Enumerable.Range(0, logged).Select(j => Math.Min(j * k, n - 1)).Distinct()
                 .Select(i => new RlhfSample(promptTexts[i], completionTexts[i], rewards[i]))],
         };
+    }
+
+    /// <summary><see cref="Advantages.MeanStd"/> over every rank's values (two all-reduced passes, the same on every rank).</summary>
+    private (double Mean, double Std) AllRanksMeanStd(ReadOnlySpan<float> values)
+    {
+        Span<double> sums = [0, values.Length];
+        foreach (var v in values) sums[0] += v;
+        Communicator.AllReduceSum(sums);
+        if (sums[1] == 0) return (0, 0);
+        double mean = sums[0] / sums[1];
+        if (sums[1] < 2) return (mean, 0);
+        Span<double> ss = [0];
+        foreach (var v in values) ss[0] += (v - mean) * (v - mean);
+        Communicator.AllReduceSum(ss);
+        return (mean, Math.Sqrt(ss[0] / (sums[1] - 1)));
     }
 
     private static void Fill(float[] perToken, Rollout rollout, int row, float value) =>
@@ -589,7 +663,8 @@ public sealed class RlhfTrainer : IRunTrainer
     }
 
     /// <summary>The loss of one minibatch, its clip fraction and (PPO) value loss.</summary>
-    private (Tensor Loss, double ClipFraction, double ValueLoss) Loss(Evaluation eval, Rollout rollout, int[] rows,
+    /// <remarks><paramref name="minibatchRows"/> and <paramref name="minibatchTokens"/> count the whole minibatch over all ranks (in one process: <paramref name="rows"/> and their tokens).</remarks>
+    private (Tensor Loss, double ClipFraction, double ValueLoss) Loss(Evaluation eval, Rollout rollout, int[] rows, int minibatchRows, int minibatchTokens,
         float[] oldLogProbs, float[] refLogProbs, float[] advantages, float[] oldValues, float[] returns)
     {
         var o = _options;
@@ -613,9 +688,9 @@ public sealed class RlhfTrainer : IRunTrainer
                 // GRPO: mean over each sequence's tokens, then over sequences. PPO: mean over all tokens.
                 weights[at] = o.Algorithm switch
                 {
-                    RlAlgorithm.Rloo => 1f / rows.Length,
-                    RlAlgorithm.Grpo => 1f / (rows.Length * len),
-                    _ => 1f / count,
+                    RlAlgorithm.Rloo => 1f / minibatchRows,
+                    RlAlgorithm.Grpo => 1f / (minibatchRows * len),
+                    _ => 1f / minibatchTokens,
                 };
                 if (o.Algorithm == RlAlgorithm.Ppo) { oldV[at] = oldValues[off + t]; ret[at] = returns[off + t]; }
             }
