@@ -18,7 +18,8 @@ internal sealed class Heartbeat : IDisposable
     private readonly LineWatcher _watcher;
     private readonly PrintCadence _cadence = new();
     private readonly string _command;
-    private readonly Timer _timer;
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _stop = new();
     private readonly Lock _lock = new();
     private bool _stopped;
 
@@ -31,7 +32,10 @@ internal sealed class Heartbeat : IDisposable
         _out = TextWriter.Synchronized(_watcher);
         Console.SetOut(_out);
         var tick = TimeSpan.FromTicks(Math.Clamp(PrintCadence.Every.Ticks / 5, TimeSpan.FromMilliseconds(10).Ticks, TimeSpan.FromSeconds(1).Ticks));
-        _timer = new Timer(_ => Beat(), null, tick, tick);
+        // Its own thread, not a thread-pool timer: a training step that fills the pool (parallel kernels, many
+        // environments) is exactly when the beat must still come.
+        _thread = new Thread(() => { while (!_stop.Wait(tick)) Beat(); }) { IsBackground = true, Name = "reinforce heartbeat" };
+        _thread.Start();
     }
 
     /// <summary>
@@ -66,8 +70,9 @@ internal sealed class Heartbeat : IDisposable
     public void Dispose()
     {
         lock (_lock) _stopped = true;
-        using (var done = new ManualResetEvent(false))
-            if (_timer.Dispose(done)) done.WaitOne();
+        _stop.Set();
+        _thread.Join();
+        _stop.Dispose();
         _out.Flush();
         if (ReferenceEquals(Console.Out, _out)) Console.SetOut(_original);
     }

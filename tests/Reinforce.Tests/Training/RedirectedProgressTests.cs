@@ -24,7 +24,7 @@ public sealed partial class RedirectedProgressTests : IDisposable
     public void Lm_bench_which_reports_nothing_while_it_measures_prints_the_heartbeat()
     {
         Assert.True(Console.IsOutputRedirected, "the test host's output is expected to be redirected");
-        PrintCadence.Every = TimeSpan.FromMilliseconds(100);
+        PrintCadence.Every = TimeSpan.FromMilliseconds(10);   // building the model and each measured step are silent for longer
         var (code, output, error) = CliRunner.Run(null, "lm", "bench", "--steps", "4", "--batch", "4", "--sample-tokens", "16");
         Assert.True(code == 0, error);
         Assert.Contains("... still running `reinforce lm bench` (", output, StringComparison.Ordinal);
@@ -59,6 +59,9 @@ public sealed partial class RedirectedProgressTests : IDisposable
         var before = Console.Out;
         var output = new StringWriter();
         Console.SetOut(output);
+        var release = new ManualResetEventSlim();   // not disposed: the holders may still be waking from it
+        // The thread pool is full (as when a step's parallel kernels or other tests hold it): the beat still comes.
+        _ = Enumerable.Range(0, 8 * Environment.ProcessorCount).Select(_ => Task.Run(() => release.Wait())).ToArray();
         try
         {
             using (var beat = Cli.Heartbeat.Start("soak test"))
@@ -73,6 +76,7 @@ public sealed partial class RedirectedProgressTests : IDisposable
         finally
         {
             Console.SetOut(before);
+            release.Set();   // the holders end on their own
         }
         Assert.StartsWith("half a line" + Environment.NewLine + "... still running `reinforce soak test` (", output.ToString(), StringComparison.Ordinal);
     }
