@@ -178,7 +178,8 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         var features = _trunkNet is null ? observations : _trunkNet.Forward(observations);
         // Separate actor and critic networks run side by side, one per core (the shared-trunk heads are too small to bother).
         var actorFirstPart = UsesSde ? _actorHidden : _actorNet;
-        if (_trunkNet is null && _criticNet is not null && actorFirstPart is not null)
+        if (_trunkNet is null && _criticNet is not null && actorFirstPart is not null
+            && FusedMlp.PairRunsInParallel(actorFirstPart, _criticNet, rows))
         {
             var both = FusedMlp.ForwardPair(actorFirstPart, _criticNet, features);
             int width = actorFirstPart.OutputSize;

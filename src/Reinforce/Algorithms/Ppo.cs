@@ -25,6 +25,7 @@ public sealed class Ppo : OnPolicyAgent
     private readonly SequenceMinibatches? _sequences;
     private readonly int[] _localCopies;
     private int _localCopyCount;
+    private float[] _ratio = [], _logRatio = [];
 
     /// <inheritdoc/>
     protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
@@ -110,42 +111,33 @@ public sealed class Ppo : OnPolicyAgent
                     minibatches++;
                     continue;
                 }
-                var advantages = batch.Advantages;
 
                 // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
                 var (logProb, entropy, values) = _sequences is null
                     ? Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions, batch.ActionMask)
                     : parallel ? _sequences.Evaluate((EncoderPolicy)Policy, batch, _localCopies.AsSpan(0, _localCopyCount))
                     : _sequences.Evaluate((EncoderPolicy)Policy, batch, index);
-                var logRatio = logProb - batch.OldLogProbs;
-                var ratio = Ops.Exp(logRatio);
-
-                // The clipped surrogate objective L^CLIP (negated: we minimise).
-                var surrogate = ratio * advantages;
-                var clippedSurrogate = Ops.Clamp(ratio, 1f - epsilon, 1f + epsilon) * advantages;
-                var policyLoss = -Ops.Mean(Ops.Minimum(surrogate, clippedSurrogate));
-
-                // The value loss L^VF; with clip_range_vf, the larger of the plain and the clipped error (the new prediction
+                // The clipped surrogate objective L^CLIP, the value loss L^VF and the entropy bonus S[π_θ], negated and
+                // summed (we minimise), as one recorded operation (PpoObjective: the same bits as the element-wise chain).
+                // The value loss is the larger of the plain and the clipped error with clip_range_vf (the new prediction
                 // kept within ±ε_vf of the rollout's), as OpenAI Baselines and CleanRL do.
-                var valueLoss = o.ClipRangeVf is float epsilonVf
-                    ? Ops.Mean(Ops.Maximum(
-                        Ops.Square(values! - batch.Returns),
-                        Ops.Square(batch.OldValues + Ops.Clamp(values! - batch.OldValues, -epsilonVf, epsilonVf) - batch.Returns)))
-                    : Ops.Mean(Ops.Square(values! - batch.Returns));
-
-                // The entropy bonus S[π_θ] (negated).
-                var entropyLoss = -Ops.Mean(entropy);
+                // r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t) comes back per sample, for the KL and the clip fraction.
+                if (_ratio.Length < batch.Size) (_ratio, _logRatio) = (new float[batch.Size], new float[batch.Size]);
+                var ratio = _ratio.AsSpan(0, batch.Size);
+                var logRatio = _logRatio.AsSpan(0, batch.Size);
+                var loss = PpoObjective.Loss(logProb, entropy, values!, batch, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef,
+                    parallel ? share : 1f, ratio, logRatio, out var parts);
 
                 // Approximate KL(π_old ‖ π_θ) = E[(r − 1) − log r] (Schulman's low-variance estimator), and how often r was clipped.
                 if (parallel)
                 {
-                    approxKl = AllRanksKl(ApproximateKl(ratio.Data, logRatio.Data) * batch.Size, ClipFraction(ratio.Data, epsilon) * batch.Size, batch.Size, out double clipFraction);
+                    approxKl = AllRanksKl(ApproximateKl(ratio, logRatio) * batch.Size, ClipFraction(ratio, epsilon) * batch.Size, batch.Size, out double clipFraction);
                     clipFractionSum += clipFraction;
                 }
                 else
                 {
-                    approxKl = ApproximateKl(ratio.Data, logRatio.Data);
-                    clipFractionSum += ClipFraction(ratio.Data, epsilon);
+                    approxKl = ApproximateKl(ratio, logRatio);
+                    clipFractionSum += ClipFraction(ratio, epsilon);
                 }
                 klSum += approxKl;
                 if (o.TargetKl is float targetKl && approxKl > 1.5 * targetKl)
@@ -154,13 +146,11 @@ public sealed class Ppo : OnPolicyAgent
                     break;
                 }
 
-                var loss = policyLoss + o.EntropyCoef * entropyLoss + o.ValueCoef * valueLoss;
-                if (parallel) loss = loss * share;
                 gradNormSum += GradientStep(loss);
 
-                policyLossSum += policyLoss.Item();
-                valueLossSum += valueLoss.Item();
-                entropySum += -entropyLoss.Item();
+                policyLossSum += parts.PolicyLoss;
+                valueLossSum += parts.ValueLoss;
+                entropySum += parts.Entropy;
                 minibatches++;
             }
             epochsDone++;

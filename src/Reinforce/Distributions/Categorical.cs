@@ -140,7 +140,7 @@ public sealed class Categorical
     }
 
     /// <summary>The entropy −Σ p·log p of each row over its allowed actions → [N]; differentiable.</summary>
-    public Tensor Entropy() => Ops.Neg(Ops.SumLastDim(Ops.Mul(Probs, LogProbs)));
+    public Tensor Entropy() => DistributionOps.EntropyFromLogProbs(LogProbs);
 
     /// <summary>The most probable allowed action of each row (the first on ties, as argmax).</summary>
     public int[] Mode()

@@ -134,8 +134,7 @@ public sealed class FusedMlp
         int versionA = first.BeginForward(rows), versionB = second.BeginForward(rows);
         var outA = new float[rows * a];
         var outB = new float[rows * b];
-        // A second thread pays for itself only when each pass has enough work to hide the hand-over (about 10 µs).
-        bool parallel = (long)rows * Math.Min(first.MultiplyAddsPerRow, second.MultiplyAddsPerRow) >= ParallelThreshold;
+        bool parallel = PairRunsInParallel(first, second, rows);
         Both(() => first.ForwardInto(x.Data, rows, outA), () => second.ForwardInto(x.Data, rows, outB), parallel);
         var output = Tensor.Zeros([.. x.Shape[..^1], a + b]);
         for (int r = 0; r < rows; r++)
@@ -166,6 +165,15 @@ public sealed class FusedMlp
             }
         });
     }
+
+    /// <summary>
+    /// Whether <see cref="ForwardPair"/> would run the two networks on two cores for <paramref name="rows"/> rows: a second
+    /// thread pays for itself only when each pass has enough work to hide the hand-over (about 10 µs). When it would not,
+    /// a caller may as well run <see cref="Forward"/> on each network (two recorded operations, the same bits, and no
+    /// interleaved output to split again).
+    /// </summary>
+    public static bool PairRunsInParallel(FusedMlp first, FusedMlp second, int rows) =>
+        Kernels.MaxThreads >= 2 && (long)rows * Math.Min(first.MultiplyAddsPerRow, second.MultiplyAddsPerRow) >= ParallelThreshold;
 
     /// <summary>Runs both actions, the second on another thread when <see cref="Kernels.MaxThreads"/> allows two; rethrows the first failure.</summary>
     private static void Both(Action first, Action second, bool parallel)

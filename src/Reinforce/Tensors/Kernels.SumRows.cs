@@ -1,12 +1,15 @@
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace Reinforce.Tensors;
 
 public static partial class Kernels
 {
     /// <summary>
-    /// Column sums of a [rows, cols] matrix: effectively computes y[j] = (accumulate ? y[j] : 0) + Σ_i x[i, j], adding the
-    /// rows in order (the gradient of a bias broadcast over rows).
+    /// Column sums of a row-major matrix: y[j] (+)= Σ_r x[r·cols + j] (a bias gradient). Each column is summed row by
+    /// row in order, so the result is the same bits as adding the rows one after another; the sums of a block of
+    /// columns stay in registers across the rows instead of going back to memory after every row.
     /// </summary>
     public static void SumRows(ReadOnlySpan<float> x, Span<float> y, int cols, bool accumulate = false)
     {
@@ -16,6 +19,33 @@ public static partial class Kernels
         if (y.Length < cols) throw new ArgumentException($"SumRows: output length {y.Length} is shorter than the row length {cols}.");
         var sums = y[..cols];
         if (!accumulate) sums.Clear();
-        for (int offset = 0; offset < x.Length; offset += cols) TensorPrimitives.Add(sums, x.Slice(offset, cols), sums);
+        int rows = x.Length / cols;
+        ref float x0 = ref MemoryMarshal.GetReference(x);
+        ref float s0 = ref MemoryMarshal.GetReference(sums);
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j + 16 <= cols; j += 16)
+            {
+                var acc = Vector512.LoadUnsafe(ref s0, (nuint)j);
+                for (int r = 0; r < rows; r++) acc += Vector512.LoadUnsafe(ref x0, (nuint)(r * cols + j));
+                acc.StoreUnsafe(ref s0, (nuint)j);
+            }
+        }
+        if (Vector256.IsHardwareAccelerated)
+        {
+            for (; j + 8 <= cols; j += 8)
+            {
+                var acc = Vector256.LoadUnsafe(ref s0, (nuint)j);
+                for (int r = 0; r < rows; r++) acc += Vector256.LoadUnsafe(ref x0, (nuint)(r * cols + j));
+                acc.StoreUnsafe(ref s0, (nuint)j);
+            }
+        }
+        for (; j < cols; j++)
+        {
+            float acc = Unsafe.Add(ref s0, j);
+            for (int r = 0; r < rows; r++) acc += Unsafe.Add(ref x0, r * cols + j);
+            Unsafe.Add(ref s0, j) = acc;
+        }
     }
 }

@@ -1,0 +1,174 @@
+using System.Numerics.Tensors;
+using Reinforce.Algorithms;
+using Reinforce.Autograd;
+using Reinforce.Distributions;
+using Tensor = Reinforce.Tensors.Tensor;
+
+namespace Reinforce.Tests.Algorithms;
+
+/// <summary>
+/// The fused operations of the PPO training step against the chains of operations they replace: PPO's whole loss
+/// (PpoObjective) to the bit, loss and gradients; the categorical entropy from log-probabilities to the bit, values and
+/// gradients, with and without masks; the bias-gradient column sums to the bit.
+/// </summary>
+public class FusedLossTests
+{
+    private static Tensor Leaf(Rng rng, int n, float scale, float shift = 0f)
+    {
+        var data = new float[n];
+        for (int i = 0; i < n; i++) data[i] = shift + scale * (float)(2 * rng.NextDouble() - 1);
+        return new Tensor(data, [n]) { RequiresGrad = true };
+    }
+
+    private static Minibatch Batch(Rng rng, int n)
+    {
+        var batch = new Minibatch(n, 4, 1, 0);
+        for (int i = 0; i < n; i++)
+        {
+            batch.OldLogProbs.Data[i] = -0.7f + 0.3f * (float)(2 * rng.NextDouble() - 1);
+            batch.Advantages.Data[i] = 2f * (float)(2 * rng.NextDouble() - 1);
+            batch.Returns.Data[i] = 5f * (float)rng.NextDouble();
+            batch.OldValues.Data[i] = 5f * (float)rng.NextDouble();
+        }
+        return batch;
+    }
+
+    /// <summary>The chain Ppo.Update built before the fused objective, verbatim.</summary>
+    private static (Tensor Loss, float Policy, float Value, float Entropy) Chain(
+        Tensor logProb, Tensor entropy, Tensor values, Minibatch batch, float epsilon, float? epsilonVf, float entCoef, float vfCoef, float? share)
+    {
+        var logRatio = logProb - batch.OldLogProbs;
+        var ratio = Ops.Exp(logRatio);
+        var surrogate = ratio * batch.Advantages;
+        var clippedSurrogate = Ops.Clamp(ratio, 1f - epsilon, 1f + epsilon) * batch.Advantages;
+        var policyLoss = -Ops.Mean(Ops.Minimum(surrogate, clippedSurrogate));
+        var valueLoss = epsilonVf is float e
+            ? Ops.Mean(Ops.Maximum(
+                Ops.Square(values - batch.Returns),
+                Ops.Square(batch.OldValues + Ops.Clamp(values - batch.OldValues, -e, e) - batch.Returns)))
+            : Ops.Mean(Ops.Square(values - batch.Returns));
+        var entropyLoss = -Ops.Mean(entropy);
+        var loss = policyLoss + entCoef * entropyLoss + vfCoef * valueLoss;
+        if (share is float s) loss = loss * s;
+        return (loss, policyLoss.Item(), valueLoss.Item(), -entropyLoss.Item());
+    }
+
+    [Theory]
+    [InlineData(null, 0f, null)]
+    [InlineData(0.2f, 0.01f, null)]
+    [InlineData(0.2f, 0.01f, 0.75f)]
+    [InlineData(null, 0.05f, 1f)]
+    public void The_fused_PPO_loss_is_the_same_bits_as_the_chain_it_replaces(float? epsilonVf, float entCoef, float? share)
+    {
+        const int n = 67;
+        var rng = new Rng(11);
+        var batch = Batch(rng, n);
+        // Log-probabilities near the old ones (ratios on both sides of the clip range), plus exact ties: r = 1 ± ε and r = 1.
+        var logProb = Leaf(rng, n, 0.4f, -0.7f);
+        logProb.Data[0] = batch.OldLogProbs.Data[0];
+        var entropy = Leaf(rng, n, 0.3f, 0.6f);
+        var values = Leaf(rng, n, 3f, 2.5f);
+        values.Data[1] = batch.OldValues.Data[1];   // a value-clipping tie between the plain and the clipped error
+        batch.Returns.Data[1] = batch.OldValues.Data[1];
+
+        var (chain, policy, value, meanEntropy) = Chain(logProb, entropy, values, batch, 0.2f, epsilonVf, entCoef, 0.5f, share);
+        chain.Backward();
+        float[] gl = logProb.Grad!.Data.ToArray(), ge = entropy.Grad!.Data.ToArray(), gv = values.Grad!.Data.ToArray();
+        foreach (var t in new[] { logProb, entropy, values }) t.Grad = null;
+
+        var ratio = new float[n];
+        var logRatio = new float[n];
+        var fused = PpoObjective.Loss(logProb, entropy, values, batch, 0.2f, epsilonVf, entCoef, 0.5f, share ?? 1f, ratio, logRatio, out var parts);
+        fused.Backward();
+
+        Assert.Equal(chain.Item(), fused.Item());
+        Assert.Equal(policy, parts.PolicyLoss);
+        Assert.Equal(value, parts.ValueLoss);
+        Assert.Equal(meanEntropy, parts.Entropy);
+        Assert.Equal(gl, logProb.Grad!.Data);
+        Assert.Equal(ge, entropy.Grad!.Data);
+        Assert.Equal(gv, values.Grad!.Data);
+        // The ratios came back too, and some were clipped on each side (so both branches of the minimum were taken).
+        var expected = new float[n];
+        TensorPrimitives.Subtract(logProb.Data, batch.OldLogProbs.Data, expected);
+        TensorPrimitives.Exp(expected, expected);
+        Assert.Equal(expected, ratio);
+        Assert.Contains(ratio, r => r > 1.2f);
+        Assert.Contains(ratio, r => r < 0.8f);
+        Assert.Contains(gl, g => g == 0f);
+        Assert.Contains(gl, g => g != 0f);
+    }
+
+    [Theory]
+    [InlineData(2, false, false)]
+    [InlineData(5, false, true)]
+    [InlineData(5, true, false)]
+    [InlineData(5, true, true)]
+    public void Fused_categorical_entropy_is_the_same_bits_as_the_composed_chain(int classes, bool masked, bool logProbFirst)
+    {
+        // The entropy and a taken action's log-probability both reach the logits; either order of their backward passes.
+        const int rows = 13;
+        var rng = new Rng(5);
+        var logitsData = new float[rows * classes];
+        for (int i = 0; i < logitsData.Length; i++) logitsData[i] = 3f * (float)(2 * rng.NextDouble() - 1);
+        logitsData[0] = 40f;   // a near-deterministic row
+        bool[]? mask = null;
+        var actions = new int[rows];
+        if (masked)
+        {
+            mask = new bool[rows * classes];
+            for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextDouble() < 0.6;
+            for (int r = 0; r < rows; r++) mask[r * classes + r % classes] = true;
+        }
+        for (int r = 0; r < rows; r++) actions[r] = r % classes;
+        var upstreamLp = new Tensor(Leaf(rng, rows, 1f).Data, [rows]);
+        var upstreamH = new Tensor(Leaf(rng, rows, 1f).Data, [rows]);
+
+        Tensor Loss(Tensor logProb, Tensor entropy) => logProbFirst
+            ? Ops.Sum(logProb * upstreamLp) + Ops.Sum(entropy * upstreamH)
+            : Ops.Sum(entropy * upstreamH) + Ops.Sum(logProb * upstreamLp);
+
+        var a = new Tensor((float[])logitsData.Clone(), [rows, classes]) { RequiresGrad = true };
+        var composed = new Categorical(a, mask);
+        var hA = Ops.Neg(Ops.SumLastDim(Ops.Mul(Ops.Exp(composed.LogProbs), composed.LogProbs)));
+        Loss(composed.LogProb(actions), hA).Backward();
+
+        var b = new Tensor((float[])logitsData.Clone(), [rows, classes]) { RequiresGrad = true };
+        var fused = new Categorical(b, mask);
+        var hB = fused.Entropy();
+        Loss(fused.LogProb(actions), hB).Backward();
+
+        Assert.Equal(hA.Data, hB.Data);
+        Assert.Equal(a.Grad!.Data, b.Grad!.Data);
+        Assert.Contains(hB.Data, h => h > 0.1f);
+        if (mask is not null) for (int i = 0; i < mask.Length; i++) if (!mask[i]) Assert.Equal(0f, b.Grad!.Data[i]);
+    }
+
+    [Theory]
+    [InlineData(1, 128)]
+    [InlineData(2, 7)]
+    [InlineData(7, 3)]
+    [InlineData(32, 128)]
+    [InlineData(45, 9)]
+    [InlineData(64, 1)]
+    public void Column_sums_are_the_same_bits_as_adding_the_rows_in_order(int cols, int rows)
+    {
+        var rng = new Rng(3);
+        var x = new float[rows * cols];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(1e3 * (2 * rng.NextDouble() - 1)) * (i % 3 == 0 ? 1e-4f : 1f);
+        var start = new float[cols];
+        for (int j = 0; j < cols; j++) start[j] = (float)rng.NextDouble();
+        var expected = (float[])start.Clone();
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(expected, x.AsSpan(r * cols, cols), expected);
+        var accumulated = (float[])start.Clone();
+        Reinforce.Tensors.Kernels.SumRows(x, accumulated, cols, accumulate: true);
+        Assert.Equal(expected, accumulated);
+        var fresh = new float[cols + 1];
+        fresh[cols] = 42f;
+        Reinforce.Tensors.Kernels.SumRows(x, fresh, cols);
+        var expectedFresh = new float[cols];
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(expectedFresh, x.AsSpan(r * cols, cols), expectedFresh);
+        Assert.Equal(expectedFresh, fresh[..cols]);
+        Assert.Equal(42f, fresh[cols]);
+    }
+}
