@@ -83,6 +83,7 @@ internal static class FastTanh
         for (; i < y.Length; i++) dz[i] = g[i] - g[i] * y[i] * y[i];
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Tanh512(Vector512<float> x)
     {
         x = V512.Min(V512.Max(x, V512.Create(-Clamp)), V512.Create(Clamp));
@@ -99,6 +100,7 @@ internal static class FastTanh
         return p / q;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Tanh256(Vector256<float> x)
     {
         x = V256.Min(V256.Max(x, V256.Create(-Clamp)), V256.Create(Clamp));

@@ -11,6 +11,11 @@ public static partial class Kernels
     public static void LogSoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int cols)
     {
         CheckRows("LogSoftmaxRows", x.Length, y.Length, cols);
+        if (cols <= 3)
+        {
+            LogSoftmaxShortRows(x, y, cols);
+            return;
+        }
         Span<float> chunk = stackalloc float[256];
         for (int offset = 0; offset < x.Length; offset += cols)
         {
@@ -32,4 +37,39 @@ public static partial class Kernels
             TensorPrimitives.Subtract(outRow, logSum, outRow);
         }
     }
+
+    /// <summary>
+    /// <see cref="LogSoftmaxRows"/> for rows of one to three entries (a policy over 2 or 3 actions): the same arithmetic
+    /// in the same order (the row maximum, exp through the C library as TensorPrimitives does below a vector, the float
+    /// sum, its double log), without six span operations per row; exp(0) of the maximum is 1 exactly and is not called.
+    /// The tests check it against the general path bit for bit.
+    /// </summary>
+    private static void LogSoftmaxShortRows(ReadOnlySpan<float> x, Span<float> y, int cols)
+    {
+        for (int offset = 0; offset < x.Length; offset += cols)
+        {
+            float x0 = x[offset];
+            float max = x0, x1 = 0f, x2 = 0f;
+            if (cols > 1) { x1 = x[offset + 1]; max = MaxPropagatingNaN(max, x1); }
+            if (cols > 2) { x2 = x[offset + 2]; max = MaxPropagatingNaN(max, x2); }
+            // TensorPrimitives.Sum adds a span shorter than a vector from its last element to its first.
+            float sum = cols > 2 ? ExpShifted(x2, max) : 0f;
+            if (cols > 1) sum += ExpShifted(x1, max);
+            sum += ExpShifted(x0, max);
+            float logSum = (float)Math.Log(sum);
+            y[offset] = (x0 - max) - logSum;
+            if (cols > 1) y[offset + 1] = (x1 - max) - logSum;
+            if (cols > 2) y[offset + 2] = (x2 - max) - logSum;
+        }
+    }
+
+    /// <summary>exp(v − max), with exp(0) = 1 exactly (as the C library gives it) without the call.</summary>
+    private static float ExpShifted(float v, float max)
+    {
+        float d = v - max;
+        return d == 0f ? 1f : MathF.Exp(d);
+    }
+
+    /// <summary>The larger of two floats as TensorPrimitives.Max sees it: NaN wins, +0 above −0.</summary>
+    private static float MaxPropagatingNaN(float a, float b) => MathF.Max(a, b);
 }
