@@ -24,6 +24,13 @@ public static partial class Kernels
     private static int s_maxThreads = Environment.ProcessorCount;
 
     /// <summary>
+    /// Whether the micro-kernel reads full tiles of A where they lie (<see cref="IMicroKernel.RunStrided"/>) instead of
+    /// from packed panels. The same bits either way (the tests compare both); packing A only pays for itself when the
+    /// panel is reused across many columns of B.
+    /// </summary>
+    internal static bool ReadAInPlace = Environment.GetEnvironmentVariable("REINFORCE_PACK_A") != "1";
+
+    /// <summary>
     /// The most threads a large matrix multiply (<see cref="MatMul(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/>) may use (default: the processor count; 1 keeps every product on the
     /// calling thread). Results do not depend on it: each element of C is computed by one thread in a fixed order.
     /// </summary>
@@ -176,6 +183,7 @@ public static partial class Kernels
         int kcMax = Math.Min(KC, g.K);
         bool directB = !g.TransposeB && g.K * g.N <= DirectBLimit;
         int packARows = (Math.Min(MC, rows) + mr - 1) / mr * mr;
+        nint aRowStride = g.TransposeA ? 1 : g.K, aColStride = g.TransposeA ? g.M : 1;   // element (i, p) of op(A)
         int packBCols = directB ? nr : (Math.Min(NC, cols) + nr - 1) / nr * nr;
 
         var scratch = MatMulScratch.Rent();
@@ -197,11 +205,14 @@ public static partial class Kernels
                     for (int ic = i0; ic < i1; ic += MC)
                     {
                         int mc = Math.Min(MC, i1 - ic);
-                        PackA(g, ic, mc, pc, kc, mr, packA);
+                        // Full tiles of A are read in place; only a ragged last tile is packed (zero-padded to Mr rows).
+                        int inPlaceRows = ReadAInPlace ? mc / mr * mr : 0;
+                        if (inPlaceRows < mc) PackA(g, ic + inPlaceRows, mc - inPlaceRows, pc, kc, mr, packA);
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int tileRows = Math.Min(mr, mc - ir);
-                            float* aPanel = packA + (nint)ir * kc;
+                            bool inPlace = ir < inPlaceRows;
+                            float* aPanel = inPlace ? g.A + (ic + ir) * aRowStride + pc * aColStride : packA + (nint)(ir - inPlaceRows) * kc;
                             float* cRow = g.C + (ic + ir) * g.CRowStride + jc * g.CColStride;
                             for (int jr = 0, q = 0; jr < nc; jr += nr, q++)
                             {
@@ -212,11 +223,13 @@ public static partial class Kernels
                                 else { bPanel = packB + (nint)(q - directPanels) * kc * nr; bStride = nr; }
                                 if (tileRows == mr && tileCols == nr && g.CColStride == 1)
                                 {
-                                    TKernel.Run(kc, aPanel, bPanel, bStride, cRow + jr, g.CRowStride, overwrite);
+                                    if (inPlace) TKernel.RunStrided(kc, aPanel, aRowStride, aColStride, bPanel, bStride, cRow + jr, g.CRowStride, overwrite);
+                                    else TKernel.Run(kc, aPanel, bPanel, bStride, cRow + jr, g.CRowStride, overwrite);
                                 }
                                 else
                                 {
-                                    TKernel.Run(kc, aPanel, bPanel, bStride, tile, nr, overwrite: true);
+                                    if (inPlace) TKernel.RunStrided(kc, aPanel, aRowStride, aColStride, bPanel, bStride, tile, nr, overwrite: true);
+                                    else TKernel.Run(kc, aPanel, bPanel, bStride, tile, nr, overwrite: true);
                                     StoreTile(tile, nr, cRow + jr * g.CColStride, g.CRowStride, g.CColStride, tileRows, tileCols, overwrite);
                                 }
                             }

@@ -125,6 +125,40 @@ public class MatMulKernelTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(OtherPaths))]
+    public void Reading_A_in_place_gives_the_same_bits_as_packing_it(string pathName)
+    {
+        // Full tiles of A are read where they lie (row stride K, or M when A is transposed), a ragged last tile packed;
+        // the sums are the same multiply-adds in the same order, so the bits must not change. Sizes cross MC (96) and KC (256).
+        var path = Enum.Parse<Kernels.MatMulPath>(pathName);
+        var rng = new Rng(23);
+        foreach (var (ta, tb) in new[] { (false, false), (false, true), (true, false), (true, true) })
+        {
+            foreach (var (m, k, n) in new[] { (1, 5, 3), (8, 4, 32), (13, 33, 70), (128, 32, 2), (100, 300, 40), (200, 600, 33), (64, 256, 4) })
+            {
+                var a = MatMulReference.Random(rng, m * k);
+                var b = MatMulReference.Random(rng, k * n);
+                var c0 = MatMulReference.Random(rng, m * n);
+                var packed = (float[])c0.Clone();
+                var inPlace = (float[])c0.Clone();
+                bool accumulate = (m + n) % 2 == 0;
+                try
+                {
+                    Kernels.ReadAInPlace = false;
+                    Kernels.MatMul(a, b, packed, m, k, n, ta, tb, accumulate, 1, path);
+                }
+                finally
+                {
+                    Kernels.ReadAInPlace = true;
+                }
+                Kernels.MatMul(a, b, inPlace, m, k, n, ta, tb, accumulate, 1, path);
+                MatMulReference.AssertProduct(a, b, accumulate ? c0 : null, inPlace, m, k, n, ta, tb, $"{pathName} {m}x{k}x{n} ta={ta} tb={tb}");
+                Assert.Equal(packed, inPlace);
+            }
+        }
+    }
+
     [Fact]
     public void Zero_depth_clears_or_keeps_the_output()
     {
