@@ -72,48 +72,68 @@ public static partial class Ops
     {
         // ½(1 + tanh z) = σ(2z): the sigmoid form keeps full relative precision in the negative tail, where 1 + tanh z
         // would cancel, and runs on the vectorised sigmoid. 2z = x·(a + b·x²) with a = 2√(2/π), b = a·0.044715, in SIMD.
+        // Large tensors (a GPT's MLP) are split over the cores in blocks of whole vectors: the same bits on any thread count.
         int n = x.Size;
-        var s = TensorArena.Allocate(n);
+        var s = TensorArena.AllocateUninitialized(n);
         var xd = x.Data;
-        const float a = 2f * SqrtTwoOverPi, bCubic = a * GeluCubic;
+        var y = Tensor.Uninitialized(x.Shape);
+        var yd = y.Data;
+        Kernels.ForRanges(n, 8, (from, to) =>
+        {
+            var sr = s.AsSpan(from, to - from);
+            var xr = xd.AsSpan(from, to - from);
+            GeluTanhScale(xr, sr);
+            TensorPrimitives.Sigmoid(sr, sr);
+            TensorPrimitives.Multiply(xr, sr, yd.AsSpan(from, to - from));
+        }, alignment: 64);
+        return Graph.Record(y, "GeluTanh", x, () =>
+        {
+            var g = y.Grad!.Data;
+            x.GradBuffer();
+            var gx = x.Grad!.Data;   // an array: the ranges below run in lambdas
+            Kernels.ForRanges(n, 8, (from, to) => GeluTanhBackward(xd.AsSpan(from, to - from), s.AsSpan(from, to - from), g.AsSpan(from, to - from), gx.AsSpan(from, to - from)), alignment: 64);
+            TensorArena.Release(s);
+        });
+    }
+
+    private const float GeluA = 2f * SqrtTwoOverPi, GeluB = GeluA * GeluCubic;
+
+    /// <summary>s = x·(a + b·x²), the argument of GELU's sigmoid.</summary>
+    private static void GeluTanhScale(ReadOnlySpan<float> x, Span<float> s)
+    {
         int i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
-            for (; i <= n - Vector256<float>.Count; i += Vector256<float>.Count)
+            for (; i <= x.Length - Vector256<float>.Count; i += Vector256<float>.Count)
             {
-                var v = Vector256.Create(xd, i);
-                (v * (Vector256.Create(a) + Vector256.Create(bCubic) * v * v)).CopyTo(s, i);
+                var v = Vector256.Create(x[i..]);
+                (v * (Vector256.Create(GeluA) + Vector256.Create(GeluB) * v * v)).CopyTo(s[i..]);
             }
         }
-        for (; i < n; i++) s[i] = xd[i] * (a + bCubic * xd[i] * xd[i]);
-        TensorPrimitives.Sigmoid(s, s);
-        var y = Tensor.Zeros(x.Shape);
-        TensorPrimitives.Multiply(xd, s, y.Data);
-        return Graph.Record(y, "GeluTanh", x, () =>
+        for (; i < x.Length; i++) s[i] = x[i] * (GeluA + GeluB * x[i] * x[i]);
+    }
+
+    /// <summary>gx += g·dy/dx with dy/dx = s + x·s(1 − s)·(a + 3b·x²), s the forward's sigmoid.</summary>
+    private static void GeluTanhBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> s, ReadOnlySpan<float> g, Span<float> gx)
+    {
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
         {
-            // dy/dx = s + x·s(1 − s)·(a + 3b·x²)
-            var g = y.Grad!.Data;
-            var gx = x.GradBuffer();
-            int j = 0;
-            if (Vector256.IsHardwareAccelerated)
+            var one = Vector256.Create(1f);
+            for (; j <= x.Length - Vector256<float>.Count; j += Vector256<float>.Count)
             {
-                var one = Vector256.Create(1f);
-                for (; j <= n - Vector256<float>.Count; j += Vector256<float>.Count)
-                {
-                    var v = Vector256.Create(xd, j);
-                    var sv = Vector256.Create(s, j);
-                    var dz = Vector256.Create(a) + Vector256.Create(3f * bCubic) * v * v;
-                    var d = sv + v * sv * (one - sv) * dz;
-                    (Vector256.Create(gx.Slice(j, Vector256<float>.Count)) + Vector256.Create(g, j) * d).CopyTo(gx.Slice(j, Vector256<float>.Count));
-                }
+                var v = Vector256.Create(x[j..]);
+                var sv = Vector256.Create(s[j..]);
+                var dz = Vector256.Create(GeluA) + Vector256.Create(3f * GeluB) * v * v;
+                var d = sv + v * sv * (one - sv) * dz;
+                (Vector256.Create(gx[j..]) + Vector256.Create(g[j..]) * d).CopyTo(gx[j..]);
             }
-            for (; j < n; j++)
-            {
-                float v = xd[j], si = s[j];
-                gx[j] += g[j] * (si + v * si * (1f - si) * (a + 3f * bCubic * v * v));
-            }
-            TensorArena.Release(s);
-        });
+        }
+        for (; j < x.Length; j++)
+        {
+            float v = x[j], si = s[j];
+            gx[j] += g[j] * (si + v * si * (1f - si) * (GeluA + 3f * GeluB * v * v));
+        }
     }
 
     /// <summary>GELU, exact form (PyTorch's default <c>gelu</c>): x·Φ(x) with Φ the standard normal CDF.</summary>

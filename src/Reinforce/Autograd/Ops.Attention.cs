@@ -216,21 +216,11 @@ public static partial class Ops
     /// contiguous chunks when the total work is large enough to pay for the threads. Each index writes only its own
     /// outputs, so the result does not depend on scheduling.
     /// </summary>
-    private static void ForEachHead(int count, long workPerIndex, Action<int> body)
-    {
-        int threads = Math.Min(Kernels.MaxThreads, count);
-        if (threads <= 1 || workPerIndex * count < ParallelAttentionWork)
+    private static void ForEachHead(int count, long workPerIndex, Action<int> body) =>
+        Kernels.ForRanges(count, workPerIndex, (from, to) =>
         {
-            for (int i = 0; i < count; i++) body(i);
-            return;
-        }
-        int chunks = threads * 4;
-        Parallel.For(0, chunks, new ParallelOptions { MaxDegreeOfParallelism = threads }, chunk =>
-        {
-            int from = (int)((long)chunk * count / chunks), to = (int)((long)(chunk + 1) * count / chunks);
             for (int i = from; i < to; i++) body(i);
-        });
-    }
+        }, minimumWork: ParallelAttentionWork);
 
     private static void AddRowVector(Span<float> matrix, ReadOnlySpan<float> row, int rows, int cols)
     {

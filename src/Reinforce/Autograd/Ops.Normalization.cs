@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -9,6 +10,12 @@ public static partial class Ops
     /// scaled by 1/√(var + eps) with the biased variance, then y = x̂·weight + bias (weight and bias [D], either may be null).
     /// One fused operation: the backward uses the saved x̂ and 1/σ of each row.
     /// </summary>
+    /// <remarks>
+    /// Each row's statistics are sums in double taken in order (mean, then the centred variance); rows are independent,
+    /// so large inputs are split over the cores by rows, and four rows are summed side by side so the additions of one
+    /// row do not wait on each other. The weight and bias gradients are sums over the rows in order, vectorised across
+    /// columns. Every element is the same arithmetic in the same order whatever the thread count.
+    /// </remarks>
     public static Tensor LayerNorm(Tensor x, Tensor? weight, Tensor? bias, float eps = 1e-5f)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -18,64 +25,177 @@ public static partial class Ops
             throw new ArgumentException($"LayerNorm: weight shape {Tensor.ShapeString(weight.Shape)} does not match input shape {Tensor.ShapeString(x.Shape)}: it must be [{d}].");
         if (bias is not null && (bias.Rank != 1 || bias.Size != d))
             throw new ArgumentException($"LayerNorm: bias shape {Tensor.ShapeString(bias.Shape)} does not match input shape {Tensor.ShapeString(x.Shape)}: it must be [{d}].");
-        var y = Tensor.Zeros(x.Shape);
-        var xhat = TensorArena.Allocate(x.Size);
-        var invStd = TensorArena.Allocate(rows);
-        for (int r = 0; r < rows; r++)
-        {
-            var xr = x.Data.AsSpan(r * d, d);
-            // Two passes in double: the mean first, then the centred variance (no catastrophic cancellation).
-            double mean = 0;
-            foreach (var v in xr) mean += v;
-            mean /= d;
-            double variance = 0;
-            foreach (var v in xr) variance += (v - mean) * (v - mean);
-            variance /= d;
-            double inv = 1.0 / Math.Sqrt(variance + eps);
-            invStd[r] = (float)inv;
-            var hr = xhat.AsSpan(r * d, d);
-            var yr = y.Data.AsSpan(r * d, d);
-            for (int j = 0; j < d; j++)
-            {
-                float h = (float)((xr[j] - mean) * inv);
-                hr[j] = h;
-                yr[j] = h * (weight is null ? 1f : weight.Data[j]) + (bias is null ? 0f : bias.Data[j]);
-            }
-        }
+        var y = Tensor.Uninitialized(x.Shape);
+        var xhat = TensorArena.AllocateUninitialized(x.Size);
+        var invStd = TensorArena.AllocateUninitialized(rows);
+        var xd = x.Data;
+        var w = weight?.Data;
+        var b = bias?.Data;
+        Kernels.ForRanges(rows, 6L * d, (from, to) => LayerNormRows(xd, y.Data, xhat, invStd, w, b, d, eps, from, to));
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);
         if (bias is not null) inputs.Add(bias);
         return Graph.Record(y, "LayerNorm", [.. inputs], () =>
         {
             var g = y.Grad!.Data;
-            var gw = weight is not null && weight.RequiresGrad ? weight.GradBuffer() : default;
-            var gb = bias is not null && bias.RequiresGrad ? bias.GradBuffer() : default;
-            var gx = x.RequiresGrad ? x.GradBuffer() : default;
-            var dxhat = gx.IsEmpty ? null : TensorArena.Allocate(d);
-            for (int r = 0; r < rows; r++)
+            if (weight is not null && weight.RequiresGrad || bias is not null && bias.RequiresGrad)
             {
-                var gr = g.AsSpan(r * d, d);
-                var hr = xhat.AsSpan(r * d, d);
-                for (int j = 0; j < d; j++)
+                var gw = weight is not null && weight.RequiresGrad ? weight.GradBuffer() : default;
+                var gb = bias is not null && bias.RequiresGrad ? bias.GradBuffer() : default;
+                for (int r = 0; r < rows; r++)
                 {
-                    if (!gw.IsEmpty) gw[j] += gr[j] * hr[j];
-                    if (!gb.IsEmpty) gb[j] += gr[j];
+                    var gr = g.AsSpan(r * d, d);
+                    if (!gw.IsEmpty) AddProduct(gw, gr, xhat.AsSpan(r * d, d));   // gw += g·x̂
+                    if (!gb.IsEmpty) AddInPlace(gb, gr);                         // gb += g
                 }
-                if (dxhat is null) continue;
-                // dx = (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = g·weight
-                double sum = 0, dot = 0;
-                for (int j = 0; j < d; j++)
-                {
-                    float v = gr[j] * (weight is null ? 1f : weight.Data[j]);
-                    dxhat[j] = v;
-                    sum += v;
-                    dot += v * hr[j];
-                }
-                float meanD = (float)(sum / d), meanDot = (float)(dot / d), inv = invStd[r];
-                var gxr = gx.Slice(r * d, d);
-                for (int j = 0; j < d; j++) gxr[j] += inv * (dxhat[j] - meanD - hr[j] * meanDot);
             }
-            foreach (var spent in (ReadOnlySpan<float[]?>)[dxhat, xhat, invStd]) TensorArena.Release(spent);
+            if (x.RequiresGrad)
+            {
+                x.GradBuffer();
+                var gx = x.Grad!.Data;
+                Kernels.ForRanges(rows, 8L * d, (from, to) => LayerNormBackwardRows(g, xhat, invStd, w, gx, d, from, to));
+            }
+            foreach (var spent in (ReadOnlySpan<float[]?>)[xhat, invStd]) TensorArena.Release(spent);
         });
+    }
+
+    /// <summary>Rows [from, to) of the forward pass: statistics, x̂ and y.</summary>
+    private static void LayerNormRows(float[] x, float[] y, float[] xhat, float[] invStd, float[]? w, float[]? b, int d, float eps, int from, int to)
+    {
+        Span<double> mean = stackalloc double[4], inv = stackalloc double[4];
+        for (int r = from; r < to; r += 4)
+        {
+            int count = Math.Min(4, to - r);
+            RowMeansAndInverseDeviations(x, r, count, d, eps, mean, inv);
+            for (int k = 0; k < count; k++)
+            {
+                int row = r + k;
+                invStd[row] = (float)inv[k];
+                NormalizeRow(x.AsSpan(row * d, d), mean[k], inv[k], w, b, xhat.AsSpan(row * d, d), y.AsSpan(row * d, d));
+            }
+        }
+    }
+
+    /// <summary>
+    /// The mean and 1/√(var + eps) of up to four rows starting at <paramref name="first"/>, each summed in double in
+    /// order (two passes: the mean, then the centred variance), the rows side by side.
+    /// </summary>
+    private static void RowMeansAndInverseDeviations(float[] x, int first, int count, int d, float eps, Span<double> mean, Span<double> inv)
+    {
+        if (count == 4)
+        {
+            var x0 = x.AsSpan(first * d, d); var x1 = x.AsSpan((first + 1) * d, d);
+            var x2 = x.AsSpan((first + 2) * d, d); var x3 = x.AsSpan((first + 3) * d, d);
+            double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
+            for (int j = 0; j < d; j++) { m0 += x0[j]; m1 += x1[j]; m2 += x2[j]; m3 += x3[j]; }
+            m0 /= d; m1 /= d; m2 /= d; m3 /= d;
+            double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+            for (int j = 0; j < d; j++)
+            {
+                v0 += (x0[j] - m0) * (x0[j] - m0); v1 += (x1[j] - m1) * (x1[j] - m1);
+                v2 += (x2[j] - m2) * (x2[j] - m2); v3 += (x3[j] - m3) * (x3[j] - m3);
+            }
+            (mean[0], mean[1], mean[2], mean[3]) = (m0, m1, m2, m3);
+            inv[0] = 1.0 / Math.Sqrt(v0 / d + eps); inv[1] = 1.0 / Math.Sqrt(v1 / d + eps);
+            inv[2] = 1.0 / Math.Sqrt(v2 / d + eps); inv[3] = 1.0 / Math.Sqrt(v3 / d + eps);
+            return;
+        }
+        for (int k = 0; k < count; k++)
+        {
+            var xr = x.AsSpan((first + k) * d, d);
+            double m = 0;
+            foreach (var v in xr) m += v;
+            m /= d;
+            double variance = 0;
+            foreach (var v in xr) variance += (v - m) * (v - m);
+            mean[k] = m;
+            inv[k] = 1.0 / Math.Sqrt(variance / d + eps);
+        }
+    }
+
+    /// <summary>x̂ = (float)((x − mean)·inv) in double, y = x̂·w + b in float (w = 1, b = 0 when absent).</summary>
+    private static void NormalizeRow(ReadOnlySpan<float> xr, double mean, double inv, float[]? w, float[]? b, Span<float> hr, Span<float> yr)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vm = Vector512.Create(mean);
+            var vi = Vector512.Create(inv);
+            for (; j <= xr.Length - Vector512<float>.Count; j += Vector512<float>.Count)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.Create(xr[j..]));
+                var h = Vector512.Narrow((lo - vm) * vi, (hi - vm) * vi);
+                h.CopyTo(hr[j..]);
+                var v = w is null ? h : h * Vector512.Create(w.AsSpan(j));
+                if (b is not null) v += Vector512.Create(b.AsSpan(j));
+                else v += Vector512<float>.Zero;
+                v.CopyTo(yr[j..]);
+            }
+        }
+        for (; j < xr.Length; j++)
+        {
+            float h = (float)((xr[j] - mean) * inv);
+            hr[j] = h;
+            yr[j] = h * (w is null ? 1f : w[j]) + (b is null ? 0f : b[j]);
+        }
+    }
+
+    /// <summary>Rows [from, to) of dx += (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = g·weight.</summary>
+    private static void LayerNormBackwardRows(float[] g, float[] xhat, float[] invStd, float[]? w, float[] gx, int d, int from, int to)
+    {
+        float[]? rented = d > 2048 ? new float[d] : null;
+        Span<float> dxhat = rented ?? stackalloc float[d];
+        for (int r = from; r < to; r++)
+        {
+            var gr = g.AsSpan(r * d, d);
+            var hr = xhat.AsSpan(r * d, d);
+            double sum = 0, dot = 0;
+            for (int j = 0; j < d; j++)
+            {
+                float v = gr[j] * (w is null ? 1f : w[j]);
+                dxhat[j] = v;
+                sum += v;
+                dot += v * hr[j];
+            }
+            float meanD = (float)(sum / d), meanDot = (float)(dot / d), inv = invStd[r];
+            var gxr = gx.AsSpan(r * d, d);
+            int k = 0;
+            if (Vector512.IsHardwareAccelerated)
+            {
+                var vInv = Vector512.Create(inv);
+                var vMeanD = Vector512.Create(meanD);
+                var vMeanDot = Vector512.Create(meanDot);
+                for (; k <= d - Vector512<float>.Count; k += Vector512<float>.Count)
+                {
+                    var step = vInv * (Vector512.Create(dxhat[k..]) - vMeanD - Vector512.Create(hr[k..]) * vMeanDot);
+                    (Vector512.Create(gxr[k..]) + step).CopyTo(gxr[k..]);
+                }
+            }
+            for (; k < d; k++) gxr[k] += inv * (dxhat[k] - meanD - hr[k] * meanDot);
+        }
+    }
+
+    /// <summary>acc += a·b element by element (a product, then a sum: no fused multiply-add, so the bits match the scalar form).</summary>
+    private static void AddProduct(Span<float> acc, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= acc.Length - Vector512<float>.Count; j += Vector512<float>.Count)
+                (Vector512.Create(acc[j..]) + Vector512.Create(a[j..]) * Vector512.Create(b[j..])).CopyTo(acc[j..]);
+        }
+        for (; j < acc.Length; j++) acc[j] += a[j] * b[j];
+    }
+
+    /// <summary>acc += a element by element.</summary>
+    private static void AddInPlace(Span<float> acc, ReadOnlySpan<float> a)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            for (; j <= acc.Length - Vector512<float>.Count; j += Vector512<float>.Count)
+                (Vector512.Create(acc[j..]) + Vector512.Create(a[j..])).CopyTo(acc[j..]);
+        }
+        for (; j < acc.Length; j++) acc[j] += a[j];
     }
 }

@@ -28,7 +28,7 @@ public static partial class Kernels
     /// from packed panels. The same bits either way (the tests compare both); packing A only pays for itself when the
     /// panel is reused across many columns of B.
     /// </summary>
-    internal static bool ReadAInPlace = Environment.GetEnvironmentVariable("REINFORCE_PACK_A") != "1";
+    internal static bool ReadAInPlace = true;
 
     /// <summary>
     /// The most threads a large matrix multiply (<see cref="MatMul(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/>) may use (default: the processor count; 1 keeps every product on the

@@ -85,6 +85,9 @@ public sealed partial class Tensor
     /// <summary>A tensor of zeros.</summary>
     public static Tensor Zeros(params int[] shape) => new(TensorArena.Allocate(CheckedSize(shape)), shape);
 
+    /// <summary>A tensor whose contents are unspecified, for an operation that writes every element of its result.</summary>
+    internal static Tensor Uninitialized(params int[] shape) => new(TensorArena.AllocateUninitialized(CheckedSize(shape)), shape);
+
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
 

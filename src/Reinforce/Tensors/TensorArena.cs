@@ -36,13 +36,23 @@ internal sealed class TensorArena
         return arena is null || length == 0 ? new float[length] : arena.Rent(length);
     }
 
-    private float[] Rent(int length)
+    /// <summary>
+    /// A buffer of <paramref name="length"/> floats with unspecified contents, for an output the caller overwrites
+    /// entirely (an element-wise result, a normalised row): the clearing pass of <see cref="Allocate"/> saved.
+    /// </summary>
+    public static float[] AllocateUninitialized(int length)
+    {
+        var arena = t_active;
+        return arena is null || length == 0 ? GC.AllocateUninitializedArray<float>(length) : arena.Rent(length, clear: false);
+    }
+
+    private float[] Rent(int length, bool clear = true)
     {
         float[] buffer;
         if (_free.TryGetValue(length, out var stack) && stack.Count > 0)
         {
             buffer = stack.Pop();
-            Array.Clear(buffer);
+            if (clear) Array.Clear(buffer);
         }
         else
         {
