@@ -74,7 +74,11 @@ internal static class PpoObjective
         var y = Tensor.Scalar(total);
         var savedRatio = ratio.ToArray();
         float? vf = epsilonVf;
-        return Graph.Record(y, "PpoObjective", [logProb, entropy, values], () =>
+        // Without an entropy bonus (c₂ = 0, the common case) the entropy is reported but takes no part in the gradient:
+        // it is left out of the recorded inputs, so the backward pass never visits its operation (its contribution
+        // would be zeros, which change no gradient).
+        Tensor[] inputs = entropyCoef == 0f ? [logProb, values] : [logProb, entropy, values];
+        return Graph.Record(y, "PpoObjective", inputs, () =>
         {
             float g = y.Grad!.Data[0];
             if (share != 1f) g *= share;
@@ -97,7 +101,7 @@ internal static class PpoObjective
                     gl[i] += gRatio * r;
                 }
             }
-            if (entropy.RequiresGrad)
+            if (entropyCoef != 0f && entropy.RequiresGrad)
             {
                 var ge = entropy.GradBuffer();
                 for (int i = 0; i < n; i++) ge[i] += perEntropy;
