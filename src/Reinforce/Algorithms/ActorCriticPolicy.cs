@@ -165,6 +165,25 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// <summary>Width L of the actor's last hidden layer (the observation size without hidden layers).</summary>
     public int LatentSize { get; }
 
+    /// <inheritdoc/>
+    protected internal override IDisposable? FreezeForRollout() => new FrozenNetworks([_trunkNet, _actorNet, _actorHidden, _actorHead, _criticNet]);
+
+    /// <summary>The policy's compiled networks frozen for a rollout (<see cref="FusedMlp.Freeze"/>), thawed together.</summary>
+    private sealed class FrozenNetworks : IDisposable
+    {
+        private readonly List<FusedMlp.FrozenScope> _scopes = [];
+
+        public FrozenNetworks(IEnumerable<FusedMlp?> networks)
+        {
+            foreach (var net in networks.Distinct()) if (net is not null) _scopes.Add(net.Freeze());
+        }
+
+        public void Dispose()
+        {
+            foreach (var scope in _scopes) scope.Dispose();
+        }
+    }
+
     // ------------------------------------------------------------------ differentiable path (updates)
 
     /// <summary>

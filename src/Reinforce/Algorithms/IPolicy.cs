@@ -162,6 +162,13 @@ public abstract class TrainablePolicy : Module, IPolicy
     /// <inheritdoc/>
     public virtual void OnRolloutStep(int step, int rows, Rng rng) { }
 
+    /// <summary>
+    /// Called by the rollout loop before its first step: the weights will not change until the returned scope is
+    /// disposed, so a policy may prepare them once for the many small batches to come (the MLP policy transposes its
+    /// weights, <see cref="Nn.FusedMlp.Freeze"/>). The default prepares nothing.
+    /// </summary>
+    protected internal virtual IDisposable? FreezeForRollout() => null;
+
     /// <inheritdoc/>
     public abstract void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output);
 

@@ -239,6 +239,7 @@ public abstract partial class OnPolicyAgent : Agent
         OnRolloutStart(state);
         Buffer.Clear();
         var layout = Policy.ObservationLayout;
+        using var frozen = Policy.FreezeForRollout();   // no optimizer step until the rollout ends
         for (int t = 0; t < Options.NumSteps; t++)
         {
             Policy.OnRolloutStep(t, envs, Rng);

@@ -31,6 +31,10 @@ public sealed class FusedMlp
     private float[][] _inferOutputs = [];
     private int _inferRows = -1;
 
+    // While frozen (a rollout, when no optimizer step can happen): each weight transposed once, Wᵀ [in, out], so Infer
+    // reads it in place instead of repacking W for every batch of a few rows.
+    private float[][]? _frozenTransposed;
+
     /// <summary>Compiles <paramref name="layers"/> (each with a bias), <paramref name="activation"/> after every layer but the last (and after the last too when <paramref name="activateLast"/>).</summary>
     public FusedMlp(IReadOnlyList<Linear> layers, Activation activation, bool activateLast)
         : this(Weights(layers), Biases(layers), activation, activateLast) { }
@@ -96,10 +100,44 @@ public sealed class FusedMlp
         for (int l = 0; l < _weights.Length; l++)
         {
             var y = _inferOutputs[l].AsSpan(0, rows * _weights[l].Shape[0]);
-            LayerForward(l, x, y, rows);
+            LayerForward(l, x, y, rows, _frozen ? _frozenTransposed![l] : null);
             x = y;
         }
         return x;
+    }
+
+    /// <summary>
+    /// Until the returned scope is disposed, <see cref="Infer"/> reads a transposed copy of each weight taken now, so
+    /// a batch of a few rows (one rollout step over a handful of environments) multiplies without packing W first:
+    /// the same multiply-adds in the same order, so the same bits. For a loop in which the weights cannot change,
+    /// such as collecting a rollout: an optimizer step inside the scope would not be seen by <see cref="Infer"/>.
+    /// </summary>
+    public FrozenScope Freeze()
+    {
+        var transposed = _frozenTransposed ?? new float[_weights.Length][];
+        for (int l = 0; l < _weights.Length; l++)
+        {
+            int outSize = _weights[l].Shape[0], inSize = _weights[l].Shape[1];
+            var t = transposed[l] ??= new float[outSize * inSize];
+            var w = _weights[l].Data;
+            for (int o = 0; o < outSize; o++)
+                for (int i = 0; i < inSize; i++) t[i * outSize + o] = w[o * inSize + i];
+        }
+        _frozenTransposed = transposed;
+        _frozen = true;
+        return new FrozenScope(this);
+    }
+
+    private bool _frozen;
+
+    /// <summary>Ends a <see cref="Freeze"/>: <see cref="Infer"/> reads the live weights again.</summary>
+    public readonly struct FrozenScope(FusedMlp? net) : IDisposable
+    {
+        /// <summary>Thaws the network.</summary>
+        public void Dispose()
+        {
+            if (net is not null) net._frozen = false;
+        }
     }
 
     /// <summary>
@@ -286,12 +324,13 @@ public sealed class FusedMlp
         return outputs;
     }
 
-    private void LayerForward(int layer, ReadOnlySpan<float> x, Span<float> y, int rows)
+    private void LayerForward(int layer, ReadOnlySpan<float> x, Span<float> y, int rows, float[]? transposedWeight = null)
     {
         int outSize = _weights[layer].Shape[0], inSize = _weights[layer].Shape[1];
         var bias = _biases[layer].Data.AsSpan();
         for (int r = 0; r < rows; r++) bias.CopyTo(y.Slice(r * outSize, outSize));
-        Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: true);   // y = b + x·Wᵀ
+        if (transposedWeight is null) Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: true);   // y = b + x·Wᵀ
+        else Kernels.MatMul(x, transposedWeight, y, rows, inSize, outSize, accumulate: true);                                                  // the same, Wᵀ stored
         if (layer < _weights.Length - 1 || _activateLast) _activate(y[..(rows * outSize)]);
     }
 }

@@ -124,4 +124,30 @@ public class FusedMlpTests
             Assert.Equal(q.Grad!.Data, p.Grad!.Data);
         Assert.Equal(x2.Grad!.Data, x.Grad!.Data);
     }
+
+    [Theory]
+    [InlineData(4, 64)]     // CleanRL's 4 environments, 64 wide
+    [InlineData(8, 32)]     // the CartPole preset
+    [InlineData(3, 300)]    // deeper than one block of the multiply (K > 256)
+    public void Frozen_inference_gives_the_same_bits_and_thawing_sees_new_weights(int rows, int width)
+    {
+        var rng = new Rng(5);
+        int[] sizes = [4, width, width, 2];
+        var w = Enumerable.Range(0, 3).Select(l => Tensor.RandomNormal(rng, [sizes[l + 1], sizes[l]], std: 0.5f)).ToArray();
+        var b = Enumerable.Range(0, 3).Select(l => Tensor.RandomNormal(rng, [sizes[l + 1]], std: 0.3f)).ToArray();
+        var x = Tensor.RandomNormal(rng, [rows, 4]);
+        var net = new FusedMlp(w, b, Activation.Tanh, activateLast: false);
+        var live = net.Infer(x.Data, rows).ToArray();
+        float[] frozen;
+        using (net.Freeze())
+        {
+            frozen = net.Infer(x.Data, rows).ToArray();
+            Assert.Equal(live, frozen);
+            w[1].Data[3] += 1f;   // a change inside the scope is not seen (the contract: none happens during a rollout)
+            Assert.Equal(frozen, net.Infer(x.Data, rows).ToArray());
+        }
+        var changed = net.Infer(x.Data, rows).ToArray();
+        Assert.NotEqual(frozen, changed);
+        using (net.Freeze()) Assert.Equal(changed, net.Infer(x.Data, rows).ToArray());
+    }
 }
