@@ -26,7 +26,7 @@ public static partial class Kernels
                 {
                     float* d = dst + (nint)p * mr;
                     Copy(src, d, rows);
-                    for (int r = rows; r < mr; r++) d[r] = 0f;
+                    if (rows < mr) new Span<float>(d + rows, mr - rows).Clear();
                 }
             }
             else if (rows == 8 && mr == 8 && Avx.IsSupported)
@@ -35,19 +35,14 @@ public static partial class Kernels
             }
             else
             {
-                // A is stored [M, K]: each row is read front to back and scattered with stride mr.
-                for (int r = 0; r < mr; r++)
+                // A is stored [M, K]: each row is read front to back and scattered with stride mr; a ragged panel is
+                // cleared whole first (contiguous), so its padding rows are zeros.
+                if (rows < mr) new Span<float>(dst, kc * mr).Clear();
+                for (int r = 0; r < rows; r++)
                 {
                     float* d = dst + r;
-                    if (r < rows)
-                    {
-                        float* src = g.A + (nint)(ic + r0 + r) * g.K + pc;
-                        for (int p = 0; p < kc; p++) d[(nint)p * mr] = src[p];
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++) d[(nint)p * mr] = 0f;
-                    }
+                    float* src = g.A + (nint)(ic + r0 + r) * g.K + pc;
+                    for (int p = 0; p < kc; p++) d[(nint)p * mr] = src[p];
                 }
             }
         }
@@ -72,29 +67,27 @@ public static partial class Kernels
                 {
                     float* d = dst + (nint)p * nr;
                     Copy(src, d, cols);
-                    for (int j = cols; j < nr; j++) d[j] = 0f;
+                    if (cols < nr) new Span<float>(d + cols, nr - cols).Clear();
                 }
             }
             else
             {
                 // B is stored [N, K]: column j of the panel is row jc + j0 + j of B; eight at a time when possible.
+                // A ragged panel's padding columns are cleared row by row first (a narrow head: 2 columns of 32).
+                if (cols < nr)
+                {
+                    for (int p = 0; p < kc; p++) new Span<float>(dst + (nint)p * nr + cols, nr - cols).Clear();
+                }
                 int j = 0;
                 if (Avx.IsSupported)
                 {
                     for (; j + 8 <= cols; j += 8) Transpose8Rows(g.B + (nint)(jc + j0 + j) * g.K + pc, g.K, dst + j, nr, kc);
                 }
-                for (; j < nr; j++)
+                for (; j < cols; j++)
                 {
                     float* d = dst + j;
-                    if (j < cols)
-                    {
-                        float* src = g.B + (nint)(jc + j0 + j) * g.K + pc;
-                        for (int p = 0; p < kc; p++) d[(nint)p * nr] = src[p];
-                    }
-                    else
-                    {
-                        for (int p = 0; p < kc; p++) d[(nint)p * nr] = 0f;
-                    }
+                    float* src = g.B + (nint)(jc + j0 + j) * g.K + pc;
+                    for (int p = 0; p < kc; p++) d[(nint)p * nr] = src[p];
                 }
             }
         }
