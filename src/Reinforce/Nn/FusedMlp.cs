@@ -328,7 +328,7 @@ public sealed class FusedMlp
     {
         int outSize = _weights[layer].Shape[0], inSize = _weights[layer].Shape[1];
         var bias = _biases[layer].Data.AsSpan();
-        for (int r = 0; r < rows; r++) bias.CopyTo(y.Slice(r * outSize, outSize));
+        Kernels.BroadcastRows(bias, y, rows);
         if (transposedWeight is null) Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: true);   // y = b + x·Wᵀ
         else Kernels.MatMul(x, transposedWeight, y, rows, inSize, outSize, accumulate: true);                                                  // the same, Wᵀ stored
         if (layer < _weights.Length - 1 || _activateLast) _activate(y[..(rows * outSize)]);

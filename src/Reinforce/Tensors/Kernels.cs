@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Reinforce.Tensors;
 
 /// <summary>
@@ -15,5 +18,42 @@ public static partial class Kernels
             throw new ArgumentException($"{operation}: input length {xLength} is not a whole number of rows of {cols}; pass the last dimension as cols.");
         if (yLength < xLength)
             throw new ArgumentException($"{operation}: output length {yLength} is shorter than the input length {xLength}.");
+    }
+
+    /// <summary>
+    /// Writes <paramref name="row"/> into each of <paramref name="rows"/> consecutive rows of <paramref name="matrix"/>
+    /// (a bias as the starting value of a product): whole vectors in registers, no call per row.
+    /// </summary>
+    public static void BroadcastRows(ReadOnlySpan<float> row, Span<float> matrix, int rows)
+    {
+        int cols = row.Length;
+        if (matrix.Length < (long)rows * cols)
+            throw new ArgumentException($"BroadcastRows: {rows} rows of {cols} need {(long)rows * cols} elements, the matrix has {matrix.Length}.");
+        if (cols == 0) return;
+        if (cols % 16 == 0 && cols <= 64 && Vector512.IsHardwareAccelerated)
+        {
+            ref float src = ref MemoryMarshal.GetReference(row);
+            ref float dst = ref MemoryMarshal.GetReference(matrix);
+            var v0 = Vector512.LoadUnsafe(ref src);
+            var v1 = cols > 16 ? Vector512.LoadUnsafe(ref src, 16) : default;
+            var v2 = cols > 32 ? Vector512.LoadUnsafe(ref src, 32) : default;
+            var v3 = cols > 48 ? Vector512.LoadUnsafe(ref src, 48) : default;
+            for (int r = 0; r < rows; r++)
+            {
+                nuint at = (nuint)(r * cols);
+                v0.StoreUnsafe(ref dst, at);
+                if (cols > 16) v1.StoreUnsafe(ref dst, at + 16);
+                if (cols > 32) v2.StoreUnsafe(ref dst, at + 32);
+                if (cols > 48) v3.StoreUnsafe(ref dst, at + 48);
+            }
+            return;
+        }
+        if (cols <= 4)
+        {
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < cols; j++) matrix[r * cols + j] = row[j];
+            return;
+        }
+        for (int r = 0; r < rows; r++) row.CopyTo(matrix.Slice(r * cols, cols));
     }
 }
