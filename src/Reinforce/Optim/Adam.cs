@@ -15,6 +15,9 @@ public class Adam : Optimizer
     private static readonly string[] MomentBuffers = ["exp_avg", "exp_avg_sq"];
     private readonly bool _decoupled;
     private bool[]? _decays;   // per parameter: whether the weight decay applies (null: to all)
+    private long _correctedStep = -1;     // the step the bias corrections below were computed for
+    private double _biasCorrection1;
+    private float _biasCorrection2Sqrt;
 
     /// <summary>Creates Adam over <paramref name="parameters"/> (optionally named, for saved state).</summary>
     /// <param name="parameters">The tensors to update.</param>
@@ -90,6 +93,7 @@ public class Adam : Optimizer
         CheckRange(name, "weightDecay", weightDecay, 0f, float.MaxValue);
         Beta1 = beta1;
         Beta2 = beta2;
+        _correctedStep = -1;
         Eps = eps;
         WeightDecay = weightDecay;
     }
@@ -117,11 +121,16 @@ public class Adam : Optimizer
             }
         }
 
-        // The scalars are computed in double, as PyTorch computes them in Python floats.
-        double biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
-        double biasCorrection2 = 1.0 - Math.Pow(Beta2, step);
-        float stepSize = (float)(LearningRate / biasCorrection1);
-        float biasCorrection2Sqrt = (float)Math.Sqrt(biasCorrection2);
+        // The scalars are computed in double, as PyTorch computes them in Python floats (once per step: every
+        // parameter of a step shares them).
+        if (step != _correctedStep)
+        {
+            _biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
+            _biasCorrection2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(Beta2, step));
+            _correctedStep = step;
+        }
+        float stepSize = (float)(LearningRate / _biasCorrection1);
+        float biasCorrection2Sqrt = _biasCorrection2Sqrt;
         Step(parameter, g, expAvg, expAvgSq, Beta1, Beta2, Eps, stepSize, biasCorrection2Sqrt);
     }
 
