@@ -216,6 +216,11 @@ public sealed class RolloutBuffer
     public void GatherDiscreteActions(ReadOnlySpan<int> indices, Span<int> destination)
     {
         int w = DiscreteActionSize;
+        if (w == 1)
+        {
+            for (int j = 0; j < indices.Length; j++) destination[j] = DiscreteActions[indices[j]];
+            return;
+        }
         for (int j = 0; j < indices.Length; j++)
             DiscreteActions.AsSpan(indices[j] * w, w).CopyTo(destination.Slice(j * w, w));
     }
@@ -232,6 +237,17 @@ public sealed class RolloutBuffer
 
     private static void Gather(float[] source, int width, ReadOnlySpan<int> indices, Span<float> destination)
     {
+        if (width <= 8)
+        {
+            // Short rows (a few sensors): copied element by element, cheaper than a memmove call per row.
+            for (int j = 0; j < indices.Length; j++)
+            {
+                var from = source.AsSpan(indices[j] * width, width);
+                var to = destination.Slice(j * width, width);
+                for (int k = 0; k < from.Length; k++) to[k] = from[k];
+            }
+            return;
+        }
         for (int j = 0; j < indices.Length; j++)
             source.AsSpan(indices[j] * width, width).CopyTo(destination.Slice(j * width, width));
     }

@@ -38,6 +38,11 @@ public static partial class Ops
             // dx = g - softmax * sum(g)
             var g = y.Grad!.Data;
             var gx = x.GradBuffer();
+            if (c <= 3)
+            {
+                Kernels.LogSoftmaxBackwardShortRows(y.Data, g, gx, c);
+                return;
+            }
             for (int offset = 0; offset < y.Size; offset += c)
             {
                 var gr = g.AsSpan(offset, c);

@@ -72,4 +72,22 @@ public static partial class Kernels
 
     /// <summary>The larger of two floats as TensorPrimitives.Max sees it: NaN wins, +0 above −0.</summary>
     private static float MaxPropagatingNaN(float a, float b) => MathF.Max(a, b);
+
+    /// <summary>
+    /// The log-softmax backward for rows of one to three entries: gx += g − exp(y)·Σg per row, with Σg summed as
+    /// TensorPrimitives.Sum sums a span shorter than a vector (from the identity 0, last element first), so the bits
+    /// are those of the general path (the tests compare them).
+    /// </summary>
+    public static void LogSoftmaxBackwardShortRows(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> gx, int cols)
+    {
+        if (cols is < 1 or > 3) throw new ArgumentOutOfRangeException(nameof(cols), cols, "LogSoftmaxBackwardShortRows: rows of 1 to 3 entries.");
+        CheckRows("LogSoftmaxBackwardShortRows", y.Length, g.Length, cols);
+        if (gx.Length < y.Length) throw new ArgumentException($"LogSoftmaxBackwardShortRows: {gx.Length} gradient slots for {y.Length} entries.");
+        for (int offset = 0; offset < y.Length; offset += cols)
+        {
+            float sum = 0f;
+            for (int j = cols - 1; j >= 0; j--) sum += g[offset + j];
+            for (int j = 0; j < cols; j++) gx[offset + j] += g[offset + j] - MathF.Exp(y[offset + j]) * sum;
+        }
+    }
 }

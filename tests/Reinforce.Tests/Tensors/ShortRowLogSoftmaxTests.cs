@@ -62,4 +62,40 @@ public class ShortRowLogSoftmaxTests
         Kernels.LogSoftmaxRows(x, x, cols);
         Assert.Equal(expected, x);
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void The_backward_pass_gives_the_same_bits_as_the_general_path(int cols)
+    {
+        var rng = new Random(100 + cols);
+        const int rows = 20_000;
+        var y = new float[rows * cols];
+        var g = new float[rows * cols];
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = -(float)(rng.NextDouble() * 5);
+            g[i] = (i % 5) switch
+            {
+                0 => 0f,
+                1 => -0f,
+                2 => (float)(rng.NextDouble() - 0.5) * 1e-3f,
+                _ => (float)(rng.NextDouble() * 2 - 1),
+            };
+        }
+        var expected = new float[y.Length];
+        var actual = new float[y.Length];
+        for (int i = 0; i < y.Length; i += 3) { expected[i] = -0f; actual[i] = -0f; }   // accumulating into −0 as well as +0
+        for (int offset = 0; offset < y.Length; offset += cols)
+        {
+            var gr = g.AsSpan(offset, cols);
+            float sum = TensorPrimitives.Sum(gr);
+            for (int j = 0; j < cols; j++) expected[offset + j] += gr[j] - MathF.Exp(y[offset + j]) * sum;
+        }
+        Kernels.LogSoftmaxBackwardShortRows(y, g, actual, cols);
+        for (int i = 0; i < y.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(expected[i]) == BitConverter.SingleToInt32Bits(actual[i]),
+                $"cols {cols}, element {i}: {actual[i]:R}, general path {expected[i]:R}");
+    }
 }
