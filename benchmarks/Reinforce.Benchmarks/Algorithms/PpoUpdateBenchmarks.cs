@@ -81,6 +81,13 @@ public static class PpoUpdateCpuTime
         var c = System.Globalization.CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(c, $"update  median {update[repeats / 2]:F0} µs CPU ({update[repeats / 2] / 40:F1} µs per minibatch step), {allocated / repeats} B allocated per update"));
         Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / 32:F2} µs per 8-environment step)"));
+        // The limit for the same shapes, measured now: the update's matrix products alone, and a rollout's stepping plus
+        // its batched forward products (Training/SpeedLimit, as `reinforce bench` prints it).
+        var limit = Reinforce.Training.SpeedLimit.Measure(Reinforce.Training.TrainingConfig.Preset("CartPole-v1"));
+        double rolloutLimit = 32 * (8 * limit.StepNanoseconds * 1e-3 + limit.RolloutGemmMicroseconds);
+        Console.WriteLine(string.Create(c,
+            $"limit: update products {limit.UpdateGemmMicroseconds:F0} µs at {limit.UpdateGflops:F1} GFLOP/s, the update at {100 * limit.UpdateGemmMicroseconds / update[repeats / 2]:F0} % of it; " +
+            $"rollout {rolloutLimit:F0} µs (stepping {limit.StepNanoseconds:F0} ns, products {limit.RolloutGemmMicroseconds:F2} µs per step), the rollout at {100 * rolloutLimit / rollout[repeats / 2]:F0} % of it"));
     }
 
     /// <summary>This thread's CPU time (Linux clock_gettime CLOCK_THREAD_CPUTIME_ID), in microseconds.</summary>
