@@ -148,7 +148,9 @@ public static partial class Kernels
         }
         int rowTiles = (g.M + TKernel.Mr - 1) / TKernel.Mr;
         int colTiles = (g.N + TKernel.Nr - 1) / TKernel.Nr;
-        bool splitRows = rowTiles >= colTiles;
+        // With A read in place, a split by columns packs nothing twice (each thread packs only its own columns of B),
+        // where a split by rows has every thread pack all of B; so columns, when there are enough for every chunk.
+        bool splitRows = ReadAInPlace && colTiles >= threads * ChunksPerThread ? false : rowTiles >= colTiles;
         int tiles = splitRows ? rowTiles : colTiles;
         int chunks = Math.Min(tiles, threads * ChunksPerThread);
         if (chunks <= 1) GemmRange<TKernel>(g, 0, g.M, 0, g.N);
