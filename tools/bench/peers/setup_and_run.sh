@@ -28,6 +28,8 @@ setup() {
     apt-get update
     apt-get install -y python3-torch python3-numpy python3-cloudpickle python3-typing-extensions
   fi
+  # PyTorch's best CPU setting here for the GPT peer: OpenBLAS (Debian's torch otherwise uses the reference BLAS).
+  [ -e /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3 ] || apt-get install -y libopenblas0-pthread
   mkdir -p "$PEERS/shims/farama_notifications"
   : > "$PEERS/shims/farama_notifications/__init__.py"
   extract "$SB3_GIT" sb3 stable_baselines3
@@ -43,11 +45,30 @@ extract() {  # bare git dir, target folder, path inside the repository
   git --git-dir="$1" log -1 --format='%H %cd' > "$PEERS/$2/COMMIT"
 }
 
-ours() {  # the preset's 100k steps (the README's bench figure) and CleanRL's settings
-  local cli="$repo/src/Reinforce.Cli/bin/Release/net10.0/Reinforce.Cli"
-  [ -x "$cli" ] || cli="dotnet $repo/src/Reinforce.Cli/bin/Release/net10.0/Reinforce.Cli.dll"
-  echo "== ours: reinforce bench --seeds 3 (CartPole-v1 preset, 100k steps, load $(cut -d' ' -f1 /proc/loadavg))"
-  $cli bench --seeds 3
+cli() {
+  local dll="$repo/src/Reinforce.Cli/bin/Release/net10.0/Reinforce.Cli.dll"
+  dotnet "$dll" "$@"
+}
+
+ours() {  # the preset's 100k steps: its training seconds are the figure compared with SB3's
+  echo "== ours: reinforce train CartPole-v1 (preset, 100k steps) (load $(cut -d' ' -f1 /proc/loadavg))"
+  rm -rf "$PEERS/run-preset"; cli train CartPole-v1 --quiet --out "$PEERS/run-preset" | grep Trained
+}
+
+ours_cleanrl() {  # CleanRL's ppo.py settings: steps/s compared with CleanRL's SPS
+  echo "== ours: CleanRL's settings (tools/bench/peers/cleanrl_cartpole.json) (load $(cut -d' ' -f1 /proc/loadavg))"
+  rm -rf "$PEERS/run-cleanrl"; cli train --config "$here/cleanrl_cartpole.json" --quiet --out "$PEERS/run-cleanrl" | grep Trained
+}
+
+gpt() {  # the demo GPT (4 x 128, batch 32 x 64): ours and PyTorch + OpenBLAS, on 1 and 2 threads each
+  for t in 1 2; do
+    echo "== ours: lm bench, $t threads (load $(cut -d' ' -f1 /proc/loadavg))"; cli lm bench --threads $t --sample-tokens 8 | grep 'training:'
+  done
+  for t in 1 2; do
+    echo "== PyTorch GPT, $t threads (load $(cut -d' ' -f1 /proc/loadavg))"
+    LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-pthread $PY "$here/../gpt2_torch.py" --threads $t --batch 32 --vocab 65 \
+      --context 64 --layers 4 --width 128 --heads 4 --steps 20 --warmup 3 --sample-batch 32 --sample-tokens 8 | grep 'training:'
+  done
 }
 
 sb3() {
@@ -64,7 +85,7 @@ run() {
   local rounds="${1:-3}"
   for ((i = 1; i <= rounds; i++)); do
     echo "#### round $i"
-    ours; sb3; ours; cleanrl
+    ours; sb3; ours_cleanrl; cleanrl; gpt
   done
 }
 
