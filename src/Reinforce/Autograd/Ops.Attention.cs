@@ -49,7 +49,7 @@ public static partial class Ops
         int rows = b * t, c3 = 3 * c, bh = b * heads, block = t * hd;
         float scale = 1f / MathF.Sqrt(hd);
 
-        var qkv = TensorArena.Allocate(rows * c3);
+        var qkv = TensorArena.AllocateUninitialized(rows * c3);   // the product overwrites it
         Kernels.MatMul(x.Data, attnWeight.Data, qkv, rows, c, c3);
         AddRowVector(qkv, attnBias.Data, rows, c3);
 
@@ -59,7 +59,7 @@ public static partial class Ops
         float[] keys = cache?.Keys ?? TensorArena.Allocate(bh * block), values = cache?.Values ?? TensorArena.Allocate(bh * block);
         int kvStride = cache?.Capacity * hd ?? block;
         var probs = TensorArena.Allocate(bh * t * total);
-        var merged = TensorArena.Allocate(rows * c);
+        var merged = TensorArena.AllocateUninitialized(rows * c);   // every head writes its columns of every row
         ForEachHead(bh, (long)t * total * hd, head =>
         {
             int bi = head / heads, h = head % heads, kv = head * kvStride;
@@ -77,7 +77,7 @@ public static partial class Ops
         });
         if (cache is not null) cache.Length = total;
 
-        var y = Tensor.Zeros(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);
         Kernels.MatMul(merged, projWeight.Data, y.Data, rows, c, c);
         AddRowVector(y.Data, projBias.Data, rows, c);
         if (!wantsGrad) return y;
@@ -86,14 +86,14 @@ public static partial class Ops
         {
             var g = y.Grad!.Data;
             // y = a·Wₚ + bₚ
-            var dMerged = TensorArena.Allocate(rows * c);
+            var dMerged = TensorArena.AllocateUninitialized(rows * c);   // the product overwrites it
             Kernels.MatMul(g, projWeight.Data, dMerged, rows, c, c, transposeA: false, transposeB: true);
             if (projWeight.RequiresGrad) Kernels.MatMul(merged, g, projWeight.GradBuffer(), c, rows, c, transposeA: true, transposeB: false, accumulate: true);
             if (projBias.RequiresGrad) Kernels.SumRows(g, projBias.GradBuffer(), c, accumulate: true);
 
             // Per (batch, head): the gradients of q, k, v land in their columns of dqkv.
             int tt = t * t;
-            var dqkv = TensorArena.Allocate(rows * c3);
+            var dqkv = TensorArena.AllocateUninitialized(rows * c3);     // every head writes its columns of every row
             ForEachHead(bh, 2L * tt * hd, head =>
             {
                 int bi = head / heads, h = head % heads, at = head * block;

@@ -14,7 +14,7 @@ public static partial class Ops
     public static Tensor Add(Tensor a, Tensor b)
     {
         var (shape, ma, mb) = Plan("Add", a, b);
-        var y = Tensor.Zeros(shape);
+        var y = Tensor.Uninitialized(shape);   // every element written below
         TensorPrimitives.Add(Expand(a, ma, y.Size), Expand(b, mb, y.Size), y.Data);
         return Graph.Record(y, "Add", a, b, () =>
         {
@@ -28,7 +28,7 @@ public static partial class Ops
     public static Tensor Sub(Tensor a, Tensor b)
     {
         var (shape, ma, mb) = Plan("Sub", a, b);
-        var y = Tensor.Zeros(shape);
+        var y = Tensor.Uninitialized(shape);   // every element written below
         TensorPrimitives.Subtract(Expand(a, ma, y.Size), Expand(b, mb, y.Size), y.Data);
         return Graph.Record(y, "Sub", a, b, () =>
         {
@@ -46,7 +46,7 @@ public static partial class Ops
     public static Tensor Mul(Tensor a, Tensor b)
     {
         var (shape, ma, mb) = Plan("Mul", a, b);
-        var y = Tensor.Zeros(shape);
+        var y = Tensor.Uninitialized(shape);   // every element written below
         var ea = ExpandedArray(a, ma, y.Size);
         var eb = ExpandedArray(b, mb, y.Size);
         TensorPrimitives.Multiply(ea, eb, y.Data);
@@ -62,7 +62,7 @@ public static partial class Ops
     public static Tensor Div(Tensor a, Tensor b)
     {
         var (shape, ma, mb) = Plan("Div", a, b);
-        var y = Tensor.Zeros(shape);
+        var y = Tensor.Uninitialized(shape);   // every element written below
         var ea = ExpandedArray(a, ma, y.Size);
         var eb = ExpandedArray(b, mb, y.Size);
         TensorPrimitives.Divide(ea, eb, y.Data);

@@ -90,13 +90,13 @@ public static partial class Ops
         if (bias is not null && (bias.Rank != 1 || bias.Size != outFeatures))
             throw new ArgumentException($"{name}: bias shape {Tensor.ShapeString(bias.Shape)} does not match weight shape {Tensor.ShapeString(weight.Shape)}: it must be [{outFeatures}].");
         int m = x.Rows, k = inFeatures, n = outFeatures;
-        var y = Tensor.Zeros(x.Rank == 1 ? [n] : [.. x.Shape[..^1], n]);
+        var y = Tensor.Uninitialized(x.Rank == 1 ? [n] : [.. x.Shape[..^1], n]);   // written whole: the bias, or the product
         var b = bias is null ? default : bias.Data.AsSpan();
         if (weightIsOutByIn) Kernels.LinearForward(x.Data, weight.Data, b, y.Data, m, k, n);
         else
         {
             // The bias is the starting value of every row, so the product accumulates onto it in one pass.
-            if (bias is not null) for (int r = 0; r < m; r++) bias.Data.CopyTo(y.Data, r * n);
+            if (bias is not null) Kernels.BroadcastRows(bias.Data, y.Data, m);
             Kernels.MatMul(x.Data, weight.Data, y.Data, m, k, n, accumulate: bias is not null);
         }
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];

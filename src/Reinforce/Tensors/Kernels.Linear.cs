@@ -16,7 +16,7 @@ public static partial class Kernels
             MatMul(x, weight, y, rows, inFeatures, outFeatures, transposeB: true);
             return;
         }
-        for (int i = 0; i < rows; i++) bias[..outFeatures].CopyTo(y.Slice(i * outFeatures, outFeatures));
+        BroadcastRows(bias[..outFeatures], y, rows);
         MatMul(x, weight, y, rows, inFeatures, outFeatures, transposeB: true, accumulate: true);
     }
 
