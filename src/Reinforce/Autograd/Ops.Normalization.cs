@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Reinforce.Tensors;
 
@@ -12,7 +13,7 @@ public static partial class Ops
     /// </summary>
     /// <remarks>
     /// Each row's statistics are sums in double taken in order (mean, then the centred variance); rows are independent,
-    /// so large inputs are split over the cores by rows, and four rows are summed side by side so the additions of one
+    /// so large inputs are split over the cores by rows, and eight rows are summed side by side so the additions of one
     /// row do not wait on each other. The weight and bias gradients are sums over the rows in order, vectorised across
     /// columns. Every element is the same arithmetic in the same order whatever the thread count.
     /// </remarks>
@@ -62,10 +63,10 @@ public static partial class Ops
     /// <summary>Rows [from, to) of the forward pass: statistics, x̂ and y.</summary>
     private static void LayerNormRows(float[] x, float[] y, float[] xhat, float[] invStd, float[]? w, float[]? b, int d, float eps, int from, int to)
     {
-        Span<double> mean = stackalloc double[4], inv = stackalloc double[4];
-        for (int r = from; r < to; r += 4)
+        Span<double> mean = stackalloc double[StatisticsRows], inv = stackalloc double[StatisticsRows];
+        for (int r = from; r < to; r += StatisticsRows)
         {
-            int count = Math.Min(4, to - r);
+            int count = Math.Min(StatisticsRows, to - r);
             RowMeansAndInverseDeviations(x, r, count, d, eps, mean, inv);
             for (int k = 0; k < count; k++)
             {
@@ -77,27 +78,38 @@ public static partial class Ops
     }
 
     /// <summary>
-    /// The mean and 1/√(var + eps) of up to four rows starting at <paramref name="first"/>, each summed in double in
-    /// order (two passes: the mean, then the centred variance), the rows side by side.
+    /// The mean and 1/√(var + eps) of up to <see cref="StatisticsRows"/> rows starting at <paramref name="first"/>, each
+    /// summed in double in order (two passes: the mean, then the centred variance), the rows side by side so that their
+    /// additions overlap (each row's sum is a chain of dependent additions).
     /// </summary>
     private static void RowMeansAndInverseDeviations(float[] x, int first, int count, int d, float eps, Span<double> mean, Span<double> inv)
     {
-        if (count == 4)
+        if (count == StatisticsRows && d > 0)
         {
-            var x0 = x.AsSpan(first * d, d); var x1 = x.AsSpan((first + 1) * d, d);
-            var x2 = x.AsSpan((first + 2) * d, d); var x3 = x.AsSpan((first + 3) * d, d);
-            double m0 = 0, m1 = 0, m2 = 0, m3 = 0;
-            for (int j = 0; j < d; j++) { m0 += x0[j]; m1 += x1[j]; m2 += x2[j]; m3 += x3[j]; }
-            m0 /= d; m1 /= d; m2 /= d; m3 /= d;
-            double v0 = 0, v1 = 0, v2 = 0, v3 = 0;
+            ref float r0 = ref x[first * d];
+            ref float r1 = ref Unsafe.Add(ref r0, d); ref float r2 = ref Unsafe.Add(ref r0, 2 * d); ref float r3 = ref Unsafe.Add(ref r0, 3 * d);
+            ref float r4 = ref Unsafe.Add(ref r0, 4 * d); ref float r5 = ref Unsafe.Add(ref r0, 5 * d); ref float r6 = ref Unsafe.Add(ref r0, 6 * d);
+            ref float r7 = ref Unsafe.Add(ref r0, 7 * d);
+            _ = x[(first + StatisticsRows) * d - 1];   // the block lies inside x
+            double m0 = 0, m1 = 0, m2 = 0, m3 = 0, m4 = 0, m5 = 0, m6 = 0, m7 = 0;
             for (int j = 0; j < d; j++)
             {
-                v0 += (x0[j] - m0) * (x0[j] - m0); v1 += (x1[j] - m1) * (x1[j] - m1);
-                v2 += (x2[j] - m2) * (x2[j] - m2); v3 += (x3[j] - m3) * (x3[j] - m3);
+                m0 += Unsafe.Add(ref r0, j); m1 += Unsafe.Add(ref r1, j); m2 += Unsafe.Add(ref r2, j); m3 += Unsafe.Add(ref r3, j);
+                m4 += Unsafe.Add(ref r4, j); m5 += Unsafe.Add(ref r5, j); m6 += Unsafe.Add(ref r6, j); m7 += Unsafe.Add(ref r7, j);
             }
-            (mean[0], mean[1], mean[2], mean[3]) = (m0, m1, m2, m3);
+            m0 /= d; m1 /= d; m2 /= d; m3 /= d; m4 /= d; m5 /= d; m6 /= d; m7 /= d;
+            double v0 = 0, v1 = 0, v2 = 0, v3 = 0, v4 = 0, v5 = 0, v6 = 0, v7 = 0;
+            for (int j = 0; j < d; j++)
+            {
+                double e0 = Unsafe.Add(ref r0, j) - m0, e1 = Unsafe.Add(ref r1, j) - m1, e2 = Unsafe.Add(ref r2, j) - m2, e3 = Unsafe.Add(ref r3, j) - m3;
+                double e4 = Unsafe.Add(ref r4, j) - m4, e5 = Unsafe.Add(ref r5, j) - m5, e6 = Unsafe.Add(ref r6, j) - m6, e7 = Unsafe.Add(ref r7, j) - m7;
+                v0 += e0 * e0; v1 += e1 * e1; v2 += e2 * e2; v3 += e3 * e3; v4 += e4 * e4; v5 += e5 * e5; v6 += e6 * e6; v7 += e7 * e7;
+            }
+            (mean[0], mean[1], mean[2], mean[3], mean[4], mean[5], mean[6], mean[7]) = (m0, m1, m2, m3, m4, m5, m6, m7);
             inv[0] = 1.0 / Math.Sqrt(v0 / d + eps); inv[1] = 1.0 / Math.Sqrt(v1 / d + eps);
             inv[2] = 1.0 / Math.Sqrt(v2 / d + eps); inv[3] = 1.0 / Math.Sqrt(v3 / d + eps);
+            inv[4] = 1.0 / Math.Sqrt(v4 / d + eps); inv[5] = 1.0 / Math.Sqrt(v5 / d + eps);
+            inv[6] = 1.0 / Math.Sqrt(v6 / d + eps); inv[7] = 1.0 / Math.Sqrt(v7 / d + eps);
             return;
         }
         for (int k = 0; k < count; k++)
@@ -112,6 +124,9 @@ public static partial class Ops
             inv[k] = 1.0 / Math.Sqrt(variance / d + eps);
         }
     }
+
+    /// <summary>Rows whose statistics are summed side by side.</summary>
+    private const int StatisticsRows = 8;
 
     /// <summary>x̂ = (float)((x − mean)·inv) in double, y = x̂·w + b in float (w = 1, b = 0 when absent).</summary>
     private static void NormalizeRow(ReadOnlySpan<float> xr, double mean, double inv, float[]? w, float[]? b, Span<float> hr, Span<float> yr)

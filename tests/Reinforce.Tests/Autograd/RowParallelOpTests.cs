@@ -4,7 +4,7 @@ using Reinforce.Tensors;
 namespace Reinforce.Tests.Autograd;
 
 /// <summary>
-/// LayerNorm and GELU (tanh) split large inputs over the cores by rows or vector blocks, side by side with four rows
+/// LayerNorm and GELU (tanh) split large inputs over the cores by rows or vector blocks, side by side with eight rows
 /// summed together and vectorised element passes. These tests hold them to the plain one-row-at-a-time scalar form they
 /// replaced, bit for bit, on one thread and on two: a GPT's training run must not change by a bit with the thread count.
 /// </summary>
@@ -70,10 +70,10 @@ public class RowParallelOpTests
     }
 
     [Theory]
-    [InlineData(1, 7, 5)]        // fewer than four rows, a width below one vector
+    [InlineData(1, 7, 5)]        // fewer than eight rows, a width below one vector
     [InlineData(1, 2048, 128)]   // a GPT block's shape: above the threshold that splits it over the cores
     [InlineData(2, 2048, 128)]
-    [InlineData(2, 1001, 37)]    // ragged: rows not a multiple of four, a width with a scalar tail
+    [InlineData(2, 1001, 37)]    // ragged: rows not a multiple of eight, a width with a scalar tail
     [InlineData(2, 600, 200)]
     public void LayerNorm_matches_the_scalar_form_bit_for_bit(int threads, int rows, int d)
     {
