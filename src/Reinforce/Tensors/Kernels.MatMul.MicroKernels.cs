@@ -6,8 +6,8 @@ namespace Reinforce.Tensors;
 public static partial class Kernels
 {
     /// <summary>
-    /// A register-blocked matrix-multiply micro-kernel: one Mr×Nr tile of C from an A micro-panel packed as
-    /// a[p * Mr + r] (r &lt; Mr) and a B micro-panel whose row p is b[p * bStride .. + Nr].
+    /// A register-blocked matrix-multiply micro-kernel: one Mr×Nr tile of C from Mr rows of A (a packed panel, or A
+    /// where it lies) and a B micro-panel whose row p is b[p * bStride .. + Nr].
     /// Every implementation computes each element the same way — acc = 0; acc = fma(a, b, acc) for p = 0, 1, ...;
     /// then C = acc (overwrite) or C = C + acc — so all of them give identical bits.
     /// </summary>
@@ -22,15 +22,12 @@ public static partial class Kernels
         /// <summary>Whether the hardware runs this kernel's vectors natively.</summary>
         static abstract bool IsSupported { get; }
 
-        /// <summary>C[r, j] (+)= Σ_{p &lt; kc} a[p * Mr + r] · b[p * bStride + j] for r &lt; Mr, j &lt; Nr; C rows are ldc apart.</summary>
-        static abstract unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool overwrite);
-
         /// <summary>
-        /// <see cref="Run"/> reading A where it lies instead of from a packed panel: element (r, p) at
-        /// a[r * aRowStride + p * aColStride] ((K, 1) for A stored [M, K], (1, M) for A stored [K, M]). The same
-        /// multiply-adds in the same order, so the same bits; small products skip packing A altogether.
+        /// C[r, j] (+)= Σ_{p &lt; kc} A(r, p) · b[p * bStride + j] for r &lt; Mr, j &lt; Nr, C rows ldc apart, with
+        /// A(r, p) = a[r * aRowStride + p * aColStride]: (1, Mr) for a packed panel, (K, 1) for A read in place from
+        /// [M, K] storage, (1, M) from [K, M] storage. The same multiply-adds in the same order whatever the strides.
         /// </summary>
-        static abstract unsafe void RunStrided(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite);
+        static abstract unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite);
     }
 
     /// <summary>Vector512 (AVX-512): a 8×32 tile held in 16 Vector512 accumulators.</summary>
@@ -41,65 +38,7 @@ public static partial class Kernels
         public static bool IsSupported => Vector512.IsHardwareAccelerated;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool overwrite)
-        {
-            var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
-            var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
-            var c20 = Vector512<float>.Zero; var c21 = Vector512<float>.Zero;
-            var c30 = Vector512<float>.Zero; var c31 = Vector512<float>.Zero;
-            var c40 = Vector512<float>.Zero; var c41 = Vector512<float>.Zero;
-            var c50 = Vector512<float>.Zero; var c51 = Vector512<float>.Zero;
-            var c60 = Vector512<float>.Zero; var c61 = Vector512<float>.Zero;
-            var c70 = Vector512<float>.Zero; var c71 = Vector512<float>.Zero;
-            for (int p = 0; p < kc; p++)
-            {
-                var b0 = Vector512.Load(b);
-                var b1 = Vector512.Load(b + 16);
-                var a0 = Vector512.Create(a[0]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(a[1]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(a[2]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(a[3]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(a[4]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(a[5]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-                var a6 = Vector512.Create(a[6]);
-                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-                var a7 = Vector512.Create(a[7]);
-                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
-                a += 8;
-                b += bStride;
-            }
-            if (overwrite)
-            {
-                c00.Store(c); c01.Store(c + 16);
-                c10.Store(c + ldc); c11.Store(c + ldc + 16);
-                c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16);
-                c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
-                c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 16);
-                c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
-                c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + 16);
-                c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + 16);
-            }
-            else
-            {
-                (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-                (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
-                (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
-                (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
-                (Vector512.Load(c + 4 * ldc) + c40).Store(c + 4 * ldc); (Vector512.Load(c + 4 * ldc + 16) + c41).Store(c + 4 * ldc + 16);
-                (Vector512.Load(c + 5 * ldc) + c50).Store(c + 5 * ldc); (Vector512.Load(c + 5 * ldc + 16) + c51).Store(c + 5 * ldc + 16);
-                (Vector512.Load(c + 6 * ldc) + c60).Store(c + 6 * ldc); (Vector512.Load(c + 6 * ldc + 16) + c61).Store(c + 6 * ldc + 16);
-                (Vector512.Load(c + 7 * ldc) + c70).Store(c + 7 * ldc); (Vector512.Load(c + 7 * ldc + 16) + c71).Store(c + 7 * ldc + 16);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void RunStrided(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
         {
             var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
             var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
@@ -166,55 +105,7 @@ public static partial class Kernels
         public static bool IsSupported => Vector256.IsHardwareAccelerated;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool overwrite)
-        {
-            var c00 = Vector256<float>.Zero; var c01 = Vector256<float>.Zero;
-            var c10 = Vector256<float>.Zero; var c11 = Vector256<float>.Zero;
-            var c20 = Vector256<float>.Zero; var c21 = Vector256<float>.Zero;
-            var c30 = Vector256<float>.Zero; var c31 = Vector256<float>.Zero;
-            var c40 = Vector256<float>.Zero; var c41 = Vector256<float>.Zero;
-            var c50 = Vector256<float>.Zero; var c51 = Vector256<float>.Zero;
-            for (int p = 0; p < kc; p++)
-            {
-                var b0 = Vector256.Load(b);
-                var b1 = Vector256.Load(b + 8);
-                var a0 = Vector256.Create(a[0]);
-                c00 = Vector256.FusedMultiplyAdd(a0, b0, c00); c01 = Vector256.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector256.Create(a[1]);
-                c10 = Vector256.FusedMultiplyAdd(a1, b0, c10); c11 = Vector256.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector256.Create(a[2]);
-                c20 = Vector256.FusedMultiplyAdd(a2, b0, c20); c21 = Vector256.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector256.Create(a[3]);
-                c30 = Vector256.FusedMultiplyAdd(a3, b0, c30); c31 = Vector256.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector256.Create(a[4]);
-                c40 = Vector256.FusedMultiplyAdd(a4, b0, c40); c41 = Vector256.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector256.Create(a[5]);
-                c50 = Vector256.FusedMultiplyAdd(a5, b0, c50); c51 = Vector256.FusedMultiplyAdd(a5, b1, c51);
-                a += 6;
-                b += bStride;
-            }
-            if (overwrite)
-            {
-                c00.Store(c); c01.Store(c + 8);
-                c10.Store(c + ldc); c11.Store(c + ldc + 8);
-                c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 8);
-                c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 8);
-                c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 8);
-                c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 8);
-            }
-            else
-            {
-                (Vector256.Load(c) + c00).Store(c); (Vector256.Load(c + 8) + c01).Store(c + 8);
-                (Vector256.Load(c + ldc) + c10).Store(c + ldc); (Vector256.Load(c + ldc + 8) + c11).Store(c + ldc + 8);
-                (Vector256.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector256.Load(c + 2 * ldc + 8) + c21).Store(c + 2 * ldc + 8);
-                (Vector256.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector256.Load(c + 3 * ldc + 8) + c31).Store(c + 3 * ldc + 8);
-                (Vector256.Load(c + 4 * ldc) + c40).Store(c + 4 * ldc); (Vector256.Load(c + 4 * ldc + 8) + c41).Store(c + 4 * ldc + 8);
-                (Vector256.Load(c + 5 * ldc) + c50).Store(c + 5 * ldc); (Vector256.Load(c + 5 * ldc + 8) + c51).Store(c + 5 * ldc + 8);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void RunStrided(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
         {
             var c00 = Vector256<float>.Zero; var c01 = Vector256<float>.Zero;
             var c10 = Vector256<float>.Zero; var c11 = Vector256<float>.Zero;
@@ -271,55 +162,7 @@ public static partial class Kernels
         public static bool IsSupported => Vector128.IsHardwareAccelerated;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool overwrite)
-        {
-            var c00 = Vector128<float>.Zero; var c01 = Vector128<float>.Zero;
-            var c10 = Vector128<float>.Zero; var c11 = Vector128<float>.Zero;
-            var c20 = Vector128<float>.Zero; var c21 = Vector128<float>.Zero;
-            var c30 = Vector128<float>.Zero; var c31 = Vector128<float>.Zero;
-            var c40 = Vector128<float>.Zero; var c41 = Vector128<float>.Zero;
-            var c50 = Vector128<float>.Zero; var c51 = Vector128<float>.Zero;
-            for (int p = 0; p < kc; p++)
-            {
-                var b0 = Vector128.Load(b);
-                var b1 = Vector128.Load(b + 4);
-                var a0 = Vector128.Create(a[0]);
-                c00 = Vector128.FusedMultiplyAdd(a0, b0, c00); c01 = Vector128.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector128.Create(a[1]);
-                c10 = Vector128.FusedMultiplyAdd(a1, b0, c10); c11 = Vector128.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector128.Create(a[2]);
-                c20 = Vector128.FusedMultiplyAdd(a2, b0, c20); c21 = Vector128.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector128.Create(a[3]);
-                c30 = Vector128.FusedMultiplyAdd(a3, b0, c30); c31 = Vector128.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector128.Create(a[4]);
-                c40 = Vector128.FusedMultiplyAdd(a4, b0, c40); c41 = Vector128.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector128.Create(a[5]);
-                c50 = Vector128.FusedMultiplyAdd(a5, b0, c50); c51 = Vector128.FusedMultiplyAdd(a5, b1, c51);
-                a += 6;
-                b += bStride;
-            }
-            if (overwrite)
-            {
-                c00.Store(c); c01.Store(c + 4);
-                c10.Store(c + ldc); c11.Store(c + ldc + 4);
-                c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 4);
-                c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 4);
-                c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 4);
-                c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 4);
-            }
-            else
-            {
-                (Vector128.Load(c) + c00).Store(c); (Vector128.Load(c + 4) + c01).Store(c + 4);
-                (Vector128.Load(c + ldc) + c10).Store(c + ldc); (Vector128.Load(c + ldc + 4) + c11).Store(c + ldc + 4);
-                (Vector128.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector128.Load(c + 2 * ldc + 4) + c21).Store(c + 2 * ldc + 4);
-                (Vector128.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector128.Load(c + 3 * ldc + 4) + c31).Store(c + 3 * ldc + 4);
-                (Vector128.Load(c + 4 * ldc) + c40).Store(c + 4 * ldc); (Vector128.Load(c + 4 * ldc + 4) + c41).Store(c + 4 * ldc + 4);
-                (Vector128.Load(c + 5 * ldc) + c50).Store(c + 5 * ldc); (Vector128.Load(c + 5 * ldc + 4) + c51).Store(c + 5 * ldc + 4);
-            }
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void RunStrided(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
         {
             var c00 = Vector128<float>.Zero; var c01 = Vector128<float>.Zero;
             var c10 = Vector128<float>.Zero; var c11 = Vector128<float>.Zero;
@@ -376,27 +219,7 @@ public static partial class Kernels
         public static int Nr => 4;
         public static bool IsSupported => true;
 
-        public static unsafe void Run(int kc, float* a, float* b, nint bStride, float* c, nint ldc, bool overwrite)
-        {
-            float* acc = stackalloc float[16];
-            for (int i = 0; i < 16; i++) acc[i] = 0f;
-            for (int p = 0; p < kc; p++)
-            {
-                for (int r = 0; r < 4; r++)
-                {
-                    float ar = a[r];
-                    for (int j = 0; j < 4; j++) acc[r * 4 + j] = MathF.FusedMultiplyAdd(ar, b[j], acc[r * 4 + j]);
-                }
-                a += 4;
-                b += bStride;
-            }
-            for (int r = 0; r < 4; r++)
-            {
-                for (int j = 0; j < 4; j++) c[r * ldc + j] = overwrite ? acc[r * 4 + j] : c[r * ldc + j] + acc[r * 4 + j];
-            }
-        }
-
-        public static unsafe void RunStrided(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
         {
             float* acc = stackalloc float[16];
             for (int i = 0; i < 16; i++) acc[i] = 0f;

@@ -24,7 +24,7 @@ public static partial class Kernels
     private static int s_maxThreads = Environment.ProcessorCount;
 
     /// <summary>
-    /// Whether the micro-kernel reads full tiles of A where they lie (<see cref="IMicroKernel.RunStrided"/>) instead of
+    /// Whether the micro-kernel reads full tiles of A where they lie (<see cref="IMicroKernel.Run"/> with A's own strides) instead of
     /// from packed panels. The same bits either way (the tests compare both); packing A only pays for itself when the
     /// panel is reused across many columns of B.
     /// </summary>
@@ -223,15 +223,14 @@ public static partial class Kernels
                                 nint bStride;
                                 if (q < directPanels) { bPanel = g.B + (nint)pc * g.N + jc + jr; bStride = g.N; }
                                 else { bPanel = packB + (nint)(q - directPanels) * kc * nr; bStride = nr; }
+                                nint rs = inPlace ? aRowStride : 1, cs = inPlace ? aColStride : mr;   // a packed panel: a[p·Mr + r]
                                 if (tileRows == mr && tileCols == nr && g.CColStride == 1)
                                 {
-                                    if (inPlace) TKernel.RunStrided(kc, aPanel, aRowStride, aColStride, bPanel, bStride, cRow + jr, g.CRowStride, overwrite);
-                                    else TKernel.Run(kc, aPanel, bPanel, bStride, cRow + jr, g.CRowStride, overwrite);
+                                    TKernel.Run(kc, aPanel, rs, cs, bPanel, bStride, cRow + jr, g.CRowStride, overwrite);
                                 }
                                 else
                                 {
-                                    if (inPlace) TKernel.RunStrided(kc, aPanel, aRowStride, aColStride, bPanel, bStride, tile, nr, overwrite: true);
-                                    else TKernel.Run(kc, aPanel, bPanel, bStride, tile, nr, overwrite: true);
+                                    TKernel.Run(kc, aPanel, rs, cs, bPanel, bStride, tile, nr, overwrite: true);
                                     StoreTile(tile, nr, cRow + jr * g.CColStride, g.CRowStride, g.CColStride, tileRows, tileCols, overwrite);
                                 }
                             }
