@@ -34,8 +34,12 @@ public static class Program
             }
             string folder = Path.Combine(cache, "reinforce", "jit");
             Directory.CreateDirectory(folder);
-            // One profile per command word pair ("train", "lm-pretrain"): options and values are not part of the name.
+            // One profile per command: its first two words before any option ("lm pretrain", or "train CartPole-v1",
+            // whose methods differ per environment), words with other characters (paths, "MinAtar/...") left out. Ranks
+            // of one MPI job run the same command at once, so each writes its own profile.
             var words = args.TakeWhile(a => !a.StartsWith('-')).Take(2).Where(a => a.All(c => char.IsAsciiLetterOrDigit(c) || c == '-'));
+            string? rank = Environment.GetEnvironmentVariable("OMPI_COMM_WORLD_RANK") ?? Environment.GetEnvironmentVariable("PMI_RANK");
+            if (rank is not null && rank.All(char.IsAsciiDigit)) words = words.Append("rank" + rank);
             string name = string.Join('-', words.Prepend("reinforce")) + ".jitprofile";
             System.Runtime.ProfileOptimization.SetProfileRoot(folder);
             System.Runtime.ProfileOptimization.StartProfile(name);

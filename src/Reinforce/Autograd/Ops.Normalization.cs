@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Reinforce.Tensors;
@@ -46,8 +47,9 @@ public static partial class Ops
                 for (int r = 0; r < rows; r++)
                 {
                     var gr = g.AsSpan(r * d, d);
-                    if (!gw.IsEmpty) AddProduct(gw, gr, xhat.AsSpan(r * d, d));   // gw += g·x̂
-                    if (!gb.IsEmpty) AddInPlace(gb, gr);                         // gb += g
+                    // gw += g·x̂ (a product, then a sum: TensorPrimitives.MultiplyAdd does not fuse them), gb += g.
+                    if (!gw.IsEmpty) TensorPrimitives.MultiplyAdd(gr, xhat.AsSpan(r * d, d), gw, gw);
+                    if (!gb.IsEmpty) TensorPrimitives.Add(gb, gr, gb);
                 }
             }
             if (x.RequiresGrad)
@@ -142,8 +144,8 @@ public static partial class Ops
                 var h = Vector512.Narrow((lo - vm) * vi, (hi - vm) * vi);
                 h.CopyTo(hr[j..]);
                 var v = w is null ? h : h * Vector512.Create(w.AsSpan(j));
-                if (b is not null) v += Vector512.Create(b.AsSpan(j));
-                else v += Vector512<float>.Zero;
+                // + 0 without a bias, as the scalar form adds 0f (it turns a −0 into +0).
+                v += b is null ? Vector512<float>.Zero : Vector512.Create(b.AsSpan(j));
                 v.CopyTo(yr[j..]);
             }
         }
@@ -188,29 +190,5 @@ public static partial class Ops
             }
             for (; k < d; k++) gxr[k] += inv * (dxhat[k] - meanD - hr[k] * meanDot);
         }
-    }
-
-    /// <summary>acc += a·b element by element (a product, then a sum: no fused multiply-add, so the bits match the scalar form).</summary>
-    private static void AddProduct(Span<float> acc, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= acc.Length - Vector512<float>.Count; j += Vector512<float>.Count)
-                (Vector512.Create(acc[j..]) + Vector512.Create(a[j..]) * Vector512.Create(b[j..])).CopyTo(acc[j..]);
-        }
-        for (; j < acc.Length; j++) acc[j] += a[j] * b[j];
-    }
-
-    /// <summary>acc += a element by element.</summary>
-    private static void AddInPlace(Span<float> acc, ReadOnlySpan<float> a)
-    {
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            for (; j <= acc.Length - Vector512<float>.Count; j += Vector512<float>.Count)
-                (Vector512.Create(acc[j..]) + Vector512.Create(a[j..])).CopyTo(acc[j..]);
-        }
-        for (; j < acc.Length; j++) acc[j] += a[j];
     }
 }

@@ -36,20 +36,7 @@ public static partial class Ops
         return Graph.Record(y, "LogSoftmax", x, () =>
         {
             // dx = g - softmax * sum(g)
-            var g = y.Grad!.Data;
-            var gx = x.GradBuffer();
-            if (c <= 3)
-            {
-                Kernels.LogSoftmaxBackwardShortRows(y.Data, g, gx, c);
-                return;
-            }
-            for (int offset = 0; offset < y.Size; offset += c)
-            {
-                var gr = g.AsSpan(offset, c);
-                float sum = TensorPrimitives.Sum(gr);
-                var gxr = gx.Slice(offset, c);
-                for (int j = 0; j < c; j++) gxr[j] += gr[j] - MathF.Exp(y.Data[offset + j]) * sum;
-            }
+            Kernels.LogSoftmaxBackwardRows(y.Data, y.Grad!.Data, x.GradBuffer(), c);
         });
     }
 }

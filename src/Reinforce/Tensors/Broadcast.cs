@@ -58,7 +58,7 @@ internal static class Broadcast
         if (n == 1) { Array.Fill(result, t.Data[0]); return result; }
         if (mode == Mode.Tile)
         {
-            for (int offset = 0; offset < fullSize; offset += n) t.Data.AsSpan().CopyTo(result.AsSpan(offset, n));
+            Kernels.BroadcastRows(t.Data, result, fullSize / n);
         }
         else
         {

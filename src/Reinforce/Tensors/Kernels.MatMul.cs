@@ -140,7 +140,7 @@ public static partial class Kernels
         // A narrow product (a few columns, e.g. a policy head with 2 actions) wastes most of an Nr-wide tile; computed
         // transposed, the long side fills the vectors instead.
         if (PaddedSize<TKernel>(g.N, g.M) * 2 < PaddedSize<TKernel>(g.M, g.N)) g = g.Transposed();
-        int threads = Math.Min(maxThreads, Environment.ProcessorCount);
+        int threads = maxThreads;   // the processor count unless set (as Kernels.ForRanges: the tests set 2 to split on any machine)
         if (threads <= 1 || (long)g.M * g.K * g.N < ParallelThreshold)
         {
             GemmRange<TKernel>(g, 0, g.M, 0, g.N);
@@ -150,7 +150,7 @@ public static partial class Kernels
         int colTiles = (g.N + TKernel.Nr - 1) / TKernel.Nr;
         // With A read in place, a split by columns packs nothing twice (each thread packs only its own columns of B),
         // where a split by rows has every thread pack all of B; so columns, when there are enough for every chunk.
-        bool splitRows = ReadAInPlace && colTiles >= threads * ChunksPerThread ? false : rowTiles >= colTiles;
+        bool splitRows = !(ReadAInPlace && colTiles >= threads * ChunksPerThread) && rowTiles >= colTiles;
         int tiles = splitRows ? rowTiles : colTiles;
         int chunks = Math.Min(tiles, threads * ChunksPerThread);
         if (chunks <= 1) GemmRange<TKernel>(g, 0, g.M, 0, g.N);

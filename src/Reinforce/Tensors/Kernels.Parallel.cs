@@ -16,7 +16,7 @@ public static partial class Kernels
     /// </summary>
     internal static void ForRanges(int count, long workPerIndex, Action<int, int> body, int alignment = 1, long minimumWork = ParallelElementWork)
     {
-        int threads = Math.Min(s_maxThreads, Environment.ProcessorCount);
+        int threads = s_maxThreads;   // the processor count unless set (the tests set 2 to run the split on any machine)
         if (threads <= 1 || count <= alignment || (long)count * workPerIndex < minimumWork)
         {
             body(0, count);

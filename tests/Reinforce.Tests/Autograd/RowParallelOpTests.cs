@@ -6,7 +6,8 @@ namespace Reinforce.Tests.Autograd;
 /// <summary>
 /// LayerNorm and GELU (tanh) split large inputs over the cores by rows or vector blocks, side by side with eight rows
 /// summed together and vectorised element passes. These tests hold them to the plain one-row-at-a-time scalar form they
-/// replaced, bit for bit, on one thread and on two: a GPT's training run must not change by a bit with the thread count.
+/// replaced, bit for bit, on one thread and on two (Kernels.MaxThreads = 2 splits the work on any machine; ForRangesTests
+/// checks that it does): a GPT's training run must not change by a bit with the thread count.
 /// </summary>
 public class RowParallelOpTests
 {
