@@ -68,46 +68,70 @@ public static partial class Kernels
     /// <summary>
     /// <see cref="LogSoftmaxRowsGeneral"/> for rows of one to three entries: the same arithmetic in the same order (the
     /// row maximum, exp through the C library as TensorPrimitives does below a vector, the float sum, its double log),
-    /// without six span operations per row; exp(0) of the maximum is 1 exactly and is not called.
+    /// without six span operations per row, and with exp and log sixteen rows at a time through <see cref="Libm"/>
+    /// (the C library's bits without a call per element).
     /// </summary>
     internal static void LogSoftmaxShortRows(ReadOnlySpan<float> x, Span<float> y, int cols)
     {
-        for (int offset = 0; offset < x.Length; offset += cols)
+        const int Block = 64;
+        Span<float> d0 = stackalloc float[Block], d1 = stackalloc float[Block], d2 = stackalloc float[Block];
+        Span<float> e0 = stackalloc float[Block], e1 = stackalloc float[Block], e2 = stackalloc float[Block];
+        int rows = x.Length / cols;
+        for (int first = 0; first < rows; first += Block)
         {
-            // MathF.Max is TensorPrimitives.Max's comparison: NaN wins, +0 above −0.
-            float x0 = x[offset];
-            float max = x0, x1 = 0f, x2 = 0f;
-            if (cols > 1) { x1 = x[offset + 1]; max = MathF.Max(max, x1); }
-            if (cols > 2) { x2 = x[offset + 2]; max = MathF.Max(max, x2); }
+            int n = Math.Min(Block, rows - first);
+            // x − max per column, the rows of the block side by side.
+            for (int r = 0, offset = first * cols; r < n; r++, offset += cols)
+            {
+                // MathF.Max is TensorPrimitives.Max's comparison: NaN wins, +0 above −0.
+                float x0 = x[offset];
+                float max = x0;
+                if (cols > 1) max = MathF.Max(max, x[offset + 1]);
+                if (cols > 2) max = MathF.Max(max, x[offset + 2]);
+                d0[r] = x0 - max;
+                if (cols > 1) d1[r] = x[offset + 1] - max;
+                if (cols > 2) d2[r] = x[offset + 2] - max;
+            }
+            Libm.Expf(d0[..n], e0);
+            if (cols > 1) Libm.Expf(d1[..n], e1);
+            if (cols > 2) Libm.Expf(d2[..n], e2);
             // TensorPrimitives.Sum adds a span shorter than a vector from its last element to its first.
-            float sum = cols > 2 ? ExpShifted(x2, max) : 0f;
-            if (cols > 1) sum += ExpShifted(x1, max);
-            sum += ExpShifted(x0, max);
-            float logSum = (float)Math.Log(sum);
-            y[offset] = (x0 - max) - logSum;
-            if (cols > 1) y[offset + 1] = (x1 - max) - logSum;
-            if (cols > 2) y[offset + 2] = (x2 - max) - logSum;
+            var sum = e0[..n];
+            for (int r = 0; r < n; r++)
+            {
+                float s = cols > 2 ? e2[r] : 0f;
+                if (cols > 1) s += e1[r];
+                sum[r] = s + e0[r];
+            }
+            Libm.LogOfFloats(sum, sum);
+            for (int r = 0, offset = first * cols; r < n; r++, offset += cols)
+            {
+                float logSum = sum[r];
+                y[offset] = d0[r] - logSum;
+                if (cols > 1) y[offset + 1] = d1[r] - logSum;
+                if (cols > 2) y[offset + 2] = d2[r] - logSum;
+            }
         }
-    }
-
-    /// <summary>exp(v − max), with exp(0) = 1 exactly (as the C library gives it) without the call.</summary>
-    private static float ExpShifted(float v, float max)
-    {
-        float d = v - max;
-        return d == 0f ? 1f : MathF.Exp(d);
     }
 
     /// <summary>
     /// <see cref="LogSoftmaxBackwardRowsGeneral"/> for rows of one to three entries, with Σg summed as TensorPrimitives.Sum
-    /// sums a span shorter than a vector (from the identity 0, last element first).
+    /// sums a span shorter than a vector (from the identity 0, last element first), and exp(y) through <see cref="Libm"/>.
     /// </summary>
     internal static void LogSoftmaxBackwardShortRows(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> gx, int cols)
     {
-        for (int offset = 0; offset < y.Length; offset += cols)
+        const int Block = 192;   // a multiple of 1, 2 and 3
+        Span<float> e = stackalloc float[Block];
+        for (int start = 0; start < y.Length; start += Block)
         {
-            float sum = 0f;
-            for (int j = cols - 1; j >= 0; j--) sum += g[offset + j];
-            for (int j = 0; j < cols; j++) gx[offset + j] += g[offset + j] - MathF.Exp(y[offset + j]) * sum;
+            int length = Math.Min(Block, y.Length - start);
+            Libm.Expf(y.Slice(start, length), e);
+            for (int offset = start; offset < start + length; offset += cols)
+            {
+                float sum = 0f;
+                for (int j = cols - 1; j >= 0; j--) sum += g[offset + j];
+                for (int j = 0; j < cols; j++) gx[offset + j] += g[offset + j] - e[offset - start + j] * sum;
+            }
         }
     }
 }
