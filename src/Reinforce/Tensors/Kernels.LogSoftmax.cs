@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace Reinforce.Tensors;
@@ -71,12 +72,19 @@ public static partial class Kernels
     /// without six span operations per row, and with exp and log sixteen rows at a time through <see cref="Libm"/>
     /// (the C library's bits without a call per element).
     /// </summary>
+    [SkipLocalsInit]
     internal static void LogSoftmaxShortRows(ReadOnlySpan<float> x, Span<float> y, int cols)
     {
         const int Block = 64;
+        int rows = x.Length / cols;
+        if (rows < 16)
+        {
+            // Too few rows for a vector (a rollout samples one row at a time): the same arithmetic one row after another.
+            for (int offset = 0; offset < x.Length; offset += cols) ShortRow(x.Slice(offset, cols), y.Slice(offset, cols));
+            return;
+        }
         Span<float> d0 = stackalloc float[Block], d1 = stackalloc float[Block], d2 = stackalloc float[Block];
         Span<float> e0 = stackalloc float[Block], e1 = stackalloc float[Block], e2 = stackalloc float[Block];
-        int rows = x.Length / cols;
         for (int first = 0; first < rows; first += Block)
         {
             int n = Math.Min(Block, rows - first);
@@ -114,10 +122,35 @@ public static partial class Kernels
         }
     }
 
+    /// <summary>One row of <see cref="LogSoftmaxShortRows"/>, with the scalar <see cref="Libm"/> functions.</summary>
+    private static void ShortRow(ReadOnlySpan<float> x, Span<float> y)
+    {
+        int cols = x.Length;
+        float x0 = x[0];
+        float max = x0, x1 = 0f, x2 = 0f;
+        if (cols > 1) { x1 = x[1]; max = MathF.Max(max, x1); }
+        if (cols > 2) { x2 = x[2]; max = MathF.Max(max, x2); }
+        float sum = cols > 2 ? ExpShifted(x2, max) : 0f;
+        if (cols > 1) sum += ExpShifted(x1, max);
+        sum += ExpShifted(x0, max);
+        float logSum = (float)Libm.Log(sum);
+        y[0] = (x0 - max) - logSum;
+        if (cols > 1) y[1] = (x1 - max) - logSum;
+        if (cols > 2) y[2] = (x2 - max) - logSum;
+    }
+
+    /// <summary>exp(v − max), with exp(0) = 1 (the maximum's own term) without computing it.</summary>
+    private static float ExpShifted(float v, float max)
+    {
+        float d = v - max;
+        return d == 0f ? 1f : Libm.Expf(d);
+    }
+
     /// <summary>
     /// <see cref="LogSoftmaxBackwardRowsGeneral"/> for rows of one to three entries, with Σg summed as TensorPrimitives.Sum
     /// sums a span shorter than a vector (from the identity 0, last element first), and exp(y) through <see cref="Libm"/>.
     /// </summary>
+    [SkipLocalsInit]
     internal static void LogSoftmaxBackwardShortRows(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> gx, int cols)
     {
         const int Block = 192;   // a multiple of 1, 2 and 3

@@ -17,13 +17,16 @@ public class ShortRowLogSoftmaxTests
     }
 
     [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    public void SameBitsAsTheGeneralPath(int cols)
+    [InlineData(1, 20_000)]
+    [InlineData(2, 20_000)]
+    [InlineData(3, 20_000)]
+    [InlineData(2, 1)]      // a rollout samples one row at a time (the scalar path)
+    [InlineData(3, 15)]
+    [InlineData(2, 16)]     // one vector of rows
+    [InlineData(2, 83)]     // blocks of 64 and a ragged tail
+    public void SameBitsAsTheGeneralPath(int cols, int rows)
     {
-        var rng = new Random(cols);
-        const int rows = 20_000;
+        var rng = new Random(cols + rows);
         var x = new float[rows * cols];
         for (int i = 0; i < x.Length; i++)
         {
