@@ -78,7 +78,7 @@ public static partial class Ops
         if (index.Length != rows)
             throw new ArgumentException($"GatherLastDim: {index.Length} indices for {rows} rows of shape {Tensor.ShapeString(x.Shape)}.");
         int[] idx = index.ToArray();
-        var y = Tensor.Zeros(x.Rank <= 1 ? [] : x.Shape[..^1]);
+        var y = Tensor.Uninitialized(x.Rank <= 1 ? [] : x.Shape[..^1]);   // one entry per row, each written below
         for (int r = 0; r < rows; r++)
         {
             if ((uint)idx[r] >= (uint)c) throw new ArgumentOutOfRangeException(nameof(index), $"GatherLastDim: index {idx[r]} at row {r} is outside [0, {c}).");

@@ -31,7 +31,7 @@ public static partial class Ops
     public static Tensor LogSoftmax(Tensor x)
     {
         int c = x.LastDim;
-        var y = Tensor.Zeros(x.Shape);
+        var y = Tensor.Uninitialized(x.Shape);   // every row written
         Kernels.LogSoftmaxRows(x.Data, y.Data, c);
         return Graph.Record(y, "LogSoftmax", x, () =>
         {

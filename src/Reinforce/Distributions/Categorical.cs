@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Globalization;
 using Reinforce.Autograd;
 
@@ -33,7 +34,7 @@ public sealed class Categorical
         BatchSize = logits.Shape[0];
         ActionCount = logits.Shape[1];
         if (ActionCount < 1) throw new ArgumentException($"Categorical: logits of shape {Tensor.ShapeString(logits.Shape)} have no actions.", nameof(logits));
-        for (int i = 0; i < logits.Size; i++)
+        for (int i = TensorPrimitives.IsFiniteAll<float>(logits.Data.AsSpan(0, logits.Size)) ? logits.Size : 0; i < logits.Size; i++)
         {
             if (!float.IsFinite(logits.Data[i]))
                 throw new ArgumentException(

@@ -26,7 +26,20 @@ internal static class DistributionOps
         var pLogp = new float[logp.Length];
         TensorPrimitives.Multiply(p, logp, pLogp);
         var entropy = Tensor.Zeros(logProbs.Rank <= 1 ? [] : logProbs.Shape[..^1]);
-        for (int r = 0; r < rows; r++) entropy.Data[r] = TensorPrimitives.Sum(pLogp.AsSpan(r * c, c));
+        if (c <= 3)
+        {
+            // TensorPrimitives.Sum of a row shorter than a vector, without a call per row: from 0, last element first.
+            for (int r = 0, o = 0; r < rows; r++, o += c)
+            {
+                float sum = 0f;
+                for (int j = c - 1; j >= 0; j--) sum += pLogp[o + j];
+                entropy.Data[r] = sum;
+            }
+        }
+        else
+        {
+            for (int r = 0; r < rows; r++) entropy.Data[r] = TensorPrimitives.Sum(pLogp.AsSpan(r * c, c));
+        }
         TensorPrimitives.Multiply(entropy.Data, -1f, entropy.Data);
         return Graph.Record(entropy, "CategoricalEntropy", logProbs, () =>
         {
@@ -35,7 +48,8 @@ internal static class DistributionOps
             TensorPrimitives.MultiplyAdd(entropy.Grad!.Data, -1f, gSum, gSum);
             var gProduct = pLogp;   // the forward's scratch, reused: d(p·log p)
             gProduct.AsSpan().Clear();
-            for (int r = 0; r < rows; r++) TensorPrimitives.Add(gProduct.AsSpan(r * c, c), gSum[r], gProduct.AsSpan(r * c, c));
+            for (int r = 0, o = 0; r < rows; r++, o += c)
+                for (int j = 0; j < c; j++) gProduct[o + j] += gSum[r];
             // Mul: d p = g·log p, d log p += g·p; then Exp: d log p += (d p)·p.
             var gp = new float[logp.Length];
             TensorPrimitives.MultiplyAdd(gProduct, logp, gp, gp);

@@ -149,7 +149,7 @@ public sealed class FusedMlp
         CheckInput(x, "Forward");
         int rows = x.Rows;
         int version = BeginForward(rows);
-        var output = Tensor.Zeros([.. x.Shape[..^1], OutputSize]);
+        var output = Tensor.Uninitialized([.. x.Shape[..^1], OutputSize]);   // the last layer writes every element
         ForwardInto(x.Data, rows, output.Data);
         return Graph.Record(output, "FusedMlp", Inputs(x, this), () =>
         {
@@ -179,7 +179,7 @@ public sealed class FusedMlp
         var outB = new float[rows * b];
         bool parallel = PairRunsInParallel(first, second, rows);
         Both(() => first.ForwardInto(x.Data, rows, outA), () => second.ForwardInto(x.Data, rows, outB), parallel);
-        var output = Tensor.Zeros([.. x.Shape[..^1], a + b]);
+        var output = Tensor.Uninitialized([.. x.Shape[..^1], a + b]);   // every row copied in whole below
         for (int r = 0; r < rows; r++)
         {
             outA.AsSpan(r * a, a).CopyTo(output.Data.AsSpan(r * (a + b), a));
