@@ -23,8 +23,23 @@ public static partial class Kernels
         ref float x0 = ref MemoryMarshal.GetReference(x);
         ref float s0 = ref MemoryMarshal.GetReference(sums);
         int j = 0;
+        // Each column is one chain of dependent additions (row after row, for the bits); several columns side by side
+        // keep several chains in flight, so a narrow matrix (a bias of 32 or 2 entries over 128 rows) is not bound by
+        // the latency of one addition per row.
         if (Vector512.IsHardwareAccelerated)
         {
+            for (; j + 32 <= cols; j += 32)
+            {
+                var acc0 = Vector512.LoadUnsafe(ref s0, (nuint)j);
+                var acc1 = Vector512.LoadUnsafe(ref s0, (nuint)(j + 16));
+                for (int r = 0; r < rows; r++)
+                {
+                    acc0 += Vector512.LoadUnsafe(ref x0, (nuint)(r * cols + j));
+                    acc1 += Vector512.LoadUnsafe(ref x0, (nuint)(r * cols + j + 16));
+                }
+                acc0.StoreUnsafe(ref s0, (nuint)j);
+                acc1.StoreUnsafe(ref s0, (nuint)(j + 16));
+            }
             for (; j + 16 <= cols; j += 16)
             {
                 var acc = Vector512.LoadUnsafe(ref s0, (nuint)j);
@@ -40,6 +55,17 @@ public static partial class Kernels
                 for (int r = 0; r < rows; r++) acc += Vector256.LoadUnsafe(ref x0, (nuint)(r * cols + j));
                 acc.StoreUnsafe(ref s0, (nuint)j);
             }
+        }
+        for (; j + 2 <= cols; j += 2)
+        {
+            float acc0 = Unsafe.Add(ref s0, j), acc1 = Unsafe.Add(ref s0, j + 1);
+            for (int r = 0; r < rows; r++)
+            {
+                acc0 += Unsafe.Add(ref x0, r * cols + j);
+                acc1 += Unsafe.Add(ref x0, r * cols + j + 1);
+            }
+            Unsafe.Add(ref s0, j) = acc0;
+            Unsafe.Add(ref s0, j + 1) = acc1;
         }
         for (; j < cols; j++)
         {

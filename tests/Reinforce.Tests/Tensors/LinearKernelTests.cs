@@ -66,6 +66,35 @@ public class LinearKernelTests
     }
 
     [Fact]
+    public void SumRows_is_the_row_by_row_sum_bit_for_bit_for_every_width()
+    {
+        // Columns are summed side by side in blocks of 32, 16, 8, 2 and 1: each still adds its rows in order.
+        var rng = new Random(12);
+        foreach (int rows in new[] { 1, 7, 128 })
+        {
+            for (int cols = 1; cols <= 70; cols++)
+            {
+                var x = new float[rows * cols];
+                for (int i = 0; i < x.Length; i++) x[i] = (float)((rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4)));
+                var start = new float[cols];
+                for (int j = 0; j < cols; j++) start[j] = (float)(rng.NextDouble() - 0.5);
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    var y = (float[])start.Clone();
+                    Kernels.SumRows(x, y, cols, accumulate);
+                    for (int j = 0; j < cols; j++)
+                    {
+                        float expected = accumulate ? start[j] : 0f;
+                        for (int r = 0; r < rows; r++) expected += x[r * cols + j];
+                        Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(y[j]),
+                            $"rows {rows}, cols {cols}, column {j}, accumulate {accumulate}: {y[j]:R}, expected {expected:R}");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Bad_shapes_name_the_layout()
     {
         var ex = Assert.Throws<ArgumentException>(() => Kernels.LinearForward(new float[8], new float[6], new float[3], new float[6], 2, 4, 3));
