@@ -249,6 +249,18 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     }
 
     /// <summary>
+    /// The 0-based indices of <paramref name="discreteActions"/> as the environment gives them (Discrete(n, start)), in
+    /// <paramref name="buffer"/> when they need shifting: the columns of a categorical head's logits.
+    /// </summary>
+    internal ReadOnlySpan<int> ActionIndices(ReadOnlySpan<int> discreteActions, ref int[] buffer)
+    {
+        if (_start == 0) return discreteActions;
+        if (buffer.Length < discreteActions.Length) buffer = new int[discreteActions.Length];
+        for (int i = 0; i < discreteActions.Length; i++) buffer[i] = discreteActions[i] - _start;
+        return buffer.AsSpan(0, discreteActions.Length);
+    }
+
+    /// <summary>
     /// log π(a|s) [N] and the entropy of π(·|s) [N] for the given actions, from the actor output of <see cref="ActorCritic"/>:
     /// discrete actions as [N × <see cref="DiscreteActionSize"/>] ints (as the environment takes them), continuous ones as a tensor [N, D].
     /// </summary>

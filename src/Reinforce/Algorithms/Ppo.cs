@@ -1,4 +1,5 @@
 using Reinforce.Autograd;
+using Reinforce.Tensors;
 using Reinforce.Envs;
 using Reinforce.Envs.Vector;
 
@@ -26,6 +27,8 @@ public sealed class Ppo : OnPolicyAgent
     private readonly int[] _localCopies;
     private int _localCopyCount;
     private float[] _ratio = [], _logRatio = [];
+    private readonly PpoObjective.Workspace _categorical = new();
+    private int[] _actionIndices = [];
 
     /// <inheritdoc/>
     protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
@@ -112,11 +115,6 @@ public sealed class Ppo : OnPolicyAgent
                     continue;
                 }
 
-                // The probability ratio r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
-                var (logProb, entropy, values) = _sequences is null
-                    ? Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions, batch.ActionMask)
-                    : parallel ? _sequences.Evaluate((EncoderPolicy)Policy, batch, _localCopies.AsSpan(0, _localCopyCount))
-                    : _sequences.Evaluate((EncoderPolicy)Policy, batch, index);
                 // The clipped surrogate objective L^CLIP, the value loss L^VF and the entropy bonus S[π_θ], negated and
                 // summed (we minimise), as one recorded operation (PpoObjective: the same bits as the element-wise chain).
                 // The value loss is the larger of the plain and the clipped error with clip_range_vf (the new prediction
@@ -125,8 +123,27 @@ public sealed class Ppo : OnPolicyAgent
                 if (_ratio.Length < batch.Size) (_ratio, _logRatio) = (new float[batch.Size], new float[batch.Size]);
                 var ratio = _ratio.AsSpan(0, batch.Size);
                 var logRatio = _logRatio.AsSpan(0, batch.Size);
-                var loss = PpoObjective.Loss(logProb, entropy, values!, batch, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef,
-                    parallel ? share : 1f, ratio, logRatio, out var parts);
+                Tensor loss;
+                PpoObjective.Parts parts;
+                if (_sequences is null && batch.ActionMask.IsEmpty && Policy is ActorCriticPolicy { Kind: ActionHeadKind.Categorical } categorical)
+                {
+                    // One softmax over the actions, no mask: the loss straight from the logits (the same bits as the
+                    // distribution's separate operations, fewer passes and nodes).
+                    var output = categorical.ActorCritic(batch.Observations);
+                    loss = PpoObjective.CategoricalLoss(output.ActorOutput, categorical.ActionIndices(batch.DiscreteActions, ref _actionIndices),
+                        output.Values!, batch, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, parallel ? share : 1f, _categorical,
+                        ratio, logRatio, out parts);
+                }
+                else
+                {
+                    // r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t), from log-probabilities.
+                    var (logProb, entropy, values) = _sequences is null
+                        ? Policy.EvaluateActions(batch.Observations, batch.DiscreteActions, batch.ContinuousActions, batch.ActionMask)
+                        : parallel ? _sequences.Evaluate((EncoderPolicy)Policy, batch, _localCopies.AsSpan(0, _localCopyCount))
+                        : _sequences.Evaluate((EncoderPolicy)Policy, batch, index);
+                    loss = PpoObjective.Loss(logProb, entropy, values!, batch, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef,
+                        parallel ? share : 1f, ratio, logRatio, out parts);
+                }
 
                 // Approximate KL(π_old ‖ π_θ) = E[(r − 1) − log r] (Schulman's low-variance estimator), and how often r was clipped.
                 if (parallel)

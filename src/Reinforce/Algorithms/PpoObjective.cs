@@ -1,5 +1,7 @@
 using System.Numerics.Tensors;
 using Reinforce.Autograd;
+using Reinforce.Tensors;
+using Reinforce.Distributions;
 
 namespace Reinforce.Algorithms;
 
@@ -32,48 +34,8 @@ internal static class PpoObjective
         int n = logProb.Size;
         if (entropy.Size != n || values.Size != n || batch.Size != n || ratio.Length != n || logRatio.Length != n)
             throw new ArgumentException($"PpoObjective: {n} log-probabilities, {entropy.Size} entropies, {values.Size} values, a minibatch of {batch.Size} and {ratio.Length} ratio slots must agree.");
-        var old = batch.OldLogProbs.Data;
-        var advantages = batch.Advantages.Data;
-        var returns = batch.Returns.Data;
-        var oldValues = batch.OldValues.Data;
-        float lo = 1f - epsilon, hi = 1f + epsilon;
-
-        // The policy term: surrogate and clipped surrogate, their minimum, its mean.
-        TensorPrimitives.Subtract(logProb.Data, old, logRatio);
-        TensorPrimitives.Exp(logRatio, ratio);
-        double minimumSum = 0;
-        for (int i = 0; i < n; i++)
-        {
-            float surrogate = ratio[i] * advantages[i];
-            float clipped = Math.Clamp(ratio[i], lo, hi) * advantages[i];
-            minimumSum += MathF.Min(surrogate, clipped);
-        }
-        float policyLoss = ((float)minimumSum / n) * -1f;
-
-        // The value term: squared error, or the larger of the plain and the clipped squared error.
-        double squareSum = 0;
-        for (int i = 0; i < n; i++)
-        {
-            float d = values.Data[i] - returns[i];
-            float square = d * d;
-            if (epsilonVf is float e)
-            {
-                float clippedD = oldValues[i] + Math.Clamp(values.Data[i] - oldValues[i], -e, e) - returns[i];
-                square = MathF.Max(square, clippedD * clippedD);
-            }
-            squareSum += square;
-        }
-        float valueLoss = (float)squareSum / n;
-
-        float entropyMean = Ops.PairwiseSum(entropy.Data) / n;
-        float entropyLoss = entropyMean * -1f;
-        float total = policyLoss + entropyCoef * entropyLoss + valueCoef * valueLoss;
-        if (share != 1f) total *= share;
-        parts = new Parts(policyLoss, valueLoss, entropyMean);
-
-        var y = Tensor.Scalar(total);
-        var savedRatio = ratio.ToArray();
-        float? vf = epsilonVf;
+        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, ratio.Length);
+        var y = Tensor.Scalar(terms.Forward(logProb.Data, entropy.Data, values.Data, ratio, logRatio, out parts));
         // Without an entropy bonus (c₂ = 0, the common case) the entropy is reported but takes no part in the gradient:
         // it is left out of the recorded inputs, so the backward pass never visits its operation (its contribution
         // would be zeros, which change no gradient).
@@ -81,53 +43,195 @@ internal static class PpoObjective
         return Graph.Record(y, "PpoObjective", inputs, () =>
         {
             float g = y.Grad!.Data[0];
-            if (share != 1f) g *= share;
-            // Scalars: policyLoss = −mean(m), entropyLoss = −mean(S), c₂·entropyLoss, c₁·valueLoss.
-            float perMinimum = (g * -1f) / n;
-            float perEntropy = ((g * entropyCoef) * -1f) / n;
-            float perSquare = (g * valueCoef) / n;
-
-            if (logProb.RequiresGrad)
-            {
-                var gl = logProb.GradBuffer();
-                for (int i = 0; i < n; i++)
-                {
-                    float r = savedRatio[i], a = advantages[i];
-                    float surrogate = r * a, clipped = Math.Clamp(r, lo, hi) * a;
-                    float toSurrogate = surrogate == clipped ? 0.5f * perMinimum : surrogate < clipped ? perMinimum : 0f;
-                    float toClipped = surrogate == clipped ? 0.5f * perMinimum : perMinimum - toSurrogate;
-                    float gRatio = toSurrogate * a;
-                    if (r >= lo && r <= hi) gRatio += toClipped * a;
-                    gl[i] += gRatio * r;
-                }
-            }
-            if (entropyCoef != 0f && entropy.RequiresGrad)
-            {
-                var ge = entropy.GradBuffer();
-                for (int i = 0; i < n; i++) ge[i] += perEntropy;
-            }
-            if (values.RequiresGrad)
-            {
-                var gv = values.GradBuffer();
-                for (int i = 0; i < n; i++)
-                {
-                    float v = values.Data[i];
-                    float d = v - returns[i];
-                    if (vf is not float e)
-                    {
-                        gv[i] += 2f * perSquare * d;
-                        continue;
-                    }
-                    float delta = v - oldValues[i];
-                    float clippedD = oldValues[i] + Math.Clamp(delta, -e, e) - returns[i];
-                    float plain = d * d, clippedSquare = clippedD * clippedD;
-                    float toPlain = plain == clippedSquare ? 0.5f * perSquare : plain > clippedSquare ? perSquare : 0f;
-                    float toClipped = plain == clippedSquare ? 0.5f * perSquare : perSquare - toPlain;
-                    float fromPlain = 2f * toPlain * d;
-                    float fromClipped = delta >= -e && delta <= e ? 2f * toClipped * clippedD : 0f;
-                    gv[i] += fromPlain + fromClipped;
-                }
-            }
+            if (logProb.RequiresGrad) terms.PolicyGradient(g, logProb.GradBuffer());
+            if (entropyCoef != 0f && entropy.RequiresGrad) terms.EntropyGradient(g, entropy.GradBuffer());
+            if (values.RequiresGrad) terms.ValueGradient(g, values.Data, values.GradBuffer());
         });
+    }
+
+    /// <summary>Buffers for <see cref="CategoricalLoss"/>, reused from one minibatch to the next.</summary>
+    public sealed class Workspace
+    {
+        internal float[] LogProbs = [], Probs = [], Scratch = [], GradLogProbs = [], Gp = [];
+        internal float[] TakenLogProb = [], Entropy = [], GradTaken = [], GradEntropy = [], GradSum = [];
+        internal int[] Actions = [];
+
+        internal void Ensure(int rows, int c)
+        {
+            if (Entropy.Length != rows)
+            {
+                TakenLogProb = new float[rows];
+                Entropy = new float[rows];
+                GradTaken = new float[rows];
+                GradEntropy = new float[rows];
+                GradSum = new float[rows];
+                Actions = new int[rows];
+            }
+            if (LogProbs.Length != rows * c)
+            {
+                LogProbs = new float[rows * c];
+                Probs = new float[rows * c];
+                Scratch = new float[rows * c];
+                GradLogProbs = new float[rows * c];
+                Gp = new float[rows * c];
+            }
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Loss"/> for a categorical policy, from its logits [N, C] and the actions taken (0-based), as one recorded
+    /// operation: log-softmax, the taken actions' log-probabilities, the entropy and the loss forward, and backward
+    /// straight to the logits. It performs the float operations of the separate operations it stands for
+    /// (<c>Categorical</c>'s log-softmax, gather and entropy, then <see cref="Loss"/>) in the order the autograd walk ran
+    /// them — the entropy's gradient, then the gather's, then the log-softmax's — so the gradients are the same bits
+    /// (FusedLossTests compares the two); it saves their tensors, graph nodes and allocations in every minibatch.
+    /// </summary>
+    public static Tensor CategoricalLoss(
+        Tensor logits, ReadOnlySpan<int> actions, Tensor values, Minibatch batch,
+        float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share,
+        Workspace workspace, Span<float> ratio, Span<float> logRatio, out Parts parts)
+    {
+        ArgumentNullException.ThrowIfNull(logits);
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (logits.Rank != 2) throw new ArgumentException($"PpoObjective: logits of shape {Tensor.ShapeString(logits.Shape)}; expected [N, C].");
+        int n = logits.Shape[0], c = logits.Shape[1];
+        if (actions.Length != n || values.Size != n || batch.Size != n || ratio.Length != n || logRatio.Length != n)
+            throw new ArgumentException($"PpoObjective: {n} rows of logits, {actions.Length} actions, {values.Size} values, a minibatch of {batch.Size} and {ratio.Length} ratio slots must agree.");
+        var ws = workspace;
+        ws.Ensure(n, c);
+        // Categorical: the checks, log-softmax, the taken actions' log-probabilities, the entropy.
+        Categorical.CheckFinite(logits.Data.AsSpan(0, n * c), c);
+        Categorical.CheckActions(actions, c);
+        actions.CopyTo(ws.Actions);
+        var logp = ws.LogProbs;
+        Kernels.LogSoftmaxRows(logits.Data.AsSpan(0, n * c), logp, c);
+        for (int r = 0; r < n; r++) ws.TakenLogProb[r] = logp[r * c + actions[r]];
+        DistributionOps.EntropyRows(logp, ws.Probs, ws.Scratch, ws.Entropy, c);
+
+        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n);
+        var y = Tensor.Scalar(terms.Forward(ws.TakenLogProb, ws.Entropy, values.Data, ratio, logRatio, out parts));
+        return Graph.Record(y, "PpoCategoricalObjective", [logits, values], () =>
+        {
+            float g = y.Grad!.Data[0];
+            if (values.RequiresGrad) terms.ValueGradient(g, values.Data, values.GradBuffer());
+            if (!logits.RequiresGrad) return;
+            // The loss's gradient for the taken log-probabilities and the entropies, each into zeros (as fresh gradients).
+            var gLogp = ws.GradLogProbs;
+            Array.Clear(gLogp);
+            Array.Clear(ws.GradTaken);
+            terms.PolicyGradient(g, ws.GradTaken);
+            if (entropyCoef != 0f)
+            {
+                Array.Clear(ws.GradEntropy);
+                terms.EntropyGradient(g, ws.GradEntropy);
+                DistributionOps.EntropyRowsBackward(ws.GradEntropy, logp, ws.Probs, ws.Scratch, ws.Gp, ws.GradSum, gLogp, c);
+            }
+            // The gather's backward, then the log-softmax's into the logits' gradient.
+            for (int r = 0; r < n; r++) gLogp[r * c + ws.Actions[r]] += ws.GradTaken[r];
+            Kernels.LogSoftmaxBackwardRows(logp, gLogp, logits.GradBuffer(), c);
+        });
+    }
+
+    /// <summary>The loss's terms for one minibatch: its forward pass, and each input's gradient from the loss's.</summary>
+    private sealed class Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n)
+    {
+        private readonly float[] _advantages = batch.Advantages.Data, _returns = batch.Returns.Data, _oldValues = batch.OldValues.Data;
+        private readonly float _lo = 1f - epsilon, _hi = 1f + epsilon;
+        private float[] _ratio = [];
+
+        /// <summary>The loss; r and log r per sample into <paramref name="ratio"/> and <paramref name="logRatio"/>.</summary>
+        public float Forward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, ReadOnlySpan<float> values,
+            Span<float> ratio, Span<float> logRatio, out Parts parts)
+        {
+            var old = batch.OldLogProbs.Data;
+            var advantages = _advantages;
+            float lo = _lo, hi = _hi;
+
+            // The policy term: surrogate and clipped surrogate, their minimum, its mean.
+            TensorPrimitives.Subtract(logProb[..n], old, logRatio);
+            TensorPrimitives.Exp(logRatio, ratio);
+            double minimumSum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                float surrogate = ratio[i] * advantages[i];
+                float clipped = Math.Clamp(ratio[i], lo, hi) * advantages[i];
+                minimumSum += MathF.Min(surrogate, clipped);
+            }
+            float policyLoss = ((float)minimumSum / n) * -1f;
+
+            // The value term: squared error, or the larger of the plain and the clipped squared error.
+            double squareSum = 0;
+            for (int i = 0; i < n; i++)
+            {
+                float d = values[i] - _returns[i];
+                float square = d * d;
+                if (epsilonVf is float e)
+                {
+                    float clippedD = _oldValues[i] + Math.Clamp(values[i] - _oldValues[i], -e, e) - _returns[i];
+                    square = MathF.Max(square, clippedD * clippedD);
+                }
+                squareSum += square;
+            }
+            float valueLoss = (float)squareSum / n;
+
+            float entropyMean = Ops.PairwiseSum(entropy[..n]) / n;
+            float entropyLoss = entropyMean * -1f;
+            float total = policyLoss + entropyCoef * entropyLoss + valueCoef * valueLoss;
+            if (share != 1f) total *= share;
+            parts = new Parts(policyLoss, valueLoss, entropyMean);
+            _ratio = ratio.ToArray();
+            return total;
+        }
+
+        /// <summary>The loss's gradient g, scaled by this rank's share.</summary>
+        private float Scaled(float g) => share != 1f ? g * share : g;
+
+        /// <summary>gl += ∂loss/∂log π(a|s) per sample (policyLoss = −mean(m)).</summary>
+        public void PolicyGradient(float g, Span<float> gl)
+        {
+            float perMinimum = (Scaled(g) * -1f) / n;
+            float lo = _lo, hi = _hi;
+            for (int i = 0; i < n; i++)
+            {
+                float r = _ratio[i], a = _advantages[i];
+                float surrogate = r * a, clipped = Math.Clamp(r, lo, hi) * a;
+                float toSurrogate = surrogate == clipped ? 0.5f * perMinimum : surrogate < clipped ? perMinimum : 0f;
+                float toClipped = surrogate == clipped ? 0.5f * perMinimum : perMinimum - toSurrogate;
+                float gRatio = toSurrogate * a;
+                if (r >= lo && r <= hi) gRatio += toClipped * a;
+                gl[i] += gRatio * r;
+            }
+        }
+
+        /// <summary>ge += ∂loss/∂S per sample (c₂·entropyLoss = c₂·(−mean(S))).</summary>
+        public void EntropyGradient(float g, Span<float> ge)
+        {
+            float perEntropy = ((Scaled(g) * entropyCoef) * -1f) / n;
+            for (int i = 0; i < n; i++) ge[i] += perEntropy;
+        }
+
+        /// <summary>gv += ∂loss/∂V per sample (c₁·valueLoss).</summary>
+        public void ValueGradient(float g, ReadOnlySpan<float> values, Span<float> gv)
+        {
+            float perSquare = (Scaled(g) * valueCoef) / n;
+            for (int i = 0; i < n; i++)
+            {
+                float v = values[i];
+                float d = v - _returns[i];
+                if (epsilonVf is not float e)
+                {
+                    gv[i] += 2f * perSquare * d;
+                    continue;
+                }
+                float delta = v - _oldValues[i];
+                float clippedD = _oldValues[i] + Math.Clamp(delta, -e, e) - _returns[i];
+                float plain = d * d, clippedSquare = clippedD * clippedD;
+                float toPlain = plain == clippedSquare ? 0.5f * perSquare : plain > clippedSquare ? perSquare : 0f;
+                float toClipped = plain == clippedSquare ? 0.5f * perSquare : perSquare - toPlain;
+                float fromPlain = 2f * toPlain * d;
+                float fromClipped = delta >= -e && delta <= e ? 2f * toClipped * clippedD : 0f;
+                gv[i] += fromPlain + fromClipped;
+            }
+        }
     }
 }

@@ -34,18 +34,36 @@ public sealed class Categorical
         BatchSize = logits.Shape[0];
         ActionCount = logits.Shape[1];
         if (ActionCount < 1) throw new ArgumentException($"Categorical: logits of shape {Tensor.ShapeString(logits.Shape)} have no actions.", nameof(logits));
-        for (int i = TensorPrimitives.IsFiniteAll<float>(logits.Data.AsSpan(0, logits.Size)) ? logits.Size : 0; i < logits.Size; i++)
-        {
-            if (!float.IsFinite(logits.Data[i]))
-                throw new ArgumentException(
-                    $"Categorical: logit [{i / ActionCount}, {i % ActionCount}] is {logits.Data[i].ToString(CultureInfo.InvariantCulture)}. Logits must be finite " +
-                    "(a NaN usually means the policy network diverged: lower the learning rate or clip gradients; to forbid an action, pass a mask instead of -infinity).",
-                    nameof(logits));
-        }
+        CheckFinite(logits.Data.AsSpan(0, logits.Size), ActionCount);
 
         if (mask is not null) _allowed = ExpandMask(mask, BatchSize, ActionCount);
         Logits = logits;
         LogProbs = Ops.LogSoftmax(_allowed is null ? logits : DistributionOps.MaskLogits(logits, _allowed));
+    }
+
+    /// <summary>Throws, naming the first one, if any of the logits (rows of <paramref name="actionCount"/>) is NaN or infinite.</summary>
+    internal static void CheckFinite(ReadOnlySpan<float> logits, int actionCount)
+    {
+        if (TensorPrimitives.IsFiniteAll(logits)) return;   // one vector scan; element by element only to name the bad one
+        for (int i = 0; i < logits.Length; i++)
+        {
+            if (!float.IsFinite(logits[i]))
+                throw new ArgumentException(
+                    $"Categorical: logit [{i / actionCount}, {i % actionCount}] is {logits[i].ToString(CultureInfo.InvariantCulture)}. Logits must be finite " +
+                    "(a NaN usually means the policy network diverged: lower the learning rate or clip gradients; to forbid an action, pass a mask instead of -infinity).",
+                    "logits");
+        }
+    }
+
+    /// <summary>Throws if an action is outside [0, <paramref name="actionCount"/>) (no mask).</summary>
+    internal static void CheckActions(ReadOnlySpan<int> actions, int actionCount)
+    {
+        for (int r = 0; r < actions.Length; r++)
+        {
+            int a = actions[r];
+            if ((uint)a >= (uint)actionCount)
+                throw new ArgumentOutOfRangeException(nameof(actions), $"Categorical.LogProb: action {a} at row {r} is outside [0, {actionCount}).");
+        }
     }
 
     /// <summary>The logits as given ([N, C]).</summary>

@@ -22,10 +22,22 @@ internal static class DistributionOps
         int c = logProbs.LastDim, rows = logProbs.Rows;
         var logp = logProbs.Data;
         var p = new float[logp.Length];
-        TensorPrimitives.Exp(logp, p);
         var pLogp = new float[logp.Length];
-        TensorPrimitives.Multiply(p, logp, pLogp);
         var entropy = Tensor.Zeros(logProbs.Rank <= 1 ? [] : logProbs.Shape[..^1]);
+        EntropyRows(logp, p, pLogp, entropy.Data, c);
+        return Graph.Record(entropy, "CategoricalEntropy", logProbs, () =>
+            EntropyRowsBackward(entropy.Grad!.Data, logp, p, pLogp, new float[logp.Length], new float[rows], logProbs.GradBuffer(), c));
+    }
+
+    /// <summary>
+    /// The arithmetic of <see cref="EntropyFromLogProbs"/>'s forward pass on spans: p = exp(log p), p·log p, and each
+    /// row's entropy −Σ_j p_j·log p_j (rows of <paramref name="c"/> entries; <paramref name="entropy"/> has one per row).
+    /// </summary>
+    internal static void EntropyRows(ReadOnlySpan<float> logp, Span<float> p, Span<float> pLogp, Span<float> entropy, int c)
+    {
+        int rows = logp.Length / c;
+        TensorPrimitives.Exp(logp, p[..logp.Length]);
+        TensorPrimitives.Multiply(p[..logp.Length], logp, pLogp[..logp.Length]);
         if (c <= 3)
         {
             // TensorPrimitives.Sum of a row shorter than a vector, without a call per row: from 0, last element first.
@@ -33,30 +45,40 @@ internal static class DistributionOps
             {
                 float sum = 0f;
                 for (int j = c - 1; j >= 0; j--) sum += pLogp[o + j];
-                entropy.Data[r] = sum;
+                entropy[r] = sum;
             }
         }
         else
         {
-            for (int r = 0; r < rows; r++) entropy.Data[r] = TensorPrimitives.Sum(pLogp.AsSpan(r * c, c));
+            for (int r = 0; r < rows; r++) entropy[r] = TensorPrimitives.Sum(pLogp.Slice(r * c, c));
         }
-        TensorPrimitives.Multiply(entropy.Data, -1f, entropy.Data);
-        return Graph.Record(entropy, "CategoricalEntropy", logProbs, () =>
-        {
-            // Neg, then SumLastDim: every entry of a row gets −g_r.
-            var gSum = new float[rows];
-            TensorPrimitives.MultiplyAdd(entropy.Grad!.Data, -1f, gSum, gSum);
-            var gProduct = pLogp;   // the forward's scratch, reused: d(p·log p)
-            gProduct.AsSpan().Clear();
-            for (int r = 0, o = 0; r < rows; r++, o += c)
-                for (int j = 0; j < c; j++) gProduct[o + j] += gSum[r];
-            // Mul: d p = g·log p, d log p += g·p; then Exp: d log p += (d p)·p.
-            var gp = new float[logp.Length];
-            TensorPrimitives.MultiplyAdd(gProduct, logp, gp, gp);
-            var gl = logProbs.GradBuffer();
-            TensorPrimitives.MultiplyAdd(gProduct, p, gl, gl);
-            TensorPrimitives.MultiplyAdd(gp, p, gl, gl);
-        });
+        TensorPrimitives.Multiply(entropy[..rows], -1f, entropy[..rows]);
+    }
+
+    /// <summary>
+    /// The backward pass of <see cref="EntropyRows"/>: adds ∂(Σ_r g_r·H_r)/∂log p into <paramref name="gLogp"/>, as the chain
+    /// Neg, SumLastDim, Mul, Exp would, in its order. <paramref name="gProduct"/> (the forward's p·log p may be passed: it is
+    /// overwritten), <paramref name="gp"/> and <paramref name="gSum"/> are scratch of the logits' and the rows' sizes.
+    /// </summary>
+    internal static void EntropyRowsBackward(ReadOnlySpan<float> gEntropy, ReadOnlySpan<float> logp, ReadOnlySpan<float> p,
+        Span<float> gProduct, Span<float> gp, Span<float> gSum, Span<float> gLogp, int c)
+    {
+        int n = logp.Length, rows = n / c;
+        gProduct = gProduct[..n];
+        gp = gp[..n];
+        gSum = gSum[..rows];
+        gLogp = gLogp[..n];
+        // Neg, then SumLastDim: every entry of a row gets −g_r.
+        gSum.Clear();
+        TensorPrimitives.MultiplyAdd(gEntropy[..rows], -1f, gSum, gSum);
+        gProduct.Clear();
+        for (int r = 0, o = 0; r < rows; r++, o += c)
+            for (int j = 0; j < c; j++) gProduct[o + j] += gSum[r];
+        // Mul: d p = g·log p, d log p += g·p; then Exp: d log p += (d p)·p.
+        gp.Clear();
+        TensorPrimitives.MultiplyAdd(gProduct, logp, gp, gp);
+        TensorPrimitives.MultiplyAdd(gProduct, p, gLogp, gLogp);
+        TensorPrimitives.MultiplyAdd(gp, p, gLogp, gLogp);
     }
 
     /// <summary>

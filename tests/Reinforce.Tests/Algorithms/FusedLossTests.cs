@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using Reinforce.Algorithms;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
+using Reinforce.Tensors;
 using Tensor = Reinforce.Tensors.Tensor;
 
 namespace Reinforce.Tests.Algorithms;
@@ -179,5 +180,65 @@ public class FusedLossTests
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(expectedFresh, x.AsSpan(r * cols, cols), expectedFresh);
         Assert.Equal(expectedFresh, fresh[..cols]);
         Assert.Equal(42f, fresh[cols]);
+    }
+    [Theory]
+    [InlineData(2, null, 0f, null)]
+    [InlineData(2, 0.2f, 0.01f, null)]
+    [InlineData(3, 0.2f, 0.01f, 0.75f)]
+    [InlineData(6, null, 0.05f, 1f)]
+    [InlineData(1, null, 0.01f, null)]
+    public void The_categorical_loss_from_logits_is_the_same_bits_as_the_distribution_and_the_loss(int c, float? epsilonVf, float entCoef, float? share)
+    {
+        // Logits → Categorical (log-softmax, gather, entropy) → PpoObjective.Loss, as Ppo.Update builds it for other
+        // heads, against PpoObjective.CategoricalLoss: the loss, the metrics, every logit's and value's gradient.
+        const int n = 67;
+        var rng = new Rng(21 + c);
+        var batch = Batch(rng, n);
+        var logitsData = new float[n * c];
+        for (int i = 0; i < logitsData.Length; i++) logitsData[i] = (float)((2 * rng.NextDouble() - 1) * (i % 5 == 0 ? 8 : 1));
+        var actions = new int[n];
+        for (int i = 0; i < n; i++) actions[i] = (int)(rng.NextDouble() * c);
+        var values = Leaf(rng, n, 3f, 2.5f);
+        var logits = new Tensor((float[])logitsData.Clone(), [n, c]) { RequiresGrad = true };
+        // Old log-probabilities near the new ones, so ratios fall on both sides of the clip range.
+        var reference = new float[n * c];
+        Kernels.LogSoftmaxRows(logitsData, reference, c);
+        for (int i = 0; i < n; i++) batch.OldLogProbs.Data[i] = reference[i * c + actions[i]] + 0.3f * (float)(2 * rng.NextDouble() - 1);
+
+        var dist = new Categorical(logits);
+        var ratioA = new float[n];
+        var logRatioA = new float[n];
+        var separate = PpoObjective.Loss(dist.LogProb(actions), dist.Entropy(), values, batch, 0.2f, epsilonVf, entCoef, 0.5f, share ?? 1f,
+            ratioA, logRatioA, out var partsA);
+        separate.Backward();
+        float[] gLogits = logits.Grad!.Data.ToArray(), gValues = values.Grad!.Data.ToArray();
+        logits.Grad = null;
+        values.Grad = null;
+
+        var ratioB = new float[n];
+        var logRatioB = new float[n];
+        var fused = PpoObjective.CategoricalLoss(logits, actions, values, batch, 0.2f, epsilonVf, entCoef, 0.5f, share ?? 1f,
+            new PpoObjective.Workspace(), ratioB, logRatioB, out var partsB);
+        fused.Backward();
+
+        Assert.Equal(BitConverter.SingleToInt32Bits(separate.Item()), BitConverter.SingleToInt32Bits(fused.Item()));
+        Assert.Equal(partsA, partsB);
+        Assert.Equal(ratioA, ratioB);
+        Assert.Equal(logRatioA, logRatioB);
+        for (int i = 0; i < gLogits.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(gLogits[i]) == BitConverter.SingleToInt32Bits(logits.Grad!.Data[i]), $"logit gradient {i}: {logits.Grad!.Data[i]:R}, separately {gLogits[i]:R}");
+        for (int i = 0; i < n; i++) Assert.Equal(BitConverter.SingleToInt32Bits(gValues[i]), BitConverter.SingleToInt32Bits(values.Grad!.Data[i]));
+        if (c > 1) Assert.Contains(gLogits, g => g != 0f);   // the comparison is not of zeros (one action: log p = 0 whatever the logit)
+
+        // Bad logits and actions get the distribution's own errors.
+        var bad = new Tensor((float[])logitsData.Clone(), [n, c]) { RequiresGrad = true };
+        bad.Data[c + (c - 1)] = float.NaN;
+        var e1 = Assert.Throws<ArgumentException>(() => PpoObjective.CategoricalLoss(bad, actions, values, batch, 0.2f, null, 0f, 0.5f, 1f,
+            new PpoObjective.Workspace(), ratioB, logRatioB, out _));
+        Assert.Contains($"logit [1, {c - 1}] is NaN", e1.Message, StringComparison.Ordinal);
+        var outside = (int[])actions.Clone();
+        outside[3] = c;
+        Assert.Throws<ArgumentOutOfRangeException>(() => PpoObjective.CategoricalLoss(logits, outside, values, batch, 0.2f, null, 0f, 0.5f, 1f,
+            new PpoObjective.Workspace(), ratioB, logRatioB, out _));
     }
 }
