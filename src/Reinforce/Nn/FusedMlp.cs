@@ -19,6 +19,7 @@ public sealed class FusedMlp
     private readonly ActivationKernel _activate;
     private readonly ActivationDerivative _derivative;   // written in terms of the activation's output
     private readonly bool _activateLast;
+    private readonly bool _isTanh;   // FastTanh: its derivative and the bias gradient are one pass
     private readonly int _maxWidth;
 
     // Forward/backward workspace (reused; sized for the last batch size seen).
@@ -67,6 +68,7 @@ public sealed class FusedMlp
         _biases = [.. biases];
         _activate = function.Kernel!;
         _derivative = function.Derivative!;
+        _isTanh = activation == Activation.Tanh;
         _activateLast = activateLast;
         _maxWidth = Math.Max(InputSize, _weights.Max(w => w.Shape[0]));
     }
@@ -299,11 +301,18 @@ public sealed class FusedMlp
             // dz = g ⊙ f'(z), written from the output y = f(z).
             Span<float> dz = (l % 2 == 0 ? _gradA : _gradB).AsSpan(0, rows * outSize);
             bool activated = l < _weights.Length - 1 || _activateLast;
-            if (activated) _derivative(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz);
+            bool biasDone = false;
+            if (activated && _isTanh && _biases[l].RequiresGrad)
+            {
+                // tanh's derivative and the bias gradient in one pass (the same bits as the two passes below).
+                FastTanh.BackwardWithColumnSums(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz, _biases[l].GradBuffer(), outSize);
+                biasDone = true;
+            }
+            else if (activated) _derivative(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz);
             else g[..(rows * outSize)].CopyTo(dz);
 
             if (_weights[l].RequiresGrad) Kernels.MatMul(dz, layerInput, _weights[l].GradBuffer(), outSize, rows, inSize, transposeA: true, accumulate: true);  // dW += dzᵀ·x
-            if (_biases[l].RequiresGrad) Kernels.SumRows(dz, _biases[l].GradBuffer(), outSize, accumulate: true);                                               // db += Σ_rows dz
+            if (_biases[l].RequiresGrad && !biasDone) Kernels.SumRows(dz, _biases[l].GradBuffer(), outSize, accumulate: true);                                  // db += Σ_rows dz
             if (l > 0)
             {
                 Span<float> gIn = (l % 2 == 0 ? _gradB : _gradA).AsSpan(0, rows * inSize);

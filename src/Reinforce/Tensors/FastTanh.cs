@@ -83,6 +83,53 @@ internal static class FastTanh
         for (; i < y.Length; i++) dz[i] = g[i] - g[i] * y[i] * y[i];
     }
 
+    /// <summary>
+    /// <see cref="Backward"/> and, in the same pass, columnSums[j] += Σ_r dz[r, j] over rows of <paramref name="cols"/>
+    /// (a bias gradient): each sum adds the rows in order, as <see cref="Kernels.SumRows"/> does, so the results are the
+    /// same bits as the two passes one after the other, which is what a width other than 16, 32, 48 or 64 gets.
+    /// </summary>
+    public static void BackwardWithColumnSums(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> columnSums, int cols)
+    {
+        if (!Vector512.IsHardwareAccelerated || cols % 16 != 0 || cols > 64 || y.Length % cols != 0 || g.Length < y.Length || dz.Length < y.Length || columnSums.Length < cols)
+        {
+            Backward(y, g, dz);
+            Kernels.SumRows(dz[..y.Length], columnSums, cols, accumulate: true);
+            return;
+        }
+        ref float ry = ref MemoryMarshal.GetReference(y);
+        ref float rg = ref MemoryMarshal.GetReference(g);
+        ref float rz = ref MemoryMarshal.GetReference(dz);
+        ref float rs = ref MemoryMarshal.GetReference(columnSums);
+        int blocks = cols / 16, rows = y.Length / cols;
+        var acc0 = Vector512.LoadUnsafe(ref rs);
+        var acc1 = blocks > 1 ? Vector512.LoadUnsafe(ref rs, 16) : default;
+        var acc2 = blocks > 2 ? Vector512.LoadUnsafe(ref rs, 32) : default;
+        var acc3 = blocks > 3 ? Vector512.LoadUnsafe(ref rs, 48) : default;
+        for (int r = 0; r < rows; r++)
+        {
+            nuint at = (nuint)(r * cols);
+            acc0 += Derivative512(ref ry, ref rg, ref rz, at);
+            if (blocks > 1) acc1 += Derivative512(ref ry, ref rg, ref rz, at + 16);
+            if (blocks > 2) acc2 += Derivative512(ref ry, ref rg, ref rz, at + 32);
+            if (blocks > 3) acc3 += Derivative512(ref ry, ref rg, ref rz, at + 48);
+        }
+        acc0.StoreUnsafe(ref rs);
+        if (blocks > 1) acc1.StoreUnsafe(ref rs, 16);
+        if (blocks > 2) acc2.StoreUnsafe(ref rs, 32);
+        if (blocks > 3) acc3.StoreUnsafe(ref rs, 48);
+    }
+
+    /// <summary>dz = g − g·y·y for sixteen elements at <paramref name="at"/>, stored and returned.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Derivative512(ref float y, ref float g, ref float dz, nuint at)
+    {
+        var vy = Vector512.LoadUnsafe(ref y, at);
+        var vg = Vector512.LoadUnsafe(ref g, at);
+        var d = vg - vg * vy * vy;
+        d.StoreUnsafe(ref dz, at);
+        return d;
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<float> Tanh512(Vector512<float> x)
     {
