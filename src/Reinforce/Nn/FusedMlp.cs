@@ -337,9 +337,15 @@ public sealed class FusedMlp
     {
         int outSize = _weights[layer].Shape[0], inSize = _weights[layer].Shape[1];
         var bias = _biases[layer].Data.AsSpan();
-        Kernels.BroadcastRows(bias, y, rows);
-        if (transposedWeight is null) Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: true);   // y = b + x·Wᵀ
-        else Kernels.MatMul(x, transposedWeight, y, rows, inSize, outSize, accumulate: true);                                                  // the same, Wᵀ stored
-        if (layer < _weights.Length - 1 || _activateLast) _activate(y[..(rows * outSize)]);
+        bool activated = layer < _weights.Length - 1 || _activateLast;
+        // With tanh and one block of depth, the product is written alone and the bias added in tanh's pass: b + Σ is then
+        // the same single rounded addition as when the product accumulates onto rows of b (more depth blocks would add
+        // their partial sums to b one after another, so they keep that order).
+        bool biasInActivation = activated && _isTanh && inSize <= Kernels.KC;
+        if (!biasInActivation) Kernels.BroadcastRows(bias, y, rows);
+        if (transposedWeight is null) Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: !biasInActivation);   // y = b + x·Wᵀ
+        else Kernels.MatMul(x, transposedWeight, y, rows, inSize, outSize, accumulate: !biasInActivation);                                                  // the same, Wᵀ stored
+        if (biasInActivation) FastTanh.BiasInPlace(y[..(rows * outSize)], bias);
+        else if (activated) _activate(y[..(rows * outSize)]);
     }
 }
