@@ -30,6 +30,9 @@ public static partial class Kernels
     /// </summary>
     internal static bool ReadAInPlace = true;
 
+    /// <summary>Whether a product of a few rows with B as stored takes <see cref="FewRows"/> (the tests turn it off to compare).</summary>
+    internal static bool FewRowsEnabled = true;
+
     /// <summary>
     /// The most threads a large matrix multiply (<see cref="MatMul(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/>) may use (default: the processor count; 1 keeps every product on the
     /// calling thread). Results do not depend on it: each element of C is computed by one thread in a fixed order.
@@ -104,6 +107,11 @@ public static partial class Kernels
 
         fixed (float* pa = a, pb = b, pc = c)
         {
+            if (m <= FewRowsLimit && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit && path == MatMulPath.Vector512 && FewRowsEnabled)
+            {
+                FewRows(pa, pb, pc, m, k, n, accumulate);
+                return;
+            }
             var g = new Gemm(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate);
             switch (path)
             {

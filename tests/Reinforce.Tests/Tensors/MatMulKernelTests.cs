@@ -160,6 +160,42 @@ public class MatMulKernelTests
     }
 
     [Fact]
+    public void A_few_rows_give_the_same_bits_as_the_tiled_kernels()
+    {
+        // Up to 8 rows with B as stored (a rollout's step) skip the tiles; every element must be the same sum in the same
+        // order as the tiled micro-kernel and the narrower ones give. Depths cross KC (256); widths cross 16 and 32.
+        if (!Kernels.IsSupported(Kernels.MatMulPath.Vector512)) return;
+        var rng = new Rng(29);
+        for (int m = 1; m <= Kernels.FewRowsLimit; m++)
+        {
+            foreach (var (k, n) in new[] { (1, 1), (4, 64), (64, 64), (64, 2), (7, 33), (300, 47), (513, 16), (32, 100) })
+            {
+                var a = MatMulReference.Random(rng, m * k);
+                var b = MatMulReference.Random(rng, k * n);
+                var c0 = MatMulReference.Random(rng, m * n);
+                bool accumulate = (m + k) % 2 == 0;
+                var few = (float[])c0.Clone();
+                var tiled = (float[])c0.Clone();
+                var narrower = (float[])c0.Clone();
+                Kernels.MatMul(a, b, few, m, k, n, false, false, accumulate, 1, Kernels.MatMulPath.Vector512);
+                try
+                {
+                    Kernels.FewRowsEnabled = false;
+                    Kernels.MatMul(a, b, tiled, m, k, n, false, false, accumulate, 1, Kernels.MatMulPath.Vector512);
+                }
+                finally
+                {
+                    Kernels.FewRowsEnabled = true;
+                }
+                Kernels.MatMul(a, b, narrower, m, k, n, false, false, accumulate, 1, Kernels.MatMulPath.Scalar);
+                MatMulReference.AssertProduct(a, b, accumulate ? c0 : null, few, m, k, n, false, false, $"few rows {m}x{k}x{n}");
+                Assert.Equal(tiled.Select(BitConverter.SingleToInt32Bits), few.Select(BitConverter.SingleToInt32Bits));
+                Assert.Equal(narrower.Select(BitConverter.SingleToInt32Bits), few.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
+    [Fact]
     public void Zero_depth_clears_or_keeps_the_output()
     {
         var c = new float[] { 1, 2, 3, 4, 5, 6 };
