@@ -10,7 +10,8 @@ namespace Reinforce.Tests.Algorithms;
 /// <summary>
 /// The fused operations of the PPO training step against the chains of operations they replace: PPO's whole loss
 /// (PpoObjective) to the bit, loss and gradients; the categorical entropy from log-probabilities to the bit, values and
-/// gradients, with and without masks; the bias-gradient column sums to the bit.
+/// gradients, with and without masks; the bias-gradient column sums to the bit; and PPO's loss straight from a
+/// categorical policy's logits (PpoObjective.CategoricalLoss) against the distribution's operations and the loss.
 /// </summary>
 public class FusedLossTests
 {
