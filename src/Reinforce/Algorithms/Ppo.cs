@@ -28,6 +28,7 @@ public sealed class Ppo : OnPolicyAgent
     private int _localCopyCount;
     private float[] _ratio = [], _logRatio = [];
     private readonly PpoObjective.Workspace _categorical = new();
+    private readonly TensorArena _stepArena = new();   // the minibatch step's short-lived buffers (see Update)
     private int[] _actionIndices = [];
 
     /// <inheritdoc/>
@@ -120,6 +121,9 @@ public sealed class Ppo : OnPolicyAgent
                 // The value loss is the larger of the plain and the clipped error with clip_range_vf (the new prediction
                 // kept within ±ε_vf of the rollout's), as OpenAI Baselines and CleanRL do.
                 // r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t) comes back per sample, for the KL and the clip fraction.
+                // One process, shuffled transitions: the step's tensors (activations, their gradients, the loss) take their
+                // buffers from an arena and give them back after the optimizer step, so every minibatch reuses the same memory.
+                using var arenaScope = parallel || _sequences is not null ? default : _stepArena.Activate();
                 if (_ratio.Length < batch.Size) (_ratio, _logRatio) = (new float[batch.Size], new float[batch.Size]);
                 var ratio = _ratio.AsSpan(0, batch.Size);
                 var logRatio = _logRatio.AsSpan(0, batch.Size);
@@ -160,10 +164,12 @@ public sealed class Ppo : OnPolicyAgent
                 if (o.TargetKl is float targetKl && approxKl > 1.5 * targetKl)
                 {
                     stop = true;
+                    _stepArena.Recycle();
                     break;
                 }
 
                 gradNormSum += GradientStep(loss);
+                _stepArena.Recycle();
 
                 policyLossSum += parts.PolicyLoss;
                 valueLossSum += parts.ValueLoss;
