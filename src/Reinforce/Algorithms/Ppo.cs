@@ -123,7 +123,7 @@ public sealed class Ppo : OnPolicyAgent
                 // r_t(θ) = π_θ(a_t|s_t) / π_θold(a_t|s_t) comes back per sample, for the KL and the clip fraction.
                 // One process, shuffled transitions: the step's tensors (activations, their gradients, the loss) take their
                 // buffers from an arena and give them back after the optimizer step, so every minibatch reuses the same memory.
-                using var arenaScope = parallel || _sequences is not null ? default : _stepArena.Activate();
+                using TensorArena.Scope? arenaScope = parallel || _sequences is not null ? null : _stepArena.Activate();
                 if (_ratio.Length < batch.Size) (_ratio, _logRatio) = (new float[batch.Size], new float[batch.Size]);
                 var ratio = _ratio.AsSpan(0, batch.Size);
                 var logRatio = _logRatio.AsSpan(0, batch.Size);

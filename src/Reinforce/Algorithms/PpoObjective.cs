@@ -34,7 +34,7 @@ internal static class PpoObjective
         int n = logProb.Size;
         if (entropy.Size != n || values.Size != n || batch.Size != n || ratio.Length != n || logRatio.Length != n)
             throw new ArgumentException($"PpoObjective: {n} log-probabilities, {entropy.Size} entropies, {values.Size} values, a minibatch of {batch.Size} and {ratio.Length} ratio slots must agree.");
-        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, ratio.Length);
+        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, new float[n]);
         var y = Tensor.Scalar(terms.Forward(logProb.Data, entropy.Data, values.Data, ratio, logRatio, out parts));
         // Without an entropy bonus (c₂ = 0, the common case) the entropy is reported but takes no part in the gradient:
         // it is left out of the recorded inputs, so the backward pass never visits its operation (its contribution
@@ -53,7 +53,7 @@ internal static class PpoObjective
     public sealed class Workspace
     {
         internal float[] LogProbs = [], Probs = [], Scratch = [], GradLogProbs = [], Gp = [];
-        internal float[] TakenLogProb = [], Entropy = [], GradTaken = [], GradEntropy = [], GradSum = [];
+        internal float[] TakenLogProb = [], Entropy = [], GradTaken = [], GradEntropy = [], GradSum = [], Ratio = [];
         internal int[] Actions = [];
 
         internal void Ensure(int rows, int c)
@@ -65,6 +65,7 @@ internal static class PpoObjective
                 GradTaken = new float[rows];
                 GradEntropy = new float[rows];
                 GradSum = new float[rows];
+                Ratio = new float[rows];
                 Actions = new int[rows];
             }
             if (LogProbs.Length != rows * c)
@@ -108,7 +109,7 @@ internal static class PpoObjective
         for (int r = 0; r < n; r++) ws.TakenLogProb[r] = logp[r * c + actions[r]];
         DistributionOps.EntropyRows(logp, ws.Probs, ws.Scratch, ws.Entropy, c);
 
-        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n);
+        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, ws.Ratio);
         var y = Tensor.Scalar(terms.Forward(ws.TakenLogProb, ws.Entropy, values.Data, ratio, logRatio, out parts));
         return Graph.Record(y, "PpoCategoricalObjective", [logits, values], () =>
         {
@@ -132,12 +133,15 @@ internal static class PpoObjective
         });
     }
 
-    /// <summary>The loss's terms for one minibatch: its forward pass, and each input's gradient from the loss's.</summary>
-    private sealed class Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n)
+    /// <summary>
+    /// The loss's terms for one minibatch: its forward pass, and each input's gradient from the loss's. The forward pass
+    /// keeps r per sample in <c>savedRatio</c> (n long) for the policy gradient.
+    /// </summary>
+    private sealed class Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n, float[] savedRatio)
     {
         private readonly float[] _advantages = batch.Advantages.Data, _returns = batch.Returns.Data, _oldValues = batch.OldValues.Data;
         private readonly float _lo = 1f - epsilon, _hi = 1f + epsilon;
-        private float[] _ratio = [];
+        private readonly float[] _ratio = savedRatio;
 
         /// <summary>The loss; r and log r per sample into <paramref name="ratio"/> and <paramref name="logRatio"/>.</summary>
         public float Forward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, ReadOnlySpan<float> values,
@@ -179,7 +183,7 @@ internal static class PpoObjective
             float total = policyLoss + entropyCoef * entropyLoss + valueCoef * valueLoss;
             if (share != 1f) total *= share;
             parts = new Parts(policyLoss, valueLoss, entropyMean);
-            _ratio = ratio.ToArray();
+            ratio[..n].CopyTo(_ratio);
             return total;
         }
 

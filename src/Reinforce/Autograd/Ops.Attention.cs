@@ -51,7 +51,7 @@ public static partial class Ops
 
         var qkv = TensorArena.AllocateUninitialized(rows * c3);   // the product overwrites it
         Kernels.MatMul(x.Data, attnWeight.Data, qkv, rows, c, c3);
-        AddRowVector(qkv, attnBias.Data, rows, c3);
+        Kernels.AddRowToRows(attnBias.Data, qkv, rows);
 
         // Per head, contiguous blocks of q [T, hd]; keys and values [total, hd] either in the cache (laid out
         // [B, heads, capacity, hd], so one head's keys are contiguous) or, without one, in blocks like q's.
@@ -79,7 +79,7 @@ public static partial class Ops
 
         var y = Tensor.Uninitialized(x.Shape);
         Kernels.MatMul(merged, projWeight.Data, y.Data, rows, c, c);
-        AddRowVector(y.Data, projBias.Data, rows, c);
+        Kernels.AddRowToRows(projBias.Data, y.Data, rows);
         if (!wantsGrad) return y;
 
         return Graph.Record(y, "CausalSelfAttention", inputs, () =>
@@ -221,13 +221,4 @@ public static partial class Ops
         {
             for (int i = from; i < to; i++) body(i);
         }, minimumWork: ParallelAttentionWork);
-
-    private static void AddRowVector(Span<float> matrix, ReadOnlySpan<float> row, int rows, int cols)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            var dst = matrix.Slice(r * cols, cols);
-            TensorPrimitives.Add(dst, row, dst);
-        }
-    }
 }

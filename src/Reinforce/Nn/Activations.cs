@@ -31,6 +31,12 @@ public delegate void ActivationKernel(Span<float> z);
 /// <summary>dz = g ⊙ f′, written from the activation's output y = f(z) (the compiled path's derivative).</summary>
 public delegate void ActivationDerivative(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz);
 
+/// <summary>z ← f(z + b) for rows of b's length in one pass, or false when this shape has no fused form (nothing done).</summary>
+internal delegate bool ActivationBiasKernel(Span<float> z, ReadOnlySpan<float> bias);
+
+/// <summary>The derivative and columnSums += Σ_rows dz in one pass, or false when this shape has no fused form (nothing done).</summary>
+internal delegate bool ActivationDerivativeWithColumnSums(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> columnSums, int cols);
+
 /// <summary>
 /// Everything the library knows about one activation, in one place: its configuration names, its differentiable
 /// operation (used by <see cref="ActivationLayer"/> and the autograd path), its span kernel and derivative (used by the
@@ -40,8 +46,11 @@ public delegate void ActivationDerivative(ReadOnlySpan<float> y, ReadOnlySpan<fl
 public sealed class ActivationFunction
 {
     internal ActivationFunction(Activation kind, string[] names, Func<Tensor, Tensor> operation, ActivationKernel? kernel,
-        ActivationDerivative? derivative, string? onnxOperator, float? onnxAlpha = null, float gain = 1f)
+        ActivationDerivative? derivative, string? onnxOperator, float? onnxAlpha = null, float gain = 1f,
+        ActivationBiasKernel? biasKernel = null, ActivationDerivativeWithColumnSums? derivativeWithColumnSums = null)
     {
+        _biasKernel = biasKernel;
+        _derivativeWithColumnSums = derivativeWithColumnSums;
         Kind = kind;
         Names = names;
         Operation = operation;
@@ -73,6 +82,33 @@ public sealed class ActivationFunction
     /// <summary>Whether <see cref="FusedMlp"/> (and so the policy networks) can use this activation.</summary>
     public bool IsCompilable => Kernel is not null && Derivative is not null;
 
+    private readonly ActivationBiasKernel? _biasKernel;
+    private readonly ActivationDerivativeWithColumnSums? _derivativeWithColumnSums;
+
+    /// <summary>
+    /// z ← f(z + b) for <paramref name="rows"/> rows of b's length (a layer's product, its bias and activation): one pass
+    /// where the activation has a fused form for this width, else the bias added and <see cref="Kernel"/> run. The same
+    /// bits either way. For compilable activations only.
+    /// </summary>
+    internal void ActivateWithBias(Span<float> z, ReadOnlySpan<float> bias, int rows)
+    {
+        if (_biasKernel?.Invoke(z, bias) == true) return;
+        Kernels.AddRowToRows(bias, z, rows);
+        Kernel!(z);
+    }
+
+    /// <summary>
+    /// dz = g ⊙ f′ from the output y, and <paramref name="biasGradient"/> += Σ_rows dz (rows of <paramref name="cols"/>):
+    /// one pass where the activation has a fused form for this width, else <see cref="Derivative"/> then
+    /// <see cref="Kernels.SumRows"/>. The same bits either way. For compilable activations only.
+    /// </summary>
+    internal void DerivativeWithBiasGradient(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> biasGradient, int cols)
+    {
+        if (_derivativeWithColumnSums?.Invoke(y, g, dz, biasGradient, cols) == true) return;
+        Derivative!(y, g, dz);
+        Kernels.SumRows(dz[..y.Length], biasGradient, cols, accumulate: true);
+    }
+
     /// <summary>The ONNX operator ("" for identity: no node; null: not exportable).</summary>
     public string? OnnxOperator { get; }
 
@@ -91,7 +127,8 @@ public static class Activations
 {
     private static readonly ActivationFunction[] Table =
     [
-        new(Activation.Tanh, ["tanh"], Ops.Tanh, FastTanh.InPlace, FastTanh.Backward, "Tanh", gain: 5f / 3f),
+        new(Activation.Tanh, ["tanh"], Ops.Tanh, FastTanh.InPlace, FastTanh.Backward, "Tanh", gain: 5f / 3f,
+            biasKernel: FastTanh.TryBiasInPlace, derivativeWithColumnSums: FastTanh.TryBackwardWithColumnSums),
         new(Activation.Relu, ["relu"], Ops.Relu,
             z => TensorPrimitives.Max(z, 0f, z),
             (y, g, dz) => { for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : 0f; },

@@ -16,10 +16,8 @@ public sealed class FusedMlp
 {
     private readonly Tensor[] _weights;
     private readonly Tensor[] _biases;
-    private readonly ActivationKernel _activate;
-    private readonly ActivationDerivative _derivative;   // written in terms of the activation's output
+    private readonly ActivationFunction _activation;   // its kernel, and its derivative written from the output
     private readonly bool _activateLast;
-    private readonly bool _isTanh;   // FastTanh: its derivative and the bias gradient are one pass
     private readonly int _maxWidth;
 
     // Forward/backward workspace (reused; sized for the last batch size seen).
@@ -66,9 +64,7 @@ public sealed class FusedMlp
         }
         _weights = [.. weights];
         _biases = [.. biases];
-        _activate = function.Kernel!;
-        _derivative = function.Derivative!;
-        _isTanh = activation == Activation.Tanh;
+        _activation = function;
         _activateLast = activateLast;
         _maxWidth = Math.Max(InputSize, _weights.Max(w => w.Shape[0]));
     }
@@ -301,18 +297,14 @@ public sealed class FusedMlp
             // dz = g ⊙ f'(z), written from the output y = f(z).
             Span<float> dz = (l % 2 == 0 ? _gradA : _gradB).AsSpan(0, rows * outSize);
             bool activated = l < _weights.Length - 1 || _activateLast;
-            bool biasDone = false;
-            if (activated && _isTanh && _biases[l].RequiresGrad)
-            {
-                // tanh's derivative and the bias gradient in one pass (the same bits as the two passes below).
-                FastTanh.BackwardWithColumnSums(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz, _biases[l].GradBuffer(), outSize);
-                biasDone = true;
-            }
-            else if (activated) _derivative(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz);
+            // db += Σ_rows dz in the derivative's pass when there is one (the same bits as summing afterwards).
+            bool biasWithDerivative = activated && _biases[l].RequiresGrad;
+            if (biasWithDerivative) _activation.DerivativeWithBiasGradient(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz, _biases[l].GradBuffer(), outSize);
+            else if (activated) _activation.Derivative!(layerOutput[..(rows * outSize)], g[..(rows * outSize)], dz);
             else g[..(rows * outSize)].CopyTo(dz);
 
             if (_weights[l].RequiresGrad) Kernels.MatMul(dz, layerInput, _weights[l].GradBuffer(), outSize, rows, inSize, transposeA: true, accumulate: true);  // dW += dzᵀ·x
-            if (_biases[l].RequiresGrad && !biasDone) Kernels.SumRows(dz, _biases[l].GradBuffer(), outSize, accumulate: true);                                  // db += Σ_rows dz
+            if (_biases[l].RequiresGrad && !biasWithDerivative) Kernels.SumRows(dz, _biases[l].GradBuffer(), outSize, accumulate: true);                        // db += Σ_rows dz
             if (l > 0)
             {
                 Span<float> gIn = (l % 2 == 0 ? _gradB : _gradA).AsSpan(0, rows * inSize);
@@ -338,14 +330,14 @@ public sealed class FusedMlp
         int outSize = _weights[layer].Shape[0], inSize = _weights[layer].Shape[1];
         var bias = _biases[layer].Data.AsSpan();
         bool activated = layer < _weights.Length - 1 || _activateLast;
-        // With tanh and one block of depth, the product is written alone and the bias added in tanh's pass: b + Σ is then
-        // the same single rounded addition as when the product accumulates onto rows of b (more depth blocks would add
-        // their partial sums to b one after another, so they keep that order).
-        bool biasInActivation = activated && _isTanh && inSize <= Kernels.KC;
-        if (!biasInActivation) Kernels.BroadcastRows(bias, y, rows);
-        if (transposedWeight is null) Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: !biasInActivation);   // y = b + x·Wᵀ
-        else Kernels.MatMul(x, transposedWeight, y, rows, inSize, outSize, accumulate: !biasInActivation);                                                  // the same, Wᵀ stored
-        if (biasInActivation) FastTanh.BiasInPlace(y[..(rows * outSize)], bias);
-        else if (activated) _activate(y[..(rows * outSize)]);
+        // An activated layer of one block of depth writes its product alone and adds the bias in the activation's pass:
+        // b + Σ is then the same single rounded addition as when the product accumulates onto rows of b (more depth
+        // blocks add their partial sums to b one after another, so they keep that order).
+        bool biasWithActivation = activated && inSize <= Kernels.KC;
+        if (!biasWithActivation) Kernels.BroadcastRows(bias, y, rows);
+        if (transposedWeight is null) Kernels.MatMul(x, _weights[layer].Data, y, rows, inSize, outSize, transposeB: true, accumulate: !biasWithActivation);   // y = b + x·Wᵀ
+        else Kernels.MatMul(x, transposedWeight, y, rows, inSize, outSize, accumulate: !biasWithActivation);                                                  // the same, Wᵀ stored
+        if (biasWithActivation) _activation.ActivateWithBias(y[..(rows * outSize)], bias, rows);
+        else if (activated) _activation.Kernel!(y[..(rows * outSize)]);
     }
 }

@@ -56,40 +56,30 @@ internal static class FastTanh
     }
 
     /// <summary>
-    /// z ← tanh(z + b) row by row (b of one row's length): a layer's bias and activation in one pass over its product.
-    /// Each element is the same rounded sum, then the same tanh, as adding the bias and calling <see cref="InPlace"/>.
+    /// z ← tanh(z + b) row by row (b of one row's length), in one pass over a layer's product, for rows of 16, 32, 48 or
+    /// 64 on AVX-512; false (nothing done) otherwise. Each element is the same rounded sum, then the same tanh, as adding
+    /// the bias and calling <see cref="InPlace"/> (<see cref="Nn.ActivationFunction"/> does that when this declines).
     /// </summary>
-    public static void BiasInPlace(Span<float> z, ReadOnlySpan<float> bias)
+    public static bool TryBiasInPlace(Span<float> z, ReadOnlySpan<float> bias)
     {
         int cols = bias.Length;
-        if (cols == 0) return;
-        if (z.Length % cols != 0) throw new ArgumentException($"FastTanh.BiasInPlace: {z.Length} elements are not rows of {cols}.");
-        int rows = z.Length / cols;
-        if (Vector512.IsHardwareAccelerated && cols % 16 == 0 && cols <= 64)
-        {
-            ref float rz = ref MemoryMarshal.GetReference(z);
-            ref float rb = ref MemoryMarshal.GetReference(bias);
-            int blocks = cols / 16;
-            var b0 = V512.LoadUnsafe(ref rb);
-            var b1 = blocks > 1 ? V512.LoadUnsafe(ref rb, 16) : default;
-            var b2 = blocks > 2 ? V512.LoadUnsafe(ref rb, 32) : default;
-            var b3 = blocks > 3 ? V512.LoadUnsafe(ref rb, 48) : default;
-            for (int r = 0; r < rows; r++)
-            {
-                nuint at = (nuint)(r * cols);
-                Tanh512(V512.LoadUnsafe(ref rz, at) + b0).StoreUnsafe(ref rz, at);
-                if (blocks > 1) Tanh512(V512.LoadUnsafe(ref rz, at + 16) + b1).StoreUnsafe(ref rz, at + 16);
-                if (blocks > 2) Tanh512(V512.LoadUnsafe(ref rz, at + 32) + b2).StoreUnsafe(ref rz, at + 32);
-                if (blocks > 3) Tanh512(V512.LoadUnsafe(ref rz, at + 48) + b3).StoreUnsafe(ref rz, at + 48);
-            }
-            return;
-        }
+        if (!Vector512.IsHardwareAccelerated || cols == 0 || cols % 16 != 0 || cols > 64 || z.Length % cols != 0) return false;
+        int rows = z.Length / cols, blocks = cols / 16;
+        ref float rz = ref MemoryMarshal.GetReference(z);
+        ref float rb = ref MemoryMarshal.GetReference(bias);
+        var b0 = V512.LoadUnsafe(ref rb);
+        var b1 = blocks > 1 ? V512.LoadUnsafe(ref rb, 16) : default;
+        var b2 = blocks > 2 ? V512.LoadUnsafe(ref rb, 32) : default;
+        var b3 = blocks > 3 ? V512.LoadUnsafe(ref rb, 48) : default;
         for (int r = 0; r < rows; r++)
         {
-            var row = z.Slice(r * cols, cols);
-            for (int j = 0; j < cols; j++) row[j] += bias[j];
+            nuint at = (nuint)(r * cols);
+            Tanh512(V512.LoadUnsafe(ref rz, at) + b0).StoreUnsafe(ref rz, at);
+            if (blocks > 1) Tanh512(V512.LoadUnsafe(ref rz, at + 16) + b1).StoreUnsafe(ref rz, at + 16);
+            if (blocks > 2) Tanh512(V512.LoadUnsafe(ref rz, at + 32) + b2).StoreUnsafe(ref rz, at + 32);
+            if (blocks > 3) Tanh512(V512.LoadUnsafe(ref rz, at + 48) + b3).StoreUnsafe(ref rz, at + 48);
         }
-        InPlace(z);
+        return true;
     }
 
     /// <summary>The gradient through tanh written from its output: dz = g·(1 − y²).</summary>
@@ -122,17 +112,15 @@ internal static class FastTanh
 
     /// <summary>
     /// <see cref="Backward"/> and, in the same pass, columnSums[j] += Σ_r dz[r, j] over rows of <paramref name="cols"/>
-    /// (a bias gradient): each sum adds the rows in order, as <see cref="Kernels.SumRows"/> does, so the results are the
-    /// same bits as the two passes one after the other, which is what a width other than 16, 32, 48 or 64 gets.
+    /// (a bias gradient), for rows of 16, 32, 48 or 64 on AVX-512; false (nothing done) otherwise. Each sum adds the rows
+    /// in order, as <see cref="Kernels.SumRows"/> does, so the results are the same bits as the two passes one after
+    /// the other (<see cref="Nn.ActivationFunction"/> runs those when this declines).
     /// </summary>
-    public static void BackwardWithColumnSums(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> columnSums, int cols)
+    public static bool TryBackwardWithColumnSums(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> columnSums, int cols)
     {
-        if (!Vector512.IsHardwareAccelerated || cols % 16 != 0 || cols > 64 || y.Length % cols != 0 || g.Length < y.Length || dz.Length < y.Length || columnSums.Length < cols)
-        {
-            Backward(y, g, dz);
-            Kernels.SumRows(dz[..y.Length], columnSums, cols, accumulate: true);
-            return;
-        }
+        if (!Vector512.IsHardwareAccelerated || cols <= 0 || cols % 16 != 0 || cols > 64 || y.Length % cols != 0
+            || g.Length < y.Length || dz.Length < y.Length || columnSums.Length < cols)
+            return false;
         ref float ry = ref MemoryMarshal.GetReference(y);
         ref float rg = ref MemoryMarshal.GetReference(g);
         ref float rz = ref MemoryMarshal.GetReference(dz);
@@ -154,6 +142,7 @@ internal static class FastTanh
         if (blocks > 1) acc1.StoreUnsafe(ref rs, 16);
         if (blocks > 2) acc2.StoreUnsafe(ref rs, 32);
         if (blocks > 3) acc3.StoreUnsafe(ref rs, 48);
+        return true;
     }
 
     /// <summary>dz = g − g·y·y for sixteen elements at <paramref name="at"/>, stored and returned.</summary>

@@ -8,7 +8,7 @@ public static partial class Kernels
     /// <summary>
     /// For each row of length <paramref name="cols"/>: y = (x - max(x)) - log Σ exp(x - max(x)).
     /// Exact and finite for logits of any magnitude: log_softmax([1000, -1000]) = [0, -2000]. y may be x itself.
-    /// Rows of one to three entries (a policy over 2 or 3 actions) take a scalar path with the same bits.
+    /// Rows of one to three entries (a policy over 2 or 3 actions) take a path of their own with the same bits.
     /// </summary>
     public static void LogSoftmaxRows(ReadOnlySpan<float> x, Span<float> y, int cols)
     {
@@ -19,7 +19,7 @@ public static partial class Kernels
 
     /// <summary>
     /// The backward pass of <see cref="LogSoftmaxRows"/> from its output y: gx += g − exp(y)·Σg for each row
-    /// (exp(y) is the softmax). Rows of one to three entries take a scalar path with the same bits.
+    /// (exp(y) is the softmax). Rows of one to three entries take a path of their own with the same bits.
     /// </summary>
     public static void LogSoftmaxBackwardRows(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> gx, int cols)
     {
@@ -79,7 +79,9 @@ public static partial class Kernels
         int rows = x.Length / cols;
         if (rows < 16)
         {
-            // Too few rows for a vector (a rollout samples one row at a time): the same arithmetic one row after another.
+            // Too few rows for a vector (a rollout samples one row at a time): the same arithmetic one row after another,
+            // which costs a rollout of 8 environments × 32 steps about 6 µs less than a block of one row (`ppo-cpu 600`,
+            // interleaved, the two quiet runs of three: medians 61–62 against 67–68 µs).
             for (int offset = 0; offset < x.Length; offset += cols) ShortRow(x.Slice(offset, cols), y.Slice(offset, cols));
             return;
         }

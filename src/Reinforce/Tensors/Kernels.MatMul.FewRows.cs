@@ -12,7 +12,7 @@ public static partial class Kernels
     internal const int FewRowsLimit = 7;
 
     /// <summary>
-    /// The largest B (elements) <see cref="FewRows"/> takes: it reads B once per pair of rows, so B should stay in the
+    /// The largest B (elements) <see cref="FewRows"/> takes: it reads B once per four rows (and once per row past the last four), so B should stay in the
     /// core's L2 (a policy layer's Wᵀ does; a language model's projections go through the tiled kernels).
     /// </summary>
     internal const long FewRowsBLimit = 1 << 16;
@@ -62,26 +62,7 @@ public static partial class Kernels
                     Store(c0 + 2 * n, c20, overwrite); Store(c0 + 2 * n + 16, c21, overwrite);
                     Store(c0 + 3 * n, c30, overwrite); Store(c0 + 3 * n + 16, c31, overwrite);
                 }
-                for (; r + 2 <= m; r += 2)
-                {
-                    float* a0 = a + (nint)r * k + pc, a1 = a0 + k;
-                    float* bp = b + (nint)pc * n + j;
-                    var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
-                    var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
-                    for (int p = 0; p < kc; p++, bp += n)
-                    {
-                        var b0 = Vector512.Load(bp);
-                        var b1 = Vector512.Load(bp + 16);
-                        var x0 = Vector512.Create(a0[p]);
-                        var x1 = Vector512.Create(a1[p]);
-                        c00 = Vector512.FusedMultiplyAdd(x0, b0, c00); c01 = Vector512.FusedMultiplyAdd(x0, b1, c01);
-                        c10 = Vector512.FusedMultiplyAdd(x1, b0, c10); c11 = Vector512.FusedMultiplyAdd(x1, b1, c11);
-                    }
-                    float* c0 = c + (nint)r * n + j;
-                    Store(c0, c00, overwrite); Store(c0 + 16, c01, overwrite);
-                    Store(c0 + n, c10, overwrite); Store(c0 + n + 16, c11, overwrite);
-                }
-                if (r < m)
+                for (; r < m; r++)
                 {
                     float* a0 = a + (nint)r * k + pc;
                     float* bp = b + (nint)pc * n + j;

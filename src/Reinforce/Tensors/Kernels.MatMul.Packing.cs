@@ -21,24 +21,14 @@ public static partial class Kernels
             if (g.TransposeA)
             {
                 // A is stored [K, M]: the mr elements of one p are adjacent. A ragged panel (the few rows of a policy
-                // head's weight gradient) is cleared whole first and gets its rows element by element, without a call per p.
+                // head's weight gradient; full panels are read in place) is cleared whole first, then gets its rows
+                // element by element, without a call per p.
                 float* src = g.A + (nint)pc * g.M + ic + r0;
-                if (rows == 8 && mr == 8 && Vector256.IsHardwareAccelerated)
+                if (rows < mr) new Span<float>(dst, kc * mr).Clear();
+                for (int p = 0; p < kc; p++, src += g.M)
                 {
-                    for (int p = 0; p < kc; p++, src += g.M) Vector256.Store(Vector256.Load(src), dst + (nint)p * mr);
-                }
-                else if (rows == mr)
-                {
-                    for (int p = 0; p < kc; p++, src += g.M) Copy(src, dst + (nint)p * mr, rows);
-                }
-                else
-                {
-                    new Span<float>(dst, kc * mr).Clear();
-                    for (int p = 0; p < kc; p++, src += g.M)
-                    {
-                        float* d = dst + (nint)p * mr;
-                        for (int r = 0; r < rows; r++) d[r] = src[r];
-                    }
+                    float* d = dst + (nint)p * mr;
+                    for (int r = 0; r < rows; r++) d[r] = src[r];
                 }
             }
             else if (rows == 8 && mr == 8 && Avx.IsSupported)

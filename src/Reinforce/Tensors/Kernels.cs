@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -55,5 +56,21 @@ public static partial class Kernels
             return;
         }
         for (int r = 0; r < rows; r++) row.CopyTo(matrix.Slice(r * cols, cols));
+    }
+
+    /// <summary>
+    /// Adds <paramref name="row"/> to each of <paramref name="rows"/> consecutive rows of <paramref name="matrix"/> (a bias
+    /// added to a product already written): matrix[r, j] = matrix[r, j] + row[j].
+    /// </summary>
+    public static void AddRowToRows(ReadOnlySpan<float> row, Span<float> matrix, int rows)
+    {
+        int cols = row.Length;
+        if (matrix.Length < (long)rows * cols)
+            throw new ArgumentException($"AddRowToRows: {rows} rows of {cols} need {(long)rows * cols} elements, the matrix has {matrix.Length}.");
+        for (int r = 0; r < rows; r++)
+        {
+            var dst = matrix.Slice(r * cols, cols);
+            TensorPrimitives.Add(dst, row, dst);
+        }
     }
 }
