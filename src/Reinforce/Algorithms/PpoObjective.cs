@@ -34,18 +34,19 @@ internal static class PpoObjective
         int n = logProb.Size;
         if (entropy.Size != n || values.Size != n || batch.Size != n || ratio.Length != n || logRatio.Length != n)
             throw new ArgumentException($"PpoObjective: {n} log-probabilities, {entropy.Size} entropies, {values.Size} values, a minibatch of {batch.Size} and {ratio.Length} ratio slots must agree.");
-        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, new float[n]);
-        var y = Tensor.Scalar(terms.Forward(logProb.Data, entropy.Data, values.Data, ratio, logRatio, out parts));
+        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, TensorArena.Allocate(n));
+        var y = Tensor.Uninitialized([]);
+        y.Data[0] = terms.Forward(logProb.Data, entropy.Data, values.Data, ratio, logRatio, out parts);
         // Without an entropy bonus (c₂ = 0, the common case) the entropy is reported but takes no part in the gradient:
         // it is left out of the recorded inputs, so the backward pass never visits its operation (its contribution
         // would be zeros, which change no gradient).
-        Tensor[] inputs = entropyCoef == 0f ? [logProb, values] : [logProb, entropy, values];
-        return Graph.Record(y, "PpoObjective", inputs, () =>
+        ReadOnlySpan<Tensor> inputs = entropyCoef == 0f ? [logProb, values] : [logProb, entropy, values];
+        return Graph.Record(y, "PpoObjective", inputs, (Terms: terms, LogProb: logProb, Entropy: entropy, Values: values, Y: y), static s =>
         {
-            float g = y.Grad!.Data[0];
-            if (logProb.RequiresGrad) terms.PolicyGradient(g, logProb.GradBuffer());
-            if (entropyCoef != 0f && entropy.RequiresGrad) terms.EntropyGradient(g, entropy.GradBuffer());
-            if (values.RequiresGrad) terms.ValueGradient(g, values.Data, values.GradBuffer());
+            float g = s.Y.Grad!.Data[0];
+            if (s.LogProb.RequiresGrad) s.Terms.PolicyGradient(g, s.LogProb.GradBuffer());
+            if (s.Terms.EntropyCoef != 0f && s.Entropy.RequiresGrad) s.Terms.EntropyGradient(g, s.Entropy.GradBuffer());
+            if (s.Values.RequiresGrad) s.Terms.ValueGradient(g, s.Values.Data, s.Values.GradBuffer());
         });
     }
 
@@ -110,18 +111,22 @@ internal static class PpoObjective
         DistributionOps.EntropyRows(logp, ws.Probs, ws.Scratch, ws.Entropy, c);
 
         var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, ws.Ratio);
-        var y = Tensor.Scalar(terms.Forward(ws.TakenLogProb, ws.Entropy, values.Data, ratio, logRatio, out parts));
-        return Graph.Record(y, "PpoCategoricalObjective", [logits, values], () =>
+        var y = Tensor.Uninitialized([]);
+        y.Data[0] = terms.Forward(ws.TakenLogProb, ws.Entropy, values.Data, ratio, logRatio, out parts);
+        return Graph.Record(y, "PpoCategoricalObjective", [logits, values], (Terms: terms, Logits: logits, Values: values, Workspace: ws, Y: y, Classes: c), static s =>
         {
-            float g = y.Grad!.Data[0];
+            var (terms, logits, values, ws, c) = (s.Terms, s.Logits, s.Values, s.Workspace, s.Classes);
+            int n = terms.Count;
+            float g = s.Y.Grad!.Data[0];
             if (values.RequiresGrad) terms.ValueGradient(g, values.Data, values.GradBuffer());
             if (!logits.RequiresGrad) return;
             // The loss's gradient for the taken log-probabilities and the entropies, each into zeros (as fresh gradients).
+            var logp = ws.LogProbs;
             var gLogp = ws.GradLogProbs;
             Array.Clear(gLogp);
             Array.Clear(ws.GradTaken);
             terms.PolicyGradient(g, ws.GradTaken);
-            if (entropyCoef != 0f)
+            if (terms.EntropyCoef != 0f)
             {
                 Array.Clear(ws.GradEntropy);
                 terms.EntropyGradient(g, ws.GradEntropy);
@@ -137,11 +142,17 @@ internal static class PpoObjective
     /// The loss's terms for one minibatch: its forward pass, and each input's gradient from the loss's. The forward pass
     /// keeps r per sample in <c>savedRatio</c> (n long) for the policy gradient.
     /// </summary>
-    private sealed class Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n, float[] savedRatio)
+    private readonly struct Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n, float[] savedRatio)
     {
         private readonly float[] _advantages = batch.Advantages.Data, _returns = batch.Returns.Data, _oldValues = batch.OldValues.Data;
         private readonly float _lo = 1f - epsilon, _hi = 1f + epsilon;
         private readonly float[] _ratio = savedRatio;
+
+        /// <summary>The minibatch's size.</summary>
+        public int Count => n;
+
+        /// <summary>c₂, the entropy bonus's coefficient.</summary>
+        public float EntropyCoef => entropyCoef;
 
         /// <summary>The loss; r and log r per sample into <paramref name="ratio"/> and <paramref name="logRatio"/>.</summary>
         public float Forward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, ReadOnlySpan<float> values,

@@ -3,11 +3,96 @@ using Reinforce.Tensors;
 namespace Reinforce.Autograd;
 
 /// <summary>One recorded operation: the tensors it read and how to send its output's gradient back to them.</summary>
-internal sealed class Node(string operation, Tensor[] inputs, Action backward)
+internal abstract class Node
 {
-    public string Operation { get; } = operation;
-    public Tensor[] Inputs { get; } = inputs;
-    public Action Backward { get; } = backward;
+    private Tensor[] _inputs = [];
+    private int _inputCount;
+
+    /// <summary>The operation's name (for messages and debugging).</summary>
+    public abstract string Operation { get; }
+
+    /// <summary>The tensors the operation read, in order.</summary>
+    public ReadOnlySpan<Tensor> Inputs => _inputs.AsSpan(0, _inputCount);
+
+    /// <summary>Sends the output's gradient back to the inputs that require one.</summary>
+    public abstract void Backward();
+
+    /// <summary>Keeps <paramref name="inputs"/> as the inputs (the array itself, not a copy).</summary>
+    protected void SetInputs(Tensor[] inputs) => (_inputs, _inputCount) = (inputs, inputs.Length);
+
+    /// <summary>Copies <paramref name="inputs"/> into the node's own array (kept and reused when it is long enough).</summary>
+    protected void CopyInputs(ReadOnlySpan<Tensor> inputs)
+    {
+        if (_inputs.Length < inputs.Length) _inputs = new Tensor[inputs.Length];
+        inputs.CopyTo(_inputs);
+        _inputCount = inputs.Length;
+    }
+
+    /// <summary>Drops the references to the inputs (the array is kept for reuse).</summary>
+    protected void ForgetInputs()
+    {
+        Array.Clear(_inputs, 0, _inputCount);
+        _inputCount = 0;
+    }
+}
+
+/// <summary>
+/// The general form of a recorded operation: its backward is a closure written beside the forward (micrograd's shape),
+/// capturing whatever it needs. Each recording allocates the closure, its delegate, the inputs' array and the node.
+/// </summary>
+internal sealed class ClosureNode : Node
+{
+    private readonly Action _backward;
+
+    public ClosureNode(string operation, Tensor[] inputs, Action backward)
+    {
+        Operation = operation;
+        SetInputs(inputs);
+        _backward = backward;
+    }
+
+    /// <inheritdoc/>
+    public override string Operation { get; }
+
+    /// <inheritdoc/>
+    public override void Backward() => _backward();
+}
+
+/// <summary>
+/// The allocation-free form of a recorded operation, for the hot ones (a training step's every operation): its backward is
+/// a static function of a state value (the tensors and numbers the closure would have captured), so recording creates no
+/// closure and no delegate, and the node itself, with its inputs' array, is lent by the step's arena (see
+/// <see cref="TensorArena.Lend{T}"/>) and used again in the next step.
+/// </summary>
+internal sealed class Node<TState> : Node, IArenaObject<Node<TState>>
+{
+    private string _operation = "";
+    private TState _state = default!;
+    private Action<TState>? _backward;
+
+    /// <inheritdoc/>
+    public override string Operation => _operation;
+
+    /// <summary>Records the operation: its name, inputs (copied), state and backward function.</summary>
+    public void Set(string operation, ReadOnlySpan<Tensor> inputs, TState state, Action<TState> backward)
+    {
+        _operation = operation;
+        CopyInputs(inputs);
+        _state = state;
+        _backward = backward;
+    }
+
+    /// <inheritdoc/>
+    public override void Backward() => _backward!(_state);
+
+    static Node<TState> IArenaObject<Node<TState>>.Create() => new();
+
+    void IArenaObject.Recycled()
+    {
+        ForgetInputs();
+        _state = default!;
+        _backward = null;
+    }
 }
 
 /// <summary>
@@ -48,7 +133,26 @@ public static class Graph
         foreach (var input in inputs) any |= input.RequiresGrad;
         if (!any) return output;
         output.RequiresGrad = true;
-        output.Creator = new Node(operation, inputs, backward);
+        output.Creator = new ClosureNode(operation, inputs, backward);
+        return output;
+    }
+
+    /// <summary>
+    /// <see cref="Record(Tensor, string, Tensor[], Action)"/> without allocating: <paramref name="backward"/> is a static
+    /// lambda (it captures nothing; the compiler keeps one delegate) that receives <paramref name="state"/>, the values it
+    /// needs, and <paramref name="inputs"/> are copied into the node, which the active arena lends (see <see cref="Node{TState}"/>).
+    /// For the operations of a training step that runs in an arena; the backward is written beside the forward all the same.
+    /// </summary>
+    internal static Tensor Record<TState>(Tensor output, string operation, ReadOnlySpan<Tensor> inputs, TState state, Action<TState> backward)
+    {
+        if (t_noGradDepth != 0) return output;
+        bool any = false;
+        foreach (var input in inputs) any |= input.RequiresGrad;
+        if (!any) return output;
+        var node = TensorArena.Lend<Node<TState>>() ?? new Node<TState>();
+        node.Set(operation, inputs, state, backward);
+        output.RequiresGrad = true;
+        output.Creator = node;
         return output;
     }
 

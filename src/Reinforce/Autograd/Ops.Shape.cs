@@ -6,24 +6,24 @@ namespace Reinforce.Autograd;
 public static partial class Ops
 {
     /// <summary>The same elements with a new shape (one dimension may be -1 and is inferred). The data is shared.</summary>
-    public static Tensor Reshape(Tensor x, params int[] shape)
+    public static Tensor Reshape(Tensor x, params ReadOnlySpan<int> shape)
     {
         ArgumentNullException.ThrowIfNull(x);
-        ArgumentNullException.ThrowIfNull(shape);
-        shape = (int[])shape.Clone();
-        int infer = Array.IndexOf(shape, -1);
+        Span<int> resolved = shape.Length <= 8 ? stackalloc int[shape.Length] : new int[shape.Length];
+        shape.CopyTo(resolved);
+        int infer = resolved.IndexOf(-1);
         if (infer >= 0)
         {
             long known = 1;
-            for (int i = 0; i < shape.Length; i++) if (i != infer) known *= shape[i];
+            for (int i = 0; i < resolved.Length; i++) if (i != infer) known *= resolved[i];
             if (known == 0 || x.Size % known != 0)
-                throw new ArgumentException($"Reshape: cannot infer -1 in {Tensor.ShapeString(shape)} for {x.Size} elements of shape {Tensor.ShapeString(x.Shape)}.");
-            shape[infer] = (int)(x.Size / known);
+                throw new ArgumentException($"Reshape: cannot infer -1 in {Tensor.ShapeString(resolved.ToArray())} for {x.Size} elements of shape {Tensor.ShapeString(x.Shape)}.");
+            resolved[infer] = (int)(x.Size / known);
         }
-        if (Tensor.ShapeSize(shape) != x.Size)
-            throw new ArgumentException($"Reshape: shape {Tensor.ShapeString(x.Shape)} ({x.Size} elements) cannot become {Tensor.ShapeString(shape)}.");
-        var y = new Tensor(x.Data, shape);
-        return Graph.Record(y, "Reshape", x, () => x.AccumulateGrad(y.Grad!.Data));
+        if (Tensor.SizeOf(resolved) != x.Size)
+            throw new ArgumentException($"Reshape: shape {Tensor.ShapeString(x.Shape)} ({x.Size} elements) cannot become {Tensor.ShapeString(resolved.ToArray())}.");
+        var y = Tensor.Wrap(x.Data, resolved);
+        return Graph.Record(y, "Reshape", [x], (X: x, Y: y), static s => s.X.AccumulateGrad(s.Y.Grad!.Data));
     }
 
     /// <summary>Rows of a matrix (or of [N, ...] viewed as N rows) picked by index: y[i] = x[rows[i]].</summary>

@@ -67,7 +67,12 @@ public sealed class FusedMlp
         _activation = function;
         _activateLast = activateLast;
         _maxWidth = Math.Max(InputSize, _weights.Max(w => w.Shape[0]));
+        _recordInputs = [null!, .. Inputs(null, this)];
+        MultiplyAddsPerRow = _weights.Sum(w => (long)w.Size);
     }
+
+    // The recorded operation's inputs: the input x (set by each Forward), then every weight and its bias.
+    private readonly Tensor[] _recordInputs;
 
     /// <summary>Inputs per row.</summary>
     public int InputSize => _weights[0].Shape[1];
@@ -76,7 +81,7 @@ public sealed class FusedMlp
     public int OutputSize => _weights[^1].Shape[0];
 
     /// <summary>Multiply-adds of one row's forward pass.</summary>
-    public long MultiplyAddsPerRow => _weights.Sum(w => (long)w.Size);
+    public long MultiplyAddsPerRow { get; }
 
     /// <summary>
     /// Rows × multiply-adds per row below which <see cref="ForwardPair"/> stays on one thread. Handing a pass to another
@@ -147,15 +152,26 @@ public sealed class FusedMlp
         CheckInput(x, "Forward");
         int rows = x.Rows;
         int version = BeginForward(rows);
-        var output = Tensor.Uninitialized([.. x.Shape[..^1], OutputSize]);   // the last layer writes every element
+        Span<int> shape = stackalloc int[Math.Max(x.Rank, 1)];
+        x.Shape.CopyTo(shape);
+        shape[^1] = OutputSize;
+        var output = Tensor.Uninitialized(shape);   // the last layer writes every element
         ForwardInto(x.Data, rows, output.Data);
-        return Graph.Record(output, "FusedMlp", Inputs(x, this), () =>
+        _recordInputs[0] = x;
+        Graph.Record(output, "FusedMlp", _recordInputs, (Net: this, X: x, Output: output, Version: version, Rows: rows), static s =>
         {
-            CheckVersion(version);
-            var gx = x.RequiresGrad ? new float[x.Size] : [];
-            BackwardInto(x.Data, output.Data, output.Grad!.Data, rows, gx);
-            if (x.RequiresGrad) x.AccumulateGrad(gx);
+            s.Net.CheckVersion(s.Version);
+            var x = s.X;
+            var gx = x.RequiresGrad ? TensorArena.Allocate(x.Size) : [];
+            s.Net.BackwardInto(x.Data, s.Output.Data, s.Output.Grad!.Data, s.Rows, gx);
+            if (x.RequiresGrad)
+            {
+                x.AccumulateGrad(gx);
+                TensorArena.Release(gx);
+            }
         });
+        _recordInputs[0] = null!;   // the node holds its own copy
+        return output;
     }
 
     /// <summary>

@@ -32,7 +32,7 @@ public sealed partial class Tensor
     public Tensor Mean() => Ops.Mean(this);
     public Tensor SumLastDim() => Ops.SumLastDim(this);
     public Tensor MeanLastDim() => Ops.MeanLastDim(this);
-    public Tensor Reshape(params int[] shape) => Ops.Reshape(this, shape);
+    public Tensor Reshape(params ReadOnlySpan<int> shape) => Ops.Reshape(this, shape);
     public Tensor Softmax() => Ops.Softmax(this);
     public Tensor LogSoftmax() => Ops.LogSoftmax(this);
     public Tensor GatherLastDim(ReadOnlySpan<int> index) => Ops.GatherLastDim(this, index);

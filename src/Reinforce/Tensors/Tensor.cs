@@ -10,10 +10,10 @@ namespace Reinforce.Tensors;
 /// <see cref="Backward"/> fills <see cref="Grad"/>. Differentiable operations live in
 /// <see cref="Ops"/>; the members here are conveniences that call them.
 /// </summary>
-public sealed partial class Tensor
+public sealed partial class Tensor : IArenaObject<Tensor>
 {
     /// <summary>The elements, row-major; its length is exactly <see cref="Size"/>.</summary>
-    public float[] Data { get; }
+    public float[] Data { get; private set; }
 
     /// <summary>The shape; a scalar has shape [] and one element.</summary>
     public int[] Shape { get; private set; }
@@ -40,6 +40,38 @@ public sealed partial class Tensor
             throw new ArgumentException($"Tensor: data has {data.Length} elements but shape {ShapeString(shape)} needs {size}.", nameof(data));
         Data = data;
         Shape = (int[])shape.Clone();
+    }
+
+    /// <summary>An empty tensor object for an arena to lend (<see cref="Wrap"/> gives it its data and shape).</summary>
+    private Tensor()
+    {
+        Data = [];
+        Shape = [];
+    }
+
+    static Tensor IArenaObject<Tensor>.Create() => new();
+
+    void IArenaObject.Recycled()
+    {
+        Grad = null;
+        Creator = null;
+        RequiresGrad = false;
+    }
+
+    /// <summary>
+    /// <paramref name="data"/> (not copied) with <paramref name="shape"/>, for an operation's output, gradient or view: the
+    /// active arena's tensor object, valid until the arena's recycle as its buffers are, or a new one when no arena is active.
+    /// A lent object keeps its shape array when the shape is the one it last had (shape arrays are never changed in place).
+    /// </summary>
+    internal static Tensor Wrap(float[] data, ReadOnlySpan<int> shape)
+    {
+        int size = CheckedSize(shape);
+        if (size != data.Length)
+            throw new ArgumentException($"Tensor: data has {data.Length} elements but shape {ShapeString(shape.ToArray())} needs {size}.", nameof(data));
+        var tensor = TensorArena.Lend<Tensor>() ?? new Tensor();
+        tensor.Data = data;
+        if (!shape.SequenceEqual(tensor.Shape)) tensor.Shape = shape.ToArray();
+        return tensor;
     }
 
     /// <summary>Number of elements.</summary>
@@ -83,10 +115,10 @@ public sealed partial class Tensor
     // ---------------------------------------------------------------- creation
 
     /// <summary>A tensor of zeros.</summary>
-    public static Tensor Zeros(params int[] shape) => new(TensorArena.Allocate(CheckedSize(shape)), shape);
+    public static Tensor Zeros(params int[] shape) => Wrap(TensorArena.Allocate(CheckedSize(shape)), shape);
 
     /// <summary>A tensor whose contents are unspecified, for an operation that writes every element of its result.</summary>
-    internal static Tensor Uninitialized(params int[] shape) => new(TensorArena.AllocateUninitialized(CheckedSize(shape)), shape);
+    internal static Tensor Uninitialized(params ReadOnlySpan<int> shape) => Wrap(TensorArena.AllocateUninitialized(CheckedSize(shape)), shape);
 
     /// <summary>A tensor of ones.</summary>
     public static Tensor Ones(params int[] shape) => Full(1f, shape);
@@ -206,7 +238,7 @@ public sealed partial class Tensor
     /// takes it back as soon as the tensor's own backward has run); a leaf's (a parameter's) is kept across steps, so it is
     /// never taken from an arena.
     /// </summary>
-    private Tensor NewGrad() => new(Creator is null ? new float[Size] : TensorArena.Allocate(Size), Shape);
+    private Tensor NewGrad() => Creator is null ? new(new float[Size], Shape) : Wrap(TensorArena.Allocate(Size), Shape);
 
     /// <summary>Runs reverse-mode differentiation from this tensor (a scalar, or any tensor with an explicit upstream gradient).</summary>
     public void Backward(Tensor? upstream = null) => Graph.Backward(this, upstream);
@@ -246,10 +278,22 @@ public sealed partial class Tensor
         return n;
     }
 
-    private static int CheckedSize(int[] shape)
+    /// <summary>The number of elements a shape holds (<see cref="ShapeSize(IReadOnlyList{int})"/> for a span).</summary>
+    internal static long SizeOf(ReadOnlySpan<int> shape)
     {
-        long n = ShapeSize(shape);
-        if (n > Array.MaxLength) throw new ArgumentException($"Shape {ShapeString(shape)} holds {n} elements, more than an array can.");
+        long n = 1;
+        for (int i = 0; i < shape.Length; i++)
+        {
+            if (shape[i] < 0) throw new ArgumentException($"Shape {ShapeString(shape.ToArray())} has a negative dimension.");
+            n *= shape[i];
+        }
+        return n;
+    }
+
+    private static int CheckedSize(ReadOnlySpan<int> shape)
+    {
+        long n = SizeOf(shape);
+        if (n > Array.MaxLength) throw new ArgumentException($"Shape {ShapeString(shape.ToArray())} holds {n} elements, more than an array can.");
         return (int)n;
     }
 

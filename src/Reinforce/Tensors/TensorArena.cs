@@ -18,6 +18,13 @@ namespace Reinforce.Tensors;
 /// scratch arrays of a backward function when it returns. So the step's peak is the activations plus the gradients in
 /// flight, as in PyTorch, and a steady-state step takes no new memory from the runtime (no page faults, no garbage).
 /// </para>
+/// <para>
+/// The arena lends the step's small objects too, on the same contract (<see cref="Lend{T}"/>): the <see cref="Tensor"/>
+/// objects of the operations' outputs and gradients, and the graph nodes of the operations recorded in the allocation-free
+/// form (<c>Graph.Record</c> with a state). They go back at <see cref="Recycle"/>, never before, and are lent again in the
+/// order they were lent in the last step, so a step that repeats the last one's operations gets each object back in the
+/// same role (the same shape, the same number of inputs) and allocates nothing at all.
+/// </para>
 /// </remarks>
 internal sealed class TensorArena
 {
@@ -25,6 +32,8 @@ internal sealed class TensorArena
 
     private readonly Dictionary<int, Stack<float[]>> _free = [];
     private readonly HashSet<float[]> _lent = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<Type, Stack<IArenaObject>> _freeObjects = [];
+    private readonly List<IArenaObject> _lentObjects = [];
 
     /// <summary>Bytes of the buffers the arena owns (lent and free).</summary>
     public long Bytes { get; private set; }
@@ -78,7 +87,23 @@ internal sealed class TensorArena
     /// <summary>Whether an arena is active on this thread (tensors created now live only until its next recycle).</summary>
     public static bool IsActive => t_active is not null;
 
-    /// <summary>Takes back every buffer lent since the last call: the tensors made from them must no longer be used.</summary>
+    /// <summary>
+    /// An object of type <typeparamref name="T"/> lent by the thread's active arena until its next <see cref="Recycle"/>
+    /// (one it took back, or a new one); null when no arena is active, and the caller makes its own. Never one that is
+    /// still lent.
+    /// </summary>
+    public static T? Lend<T>() where T : class, IArenaObject<T>
+    {
+        var arena = t_active;
+        if (arena is null) return null;
+        var item = arena._freeObjects.TryGetValue(typeof(T), out var free) && free.Count > 0 ? (T)free.Pop() : T.Create();
+        arena._lentObjects.Add(item);
+        return item;
+    }
+
+    /// <summary>
+    /// Takes back every buffer and object lent since the last call: the tensors made from them must no longer be used.
+    /// </summary>
     public void Recycle()
     {
         foreach (var buffer in _lent)
@@ -87,6 +112,15 @@ internal sealed class TensorArena
             stack.Push(buffer);
         }
         _lent.Clear();
+        // Last lent, first pushed: the next step's first request gets this step's first object back.
+        for (int i = _lentObjects.Count - 1; i >= 0; i--)
+        {
+            var item = _lentObjects[i];
+            item.Recycled();
+            if (!_freeObjects.TryGetValue(item.GetType(), out var stack)) _freeObjects[item.GetType()] = stack = new Stack<IArenaObject>();
+            stack.Push(item);
+        }
+        _lentObjects.Clear();
     }
 
     /// <summary>Makes this arena the thread's active one until the scope is disposed (the previous one is restored then).</summary>
@@ -111,4 +145,18 @@ internal sealed class TensorArena
         /// <summary>Restores the previous arena.</summary>
         public void Dispose() => t_active = previous;
     }
+}
+
+/// <summary>An object a <see cref="TensorArena"/> lends with a step's buffers (a tensor, a recorded operation) and takes back at its recycle.</summary>
+internal interface IArenaObject
+{
+    /// <summary>Drops what the object referred to in the step it served (a gradient, a graph): the arena has taken it back.</summary>
+    void Recycled();
+}
+
+/// <summary>An object type a <see cref="TensorArena"/> can lend (<see cref="TensorArena.Lend{T}"/>).</summary>
+internal interface IArenaObject<TSelf> : IArenaObject where TSelf : class, IArenaObject<TSelf>
+{
+    /// <summary>A new object, when the arena has none of this type to lend again.</summary>
+    static abstract TSelf Create();
 }
