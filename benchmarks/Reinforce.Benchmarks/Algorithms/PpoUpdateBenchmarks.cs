@@ -49,7 +49,7 @@ public class PpoUpdateBenchmarks
 /// <summary>
 /// The same update and rollout timed by this thread's CPU time instead of wall time (<c>ppo-cpu [repeats]</c>): on a
 /// machine shared with other work, wall-clock benchmarks measure the queue for the cores, CPU time measures the work.
-/// Prints the median CPU microseconds per update, per minibatch step and per rollout, and the bytes allocated per update.
+/// Prints the median CPU microseconds per update, per minibatch step and per rollout, and the bytes allocated per update and per rollout.
 /// </summary>
 public static class PpoUpdateCpuTime
 {
@@ -66,7 +66,7 @@ public static class PpoUpdateCpuTime
         for (int i = 0; i < 20 || warm.Elapsed.TotalSeconds < 2; i++) { bench.Update(); bench.Rollout(); }
         var update = new double[repeats];
         var rollout = new double[repeats];
-        long allocated = 0;
+        long allocated = 0, rolloutAllocated = 0;
         for (int i = 0; i < repeats; i++)
         {
             long bytes = GC.GetAllocatedBytesForCurrentThread();
@@ -74,8 +74,10 @@ public static class PpoUpdateCpuTime
             bench.Update();
             double t1 = ThreadCpuMicroseconds();
             allocated += GC.GetAllocatedBytesForCurrentThread() - bytes;
+            bytes = GC.GetAllocatedBytesForCurrentThread();
             bench.Rollout();
             double t2 = ThreadCpuMicroseconds();
+            rolloutAllocated += GC.GetAllocatedBytesForCurrentThread() - bytes;
             update[i] = t1 - t0;
             rollout[i] = t2 - t1;
         }
@@ -85,7 +87,7 @@ public static class PpoUpdateCpuTime
         var c = System.Globalization.CultureInfo.InvariantCulture;
         // The fastest tenth as well: on a shared machine other tenants only ever add time, so it moves less between sittings.
         Console.WriteLine(string.Create(c, $"update  median {update[repeats / 2]:F0} µs CPU ({update[repeats / 2] / 40:F1} µs per minibatch step; fastest tenth {update[repeats / 10]:F0} µs), {allocated / repeats} B allocated per update"));
-        Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / 32:F2} µs per 8-environment step; fastest tenth {rollout[repeats / 10]:F0} µs)"));
+        Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / 32:F2} µs per 8-environment step; fastest tenth {rollout[repeats / 10]:F0} µs), {rolloutAllocated / repeats} B allocated per rollout"));
         // The limit for the same shapes, measured now: the update's matrix products alone, and a rollout's stepping plus
         // its batched forward products (Training/SpeedLimit, as `reinforce bench` prints it).
         var limit = Reinforce.Training.SpeedLimit.Measure(Reinforce.Training.TrainingConfig.Preset("CartPole-v1"));

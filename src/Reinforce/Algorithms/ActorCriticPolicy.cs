@@ -51,6 +51,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     private readonly FusedMlp? _actorHidden;  // gSDE: the actor's hidden layers alone (its latent features)
     private readonly FusedMlp? _actorHead;    // gSDE: the policy head alone
     private readonly FusedMlp? _criticNet;
+    private readonly FrozenNetworks _rolloutNetworks;
     private readonly int[] _branches;
     private readonly int _start;             // Discrete(n, start): the environment's first action value
     private readonly float[] _low = [], _high = [];
@@ -121,6 +122,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
             _actorHead = Fuse(_actor[^1..], activateLast: false);
         }
         _criticNet = withCritic ? Fuse(_critic, activateLast: false) : null;
+        _rolloutNetworks = new FrozenNetworks([.. new[] { _trunkNet, _actorNet, _actorHidden, _actorHead, _criticNet }.Distinct().OfType<FusedMlp>()]);
     }
 
     /// <summary>The settings the network was built with.</summary>
@@ -166,16 +168,17 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     public int LatentSize { get; }
 
     /// <inheritdoc/>
-    protected internal override IDisposable? FreezeForRollout() => new FrozenNetworks([_trunkNet, _actorNet, _actorHidden, _actorHead, _criticNet]);
+    protected internal override IDisposable? FreezeForRollout() => _rolloutNetworks.Freeze();
 
-    /// <summary>The policy's compiled networks frozen for a rollout (<see cref="FusedMlp.Freeze"/>), thawed together.</summary>
-    private sealed class FrozenNetworks : IDisposable
+    /// <summary>The policy's compiled networks, frozen for a rollout (<see cref="FusedMlp.Freeze"/>) and thawed together; one object for every rollout.</summary>
+    private sealed class FrozenNetworks(FusedMlp[] networks) : IDisposable
     {
-        private readonly List<FusedMlp.FrozenScope> _scopes = [];
+        private readonly FusedMlp.FrozenScope[] _scopes = new FusedMlp.FrozenScope[networks.Length];
 
-        public FrozenNetworks(IEnumerable<FusedMlp?> networks)
+        public FrozenNetworks Freeze()
         {
-            foreach (var net in networks.Distinct()) if (net is not null) _scopes.Add(net.Freeze());
+            for (int i = 0; i < networks.Length; i++) _scopes[i] = networks[i].Freeze();
+            return this;
         }
 
         public void Dispose()

@@ -66,7 +66,7 @@ public sealed class Ppo : OnPolicyAgent
         var o = Options;
         Buffer.ComputeGae(o.Gamma, o.GaeLambda);
         float learningRate = LearningRate.Apply(Optimizer, progress);
-        float epsilon = o.ClipRangeSchedule.At(o.ClipRange, progress);
+        float epsilon = ClipRange.At(progress);
 
         double policyLossSum = 0, valueLossSum = 0, entropySum = 0, klSum = 0, clipFractionSum = 0, gradNormSum = 0;
         int minibatches = 0, epochsDone = 0;
@@ -198,6 +198,11 @@ public sealed class Ppo : OnPolicyAgent
         metrics.Set("train/epochs", epochsDone);
         if (Policy.LogStd is not null) metrics.Set("train/std", Math.Exp(Policy.LogStd.Value.Data.Average()));
     }
+
+    /// <summary>ε over training progress (<c>clip_range</c> with <c>clip_range_schedule</c>), made once as <see cref="OnPolicyAgent.LearningRate"/> is.</summary>
+    private Optim.LearningRateSchedule ClipRange => _clipRange ??= Options.ClipRangeSchedule.From(Options.ClipRange);
+
+    private Optim.LearningRateSchedule? _clipRange;
 
     /// <summary>The minibatch of <paramref name="count"/> samples this rank holds (one per size seen, reused).</summary>
     private Minibatch LocalBatch(int count)

@@ -12,11 +12,14 @@ public static class GradientClipping
     public static float GlobalNorm(IEnumerable<Tensor> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        // A list (an optimizer's parameters) by index: a step's clipping allocates no enumerator.
+        var list = parameters as IReadOnlyList<Tensor> ?? parameters.ToArray();
         double sumOfSquares = 0;
-        foreach (var p in parameters)
+        for (int i = 0; i < list.Count; i++)
         {
-            if (p?.Grad is null) continue;
-            sumOfSquares += TensorPrimitives.SumOfSquares(p.Grad.Data);
+            var grad = list[i]?.Grad;
+            if (grad is null) continue;
+            sumOfSquares += TensorPrimitives.SumOfSquares(grad.Data);
         }
         return (float)Math.Sqrt(sumOfSquares);
     }

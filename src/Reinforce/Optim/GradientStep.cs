@@ -69,7 +69,12 @@ public sealed class GradientStep
     /// One step on <paramref name="loss"/>; returns the gradient norm before clipping (of the averaged gradient). A null
     /// loss (a rank that holds none of the batch) contributes zero gradients and still takes part in the average.
     /// </summary>
-    public float Apply(Tensor? loss) => ApplyAfter(loss is null ? null : () => loss.Backward());
+    public float Apply(Tensor? loss)
+    {
+        Optimizer.ZeroGrad();
+        loss?.Backward();
+        return AverageClipAndStep();
+    }
 
     /// <summary>
     /// One step on the gradients <paramref name="accumulateGradients"/> puts into the parameters (after they are zeroed),
@@ -79,6 +84,12 @@ public sealed class GradientStep
     {
         Optimizer.ZeroGrad();
         accumulateGradients?.Invoke();
+        return AverageClipAndStep();
+    }
+
+    /// <summary>The step once the gradients are in: average them over the ranks, clip, step; returns the norm before clipping.</summary>
+    private float AverageClipAndStep()
+    {
         _dataParallel?.AverageGradients();
         float norm = MaxGradNorm is float max
             ? GradientClipping.ClipGlobalNorm(Optimizer, max, ErrorIfNonFinite)

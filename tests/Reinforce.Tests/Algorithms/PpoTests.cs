@@ -77,4 +77,29 @@ public class PpoTests
         for (int i = 0; i < plain.Length; i++) Assert.Equal(plain[i], looseWeights[i], 5);
         Assert.NotEqual(plain, tightWeights);
     }
+
+    [Fact]
+    public void The_presets_update_and_rollout_allocate_nothing_once_warm()
+    {
+        // reinforce train CartPole-v1: one process, the MLP policy's categorical head, shuffled transitions. Each update is
+        // 40 minibatch steps (forward, the fused loss, backward, clipping, Adam), their tensors, gradients and graph nodes
+        // lent by the step's arena; a rollout is 32 batched forward passes of the frozen networks.
+        using var env = Environments.MakeVector("CartPole-v1", 8, seed: 1);
+        using var agent = new Ppo(env, PpoOptions.For("CartPole-v1"));
+        agent.StartEnvironments();
+        var metrics = new TrainingMetrics();
+        for (int i = 0; i < 2; i++)
+        {
+            agent.CollectRollout();
+            agent.RunUpdate(0.5, metrics);
+        }
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        agent.RunUpdate(0.5, metrics);
+        agent.RunUpdate(0.6, metrics);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        before = GC.GetAllocatedBytesForCurrentThread();
+        agent.CollectRollout();
+        agent.CollectRollout();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
 }
