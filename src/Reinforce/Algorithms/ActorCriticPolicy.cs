@@ -251,6 +251,10 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         return new PolicyEvaluation(logProb, entropy, output.Values);
     }
 
+    /// <inheritdoc/>
+    internal override (ActorCriticPolicy Head, Tensor Features)? CategoricalHead(Tensor observations) =>
+        Kind == ActionHeadKind.Categorical && _criticNet is not null ? (this, observations) : null;
+
     /// <summary>
     /// The 0-based indices of <paramref name="discreteActions"/> as the environment gives them (Discrete(n, start)), in
     /// <paramref name="buffer"/> when they need shifting: the columns of a categorical head's logits.

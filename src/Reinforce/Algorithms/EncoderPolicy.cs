@@ -320,6 +320,10 @@ public sealed class EncoderPolicy : TrainablePolicy
     }
 
     /// <inheritdoc/>
+    internal override (ActorCriticPolicy Head, Tensor Features)? CategoricalHead(Tensor observations) =>
+        _memory is null && _head.Kind == ActionHeadKind.Categorical && _head.HasCritic ? (_head, Features(observations)) : null;
+
+    /// <inheritdoc/>
     public override PolicyEvaluation EvaluateActions(Tensor observations, ReadOnlySpan<int> discreteActions, Tensor? continuousActions, ReadOnlySpan<bool> actionMask = default)
     {
         if (_memory is not null)

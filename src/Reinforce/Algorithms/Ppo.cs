@@ -129,12 +129,12 @@ public sealed class Ppo : OnPolicyAgent
                 var logRatio = _logRatio.AsSpan(0, batch.Size);
                 Tensor loss;
                 PpoObjective.Parts parts;
-                if (_sequences is null && batch.ActionMask.IsEmpty && Policy is ActorCriticPolicy { Kind: ActionHeadKind.Categorical } categorical)
+                if (_sequences is null && batch.ActionMask.IsEmpty && Policy.CategoricalHead(batch.Observations) is var (head, features))
                 {
                     // One softmax over the actions, no mask: the loss straight from the logits (the same bits as the
                     // distribution's separate operations, fewer passes and nodes).
-                    var output = categorical.ActorCritic(batch.Observations);
-                    loss = PpoObjective.CategoricalLoss(output.ActorOutput, categorical.ActionIndices(batch.DiscreteActions, ref _actionIndices),
+                    var output = head.ActorCritic(features);
+                    loss = PpoObjective.CategoricalLoss(output.ActorOutput, head.ActionIndices(batch.DiscreteActions, ref _actionIndices),
                         output.Values!, batch, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, parallel ? share : 1f, _categorical,
                         ratio, logRatio, out parts);
                 }

@@ -71,6 +71,43 @@ public class EncoderPolicyTests
         }
     }
 
+    [Fact]
+    public void PPO_reads_the_logits_of_a_feed_forward_categorical_head_straight_and_no_other()
+    {
+        // PPO's one-pass categorical loss takes the head and its features from the policy: the features must be what
+        // EvaluateActions reads (the same log-probabilities and values), and every head that needs more than one softmax
+        // over the logits (recurrent, Gaussian, no critic) must say no.
+        var layout = new ObservationLayout(("image", [3, 10, 10]), ("state", [2]));
+        var policy = Make(layout, new Discrete(4));
+        var rng = new Rng(5);
+        int rows = 6;
+        var obs = Tensor.FromArray(RandomObservations(rng, rows, layout.Size), rows, layout.Size);
+        int[] actions = [0, 3, 1, 2, 2, 0];
+        var (head, features) = policy.CategoricalHead(obs) ?? throw new Xunit.Sdk.XunitException("no fast path for a feed-forward categorical policy");
+        Assert.Equal([rows, policy.FeatureSize], features.Shape);
+        var output = head.ActorCritic(features);
+        var logSoftmax = Ops.LogSoftmax(output.ActorOutput);
+        var evaluation = policy.EvaluateActions(obs, actions, null);
+        for (int r = 0; r < rows; r++)
+        {
+            Assert.Equal(evaluation.LogProb.Data[r], logSoftmax.Data[r * 4 + actions[r]]);
+            Assert.Equal(evaluation.Values!.Data[r], output.Values!.Data[r]);
+        }
+
+        var flat = ObservationLayout.Flat(3);
+        Assert.Null(Make(flat, new Discrete(2), o => o.LstmHiddenSize = 4).CategoricalHead(Tensor.Zeros(2, 3)));
+        Assert.Null(Make(flat, new Box(-1f, 1f, [2])).CategoricalHead(Tensor.Zeros(2, 3)));
+        Assert.Null(new EncoderPolicy(flat, new Discrete(2), new PolicyOptions { HiddenSizes = [8] }, withCritic: false, new Rng(1)).CategoricalHead(Tensor.Zeros(2, 3)));
+
+        var plain = new ActorCriticPolicy(3, new Discrete(2), new PolicyOptions { HiddenSizes = [8] }, withCritic: true, new Rng(1));
+        var x = Tensor.Zeros(2, 3);
+        var (same, input) = plain.CategoricalHead(x)!.Value;
+        Assert.Same(plain, same);
+        Assert.Same(x, input);
+        Assert.Null(new ActorCriticPolicy(3, new Box(-1f, 1f, [2]), new PolicyOptions { HiddenSizes = [8] }, withCritic: true, new Rng(1)).CategoricalHead(x));
+        Assert.Null(new ActorCriticPolicy(3, new Discrete(2), new PolicyOptions { HiddenSizes = [8] }, withCritic: false, new Rng(1)).CategoricalHead(x));
+    }
+
     [Theory]
     [InlineData(RecurrentKind.Lstm)]
     [InlineData(RecurrentKind.Gru)]
