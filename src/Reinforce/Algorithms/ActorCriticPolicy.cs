@@ -253,7 +253,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
 
     /// <inheritdoc/>
     internal override (ActorCriticPolicy Head, Tensor Features)? CategoricalHead(Tensor observations) =>
-        Kind == ActionHeadKind.Categorical && _criticNet is not null ? (this, observations) : null;
+        Kind == ActionHeadKind.Categorical && HasCritic ? (this, observations) : null;
 
     /// <summary>
     /// The 0-based indices of <paramref name="discreteActions"/> as the environment gives them (Discrete(n, start)), in

@@ -157,7 +157,7 @@ public abstract class TrainablePolicy : Module, IPolicy
     /// For a policy whose actions come from one categorical actor-critic head read without memory: that head and the
     /// features it reads for <paramref name="observations"/> (recorded for backpropagation); null for every other head or a
     /// recurrent policy. PPO computes its loss straight from the head's logits then (<see cref="PpoObjective.CategoricalLoss"/>:
-    /// the same bits as the distribution's separate operations, fewer passes, nothing allocated).
+    /// the same bits as the distribution's separate operations, in fewer passes, the loss itself allocating nothing).
     /// </summary>
     internal virtual (ActorCriticPolicy Head, Tensor Features)? CategoricalHead(Tensor observations) => null;
 

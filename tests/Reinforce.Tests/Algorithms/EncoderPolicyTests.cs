@@ -72,11 +72,11 @@ public class EncoderPolicyTests
     }
 
     [Fact]
-    public void PPO_reads_the_logits_of_a_feed_forward_categorical_head_straight_and_no_other()
+    public void A_feed_forward_categorical_policy_hands_PPO_its_head_and_features_and_no_other_policy_does()
     {
         // PPO's one-pass categorical loss takes the head and its features from the policy: the features must be what
-        // EvaluateActions reads (the same log-probabilities and values), and every head that needs more than one softmax
-        // over the logits (recurrent, Gaussian, no critic) must say no.
+        // EvaluateActions reads (the same log-probabilities and values, bit for bit), and a policy the loss cannot serve
+        // (recurrent: its features depend on the sequence; Gaussian; no critic to give values) must say no.
         var layout = new ObservationLayout(("image", [3, 10, 10]), ("state", [2]));
         var policy = Make(layout, new Discrete(4));
         var rng = new Rng(5);
