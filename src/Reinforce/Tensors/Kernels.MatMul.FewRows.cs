@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Reinforce.Tensors;
 
@@ -7,7 +8,8 @@ public static partial class Kernels
 {
     /// <summary>
     /// The most rows of A that <see cref="FewRows"/> takes (a batched step of a handful of environments): fewer than a
-    /// micro-kernel tile's 8, whose padding rows would otherwise be computed and thrown away.
+    /// micro-kernel tile's 8, whose padding rows would otherwise be computed and thrown away. Eight rows of a product
+    /// narrower than 16 columns (a policy or value head) take it too: the tiles would compute it transposed, packing A.
     /// </summary>
     internal const int FewRowsLimit = 7;
 
@@ -77,6 +79,45 @@ public static partial class Kernels
                     Store(c0, c00, overwrite); Store(c0 + 16, c01, overwrite);
                 }
             }
+            if (Avx512F.IsSupported)
+            {
+                // The last columns (a policy head's 2 logits, a critic's 1 value, or any 16 past the 32-wide blocks): B's
+                // rows are contiguous runs, read and written under a lane mask, four rows of A at a time so four
+                // independent chains of multiply-adds overlap (one at a time, each waits on its own latency).
+                for (; j < n; j += 16)
+                {
+                    var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - j)).AsSingle();
+                    int r = 0;
+                    for (; r + 4 <= m; r += 4)
+                    {
+                        float* a0 = a + (nint)r * k + pc, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+                        float* bp = b + (nint)pc * n + j;
+                        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero;
+                        var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
+                        for (int p = 0; p < kc; p++, bp += n)
+                        {
+                            var bv = Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero);
+                            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), bv, c0);
+                            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[p]), bv, c1);
+                            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[p]), bv, c2);
+                            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[p]), bv, c3);
+                        }
+                        float* c0p = c + (nint)r * n + j;
+                        StoreMasked(c0p, c0, mask, overwrite); StoreMasked(c0p + n, c1, mask, overwrite);
+                        StoreMasked(c0p + 2 * n, c2, mask, overwrite); StoreMasked(c0p + 3 * n, c3, mask, overwrite);
+                    }
+                    for (; r < m; r++)
+                    {
+                        float* a0 = a + (nint)r * k + pc;
+                        float* bp = b + (nint)pc * n + j;
+                        var acc = Vector512<float>.Zero;
+                        for (int p = 0; p < kc; p++, bp += n)
+                            acc = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero), acc);
+                        StoreMasked(c + (nint)r * n + j, acc, mask, overwrite);
+                    }
+                }
+                continue;
+            }
             for (; j + 16 <= n; j += 16)
             {
                 for (int r = 0; r < m; r++)
@@ -101,6 +142,13 @@ public static partial class Kernels
                 }
             }
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void StoreMasked(float* c, Vector512<float> acc, Vector512<float> mask, bool overwrite)
+    {
+        if (!overwrite) acc = Avx512F.MaskLoad(c, mask, Vector512<float>.Zero) + acc;
+        Avx512F.MaskStore(c, mask, acc);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -30,6 +30,9 @@ public static partial class Kernels
     /// </summary>
     internal static bool ReadAInPlace = true;
 
+    /// <summary>Whether a product of one or two rows (after transposing) takes <see cref="Vector512TwoRowKernel"/> or <see cref="Vector512TwoRowNarrowKernel"/> (the tests turn it off to compare).</summary>
+    internal static bool TwoRowKernelEnabled = true;
+
     /// <summary>Whether a product of a few rows with B as stored takes <see cref="FewRows"/> (the tests turn it off to compare).</summary>
     internal static bool FewRowsEnabled = true;
 
@@ -107,7 +110,7 @@ public static partial class Kernels
 
         fixed (float* pa = a, pb = b, pc = c)
         {
-            if (m <= FewRowsLimit && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit && path == MatMulPath.Vector512 && FewRowsEnabled)
+            if ((m <= FewRowsLimit || (m == FewRowsLimit + 1 && n < 16)) && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit && path == MatMulPath.Vector512 && FewRowsEnabled)
             {
                 FewRows(pa, pb, pc, m, k, n, accumulate);
                 return;
@@ -142,12 +145,25 @@ public static partial class Kernels
         public Gemm Transposed() => new(B, A, C, N, K, M, !TransposeB, !TransposeA, Accumulate, transposedC: CColStride == 1);
     }
 
-    /// <summary>Runs the product on the calling thread, or splits C into row (or column) chunks over threads when it is large.</summary>
+    /// <summary>Computes the product transposed when that wastes less of the tiles, and picks the tile for its height.</summary>
     private static void Run<TKernel>(Gemm g, int maxThreads) where TKernel : struct, IMicroKernel
     {
         // A narrow product (a few columns, e.g. a policy head with 2 actions) wastes most of an Nr-wide tile; computed
         // transposed, the long side fills the vectors instead.
         if (PaddedSize<TKernel>(g.N, g.M) * 2 < PaddedSize<TKernel>(g.M, g.N)) g = g.Transposed();
+        // One or two rows (then): a tile of that height, not 8 rows of which 6 or 7 are padding; 32 columns wide when
+        // there are no more, so B is not padded to 64.
+        if (typeof(TKernel) == typeof(Vector512Kernel) && g.M <= Vector512TwoRowKernel.Mr && TwoRowKernelEnabled)
+        {
+            if (g.N <= Vector512TwoRowNarrowKernel.Nr) Split<Vector512TwoRowNarrowKernel>(g, maxThreads);
+            else Split<Vector512TwoRowKernel>(g, maxThreads);
+        }
+        else Split<TKernel>(g, maxThreads);
+    }
+
+    /// <summary>Runs the product with <typeparamref name="TKernel"/> on the calling thread, or over threads in row (or column) chunks when it is large.</summary>
+    private static void Split<TKernel>(Gemm g, int maxThreads) where TKernel : struct, IMicroKernel
+    {
         int threads = maxThreads;   // the processor count unless set (as Kernels.ForRanges: the tests set 2 to split on any machine)
         if (threads <= 1 || (long)g.M * g.K * g.N < ParallelThreshold)
         {

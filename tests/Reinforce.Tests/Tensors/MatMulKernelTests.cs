@@ -166,9 +166,9 @@ public class MatMulKernelTests
         // order as the tiled micro-kernel and the narrower ones give. Depths cross KC (256); widths cross 16 and 32.
         if (!Kernels.IsSupported(Kernels.MatMulPath.Vector512)) return;
         var rng = new Rng(29);
-        for (int m = 1; m <= Kernels.FewRowsLimit; m++)
+        for (int m = 1; m <= Kernels.FewRowsLimit + 1; m++)   // 8 rows: only products narrower than 16 columns take it
         {
-            foreach (var (k, n) in new[] { (1, 1), (4, 64), (64, 64), (64, 2), (7, 33), (300, 47), (513, 16), (32, 100) })
+            foreach (var (k, n) in new[] { (1, 1), (4, 64), (64, 64), (64, 2), (64, 1), (7, 33), (300, 47), (513, 16), (32, 100) })
             {
                 var a = MatMulReference.Random(rng, m * k);
                 var b = MatMulReference.Random(rng, k * n);
@@ -191,6 +191,47 @@ public class MatMulKernelTests
                 MatMulReference.AssertProduct(a, b, accumulate ? c0 : null, few, m, k, n, false, false, $"few rows {m}x{k}x{n}");
                 Assert.Equal(tiled.Select(BitConverter.SingleToInt32Bits), few.Select(BitConverter.SingleToInt32Bits));
                 Assert.Equal(narrower.Select(BitConverter.SingleToInt32Bits), few.Select(BitConverter.SingleToInt32Bits));
+            }
+        }
+    }
+
+    [Fact]
+    public void One_or_two_rows_give_the_same_bits_as_the_eight_row_tile()
+    {
+        // A policy head's logits (2 columns) or a critic's value (1) are computed transposed, as one or two rows, and a head's
+        // weight gradient has its 1 or 2 rows as they are: those take a 2-row tile. Every element must be the same sum in the
+        // same order as the 8-row tile gives. Depths cross KC (256), columns cross NC (512), the tile's 64 and B read in place.
+        if (!Kernels.IsSupported(Kernels.MatMulPath.Vector512)) return;
+        var rng = new Rng(31);
+        var shapes = new (int M, int K, int N, bool TransposeA, bool TransposeB)[]
+        {
+            (128, 32, 2, false, true), (128, 64, 1, false, true), (256, 64, 2, false, true), (8, 32, 2, false, false),
+            (2, 128, 64, true, false), (1, 128, 64, true, false), (2, 128, 32, true, false), (2, 300, 700, false, false),
+            (1, 513, 65, false, true), (2, 7, 1030, true, true), (128, 257, 2, false, false), (1, 1, 1, false, false),
+        };
+        foreach (var (m, k, n, ta, tb) in shapes)
+        {
+            foreach (bool accumulate in new[] { false, true })
+            {
+                var a = MatMulReference.Random(rng, m * k);
+                var b = MatMulReference.Random(rng, k * n);
+                var c0 = MatMulReference.Random(rng, m * n);
+                var twoRows = (float[])c0.Clone();
+                var eightRows = (float[])c0.Clone();
+                Kernels.MatMul(a, b, twoRows, m, k, n, ta, tb, accumulate, 1, Kernels.MatMulPath.Vector512);
+                try
+                {
+                    Kernels.TwoRowKernelEnabled = false;
+                    Kernels.FewRowsEnabled = false;
+                    Kernels.MatMul(a, b, eightRows, m, k, n, ta, tb, accumulate, 1, Kernels.MatMulPath.Vector512);
+                }
+                finally
+                {
+                    Kernels.TwoRowKernelEnabled = true;
+                    Kernels.FewRowsEnabled = true;
+                }
+                MatMulReference.AssertProduct(a, b, accumulate ? c0 : null, twoRows, m, k, n, ta, tb, $"two rows {m}x{k}x{n} ta={ta} tb={tb}");
+                Assert.Equal(eightRows.Select(BitConverter.SingleToInt32Bits), twoRows.Select(BitConverter.SingleToInt32Bits));
             }
         }
     }
