@@ -16,9 +16,10 @@ internal static class GflopsReport
         (256, 64, 64, false, false), (1024, 64, 64, false, false), (4096, 64, 64, false, false),
         (64, 64, 64, false, false), (256, 4, 64, false, false), (1, 4, 64, false, false), (256, 64, 64, false, true),
         (256, 64, 2, false, true), (64, 256, 4, true, false), (64, 256, 64, true, false),
-        // Policy and value heads: a minibatch's logits and value (computed transposed), their weight gradients, a rollout step's.
+        // Policy and value heads: a minibatch's logits and value (computed transposed), their weight gradients, a rollout step's;
+        // a first layer's weight gradient over CartPole's 4 observations.
         (128, 32, 2, false, true), (128, 64, 1, false, true), (2, 128, 32, true, false), (1, 128, 64, true, false),
-        (8, 32, 2, false, false), (4, 64, 2, false, false),
+        (8, 32, 2, false, false), (4, 64, 2, false, false), (32, 128, 4, true, false),
     ];
 
     private static bool s_useMin;

@@ -144,6 +144,57 @@ public static partial class Kernels
     }
 
     /// <summary>
+    /// Vector512 (AVX-512) for a product of three or four rows (the weight gradient of a first layer over 3 or 4
+    /// observations, computed transposed): a 4×32 tile in 8 accumulators, A read where it lies instead of packed with
+    /// padding rows for the 8×32 tile.
+    /// </summary>
+    internal readonly struct Vector512FourRowKernel : IMicroKernel
+    {
+        public static int Mr => 4;
+        public static int Nr => 32;
+        public static bool IsSupported => Vector512.IsHardwareAccelerated;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
+        {
+            var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
+            var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
+            var c20 = Vector512<float>.Zero; var c21 = Vector512<float>.Zero;
+            var c30 = Vector512<float>.Zero; var c31 = Vector512<float>.Zero;
+            nint o2 = 2 * aRowStride, o3 = 3 * aRowStride;
+            for (int p = 0; p < kc; p++)
+            {
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + 16);
+                var a0 = Vector512.Create(a[0]);
+                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
+                var a1 = Vector512.Create(a[aRowStride]);
+                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
+                var a2 = Vector512.Create(a[o2]);
+                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                var a3 = Vector512.Create(a[o3]);
+                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                a += aColStride;
+                b += bStride;
+            }
+            if (overwrite)
+            {
+                c00.Store(c); c01.Store(c + 16);
+                c10.Store(c + ldc); c11.Store(c + ldc + 16);
+                c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16);
+                c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
+            }
+            else
+            {
+                (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
+                (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
+                (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
+                (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
+            }
+        }
+    }
+
+    /// <summary>
     /// <see cref="Vector512TwoRowKernel"/>'s tile for products of at most 32 columns (a head's weight gradient over a 32-wide
     /// layer): 2×32 in 4 accumulators, so a narrow B is read where it lies instead of packed to 64 columns with zeros.
     /// </summary>

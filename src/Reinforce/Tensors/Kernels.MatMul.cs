@@ -30,8 +30,11 @@ public static partial class Kernels
     /// </summary>
     internal static bool ReadAInPlace = true;
 
-    /// <summary>Whether a product of one or two rows (after transposing) takes <see cref="Vector512TwoRowKernel"/> or <see cref="Vector512TwoRowNarrowKernel"/> (the tests turn it off to compare).</summary>
-    internal static bool TwoRowKernelEnabled = true;
+    /// <summary>
+    /// Whether a product of one to four rows (after transposing) takes <see cref="Vector512TwoRowKernel"/>,
+    /// <see cref="Vector512TwoRowNarrowKernel"/> or <see cref="Vector512FourRowKernel"/> (the tests turn it off to compare).
+    /// </summary>
+    internal static bool ShortTilesEnabled = true;
 
     /// <summary>Whether a product of a few rows with B as stored takes <see cref="FewRows"/> (the tests turn it off to compare).</summary>
     internal static bool FewRowsEnabled = true;
@@ -151,11 +154,12 @@ public static partial class Kernels
         // A narrow product (a few columns, e.g. a policy head with 2 actions) wastes most of an Nr-wide tile; computed
         // transposed, the long side fills the vectors instead.
         if (PaddedSize<TKernel>(g.N, g.M) * 2 < PaddedSize<TKernel>(g.M, g.N)) g = g.Transposed();
-        // One or two rows (then): a tile of that height, not 8 rows of which 6 or 7 are padding; 32 columns wide when
-        // there are no more, so B is not padded to 64.
-        if (typeof(TKernel) == typeof(Vector512Kernel) && g.M <= Vector512TwoRowKernel.Mr && TwoRowKernelEnabled)
+        // One to four rows (then): a tile of 2 or 4 rows, not 8 of which most are padding (and packed); a 2-row tile 32
+        // columns wide when there are no more, so B is not padded to 64.
+        if (typeof(TKernel) == typeof(Vector512Kernel) && g.M <= Vector512FourRowKernel.Mr && ShortTilesEnabled)
         {
-            if (g.N <= Vector512TwoRowNarrowKernel.Nr) Split<Vector512TwoRowNarrowKernel>(g, maxThreads);
+            if (g.M > Vector512TwoRowKernel.Mr) Split<Vector512FourRowKernel>(g, maxThreads);
+            else if (g.N <= Vector512TwoRowNarrowKernel.Nr) Split<Vector512TwoRowNarrowKernel>(g, maxThreads);
             else Split<Vector512TwoRowKernel>(g, maxThreads);
         }
         else Split<TKernel>(g, maxThreads);

@@ -196,11 +196,12 @@ public class MatMulKernelTests
     }
 
     [Fact]
-    public void One_or_two_rows_give_the_same_bits_as_the_eight_row_tile()
+    public void One_to_four_rows_give_the_same_bits_as_the_eight_row_tile()
     {
         // A policy head's logits (2 columns) or a critic's value (1) are computed transposed, as one or two rows, and a head's
-        // weight gradient has its 1 or 2 rows as they are: those take a 2-row tile. Every element must be the same sum in the
-        // same order as the 8-row tile gives. Depths cross KC (256), columns cross NC (512), the tile's 64 and B read in place.
+        // weight gradient has its 1 or 2 rows as they are: those take a 2-row tile; a first layer's weight gradient over 3 or 4
+        // observations (computed transposed) a 4-row tile. Every element must be the same sum in the same order as the 8-row
+        // tile gives. Depths cross KC (256), columns cross NC (512), the tiles' 32 and 64 and B read in place.
         if (!Kernels.IsSupported(Kernels.MatMulPath.Vector512)) return;
         var rng = new Rng(31);
         var shapes = new (int M, int K, int N, bool TransposeA, bool TransposeB)[]
@@ -208,6 +209,7 @@ public class MatMulKernelTests
             (128, 32, 2, false, true), (128, 64, 1, false, true), (256, 64, 2, false, true), (8, 32, 2, false, false),
             (2, 128, 64, true, false), (1, 128, 64, true, false), (2, 128, 32, true, false), (2, 300, 700, false, false),
             (1, 513, 65, false, true), (2, 7, 1030, true, true), (128, 257, 2, false, false), (1, 1, 1, false, false),
+            (32, 128, 4, true, false), (64, 128, 3, true, false), (4, 300, 70, false, true), (3, 5, 600, true, true),
         };
         foreach (var (m, k, n, ta, tb) in shapes)
         {
@@ -221,13 +223,13 @@ public class MatMulKernelTests
                 Kernels.MatMul(a, b, twoRows, m, k, n, ta, tb, accumulate, 1, Kernels.MatMulPath.Vector512);
                 try
                 {
-                    Kernels.TwoRowKernelEnabled = false;
+                    Kernels.ShortTilesEnabled = false;
                     Kernels.FewRowsEnabled = false;
                     Kernels.MatMul(a, b, eightRows, m, k, n, ta, tb, accumulate, 1, Kernels.MatMulPath.Vector512);
                 }
                 finally
                 {
-                    Kernels.TwoRowKernelEnabled = true;
+                    Kernels.ShortTilesEnabled = true;
                     Kernels.FewRowsEnabled = true;
                 }
                 MatMulReference.AssertProduct(a, b, accumulate ? c0 : null, twoRows, m, k, n, ta, tb, $"two rows {m}x{k}x{n} ta={ta} tb={tb}");
