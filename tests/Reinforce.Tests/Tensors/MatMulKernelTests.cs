@@ -88,6 +88,9 @@ public class MatMulKernelTests
         var rng = new Rng(16);
         MatMulReference.Check(rng, 301, 130, 70, transposeA, transposeB, accumulate: false, "row split", maxThreads: 2);
         MatMulReference.Check(rng, 20, 300, 650, transposeA, transposeB, accumulate: true, "column split", maxThreads: 2);
+        // Two and four rows (the short tiles), split by columns.
+        MatMulReference.Check(rng, 2, 1100, 1000, transposeA, transposeB, accumulate: false, "two-row split", maxThreads: 2);
+        MatMulReference.Check(rng, 4, 600, 1000, transposeA, transposeB, accumulate: true, "four-row split", maxThreads: 2);
     }
 
     public static TheoryData<string> OtherPaths()
