@@ -6,6 +6,7 @@ namespace Reinforce.Tests.Tensors;
 /// Kernels.MatMul against a double-precision reference: every length 1..256 in each dimension (so every SIMD remainder
 /// and edge tile runs), shapes around the block sizes, all four transpose variants, overwrite and accumulate.
 /// </summary>
+[Collection("Kernel paths")]
 public class MatMulKernelTests
 {
     public static TheoryData<bool, bool> Variants => MatMulReference.Variants;
@@ -281,3 +282,11 @@ public class MatMulKernelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => Kernels.MaxThreads = 0);
     }
 }
+
+/// <summary>
+/// Tests that switch the matrix multiply's paths (<c>Kernels.FewRowsEnabled</c>, <c>ReadAInPlace</c>,
+/// <c>ShortTilesEnabled</c>: process-wide switches) run alone: a product computed by another test while a path is off
+/// takes other packing buffers, and the tests that assert zero allocation in steady state would see them grow.
+/// </summary>
+[CollectionDefinition("Kernel paths", DisableParallelization = true)]
+public sealed class KernelPathsCollection;
