@@ -7,7 +7,7 @@ public static class Program
 {
     /// <summary>
     /// BenchmarkDotNet's switcher (e.g. <c>--filter *MatMul* --job short</c>), or <c>gflops</c> for a quick matrix-multiply
-    /// throughput table (<c>gflops --help</c>), or <c>ppo-cpu [repeats]</c> for the PPO update and rollout in CPU time.
+    /// throughput table (<c>gflops --help</c>), or <c>ppo-cpu [repeats] [--config FILE]</c> for the PPO update and rollout in CPU time (the CartPole-v1 preset, or the configuration given).
     /// </summary>
     public static void Main(string[] args)
     {

@@ -17,14 +17,18 @@ namespace Reinforce.Benchmarks.Algorithms;
 public class PpoUpdateBenchmarks
 {
     private IVectorEnv _env = null!;
-    private Ppo _ppo = null!;
+    private OnPolicyAgent _ppo = null!;
     private readonly TrainingMetrics _metrics = new();
+
+    /// <summary>The run configuration measured (default: the CartPole-v1 preset; <c>ppo-cpu --config FILE</c> sets another).</summary>
+    public Reinforce.Training.TrainingConfig Config { get; set; } = Reinforce.Training.TrainingConfig.Preset("CartPole-v1");
 
     [GlobalSetup]
     public void Setup()
     {
-        _env = Environments.MakeVector("CartPole-v1", 8, seed: 1);
-        _ppo = new Ppo(_env, PpoOptions.For("CartPole-v1"));
+        var config = Config.Resolve();
+        _env = Environments.MakeVector(config.Env, config.NumEnvs, unchecked((ulong)config.Seed));
+        _ppo = Reinforce.Training.TrainingRun.CreateAgent(config, _env);
         _ppo.StartEnvironments();
         _ppo.CollectRollout();
         _ppo.RunUpdate(0.5, _metrics);
@@ -47,18 +51,32 @@ public class PpoUpdateBenchmarks
 }
 
 /// <summary>
-/// The same update and rollout timed by this thread's CPU time instead of wall time (<c>ppo-cpu [repeats]</c>): on a
+/// The same update and rollout timed by this thread's CPU time instead of wall time (<c>ppo-cpu [repeats] [--config FILE]</c>): on a
 /// machine shared with other work, wall-clock benchmarks measure the queue for the cores, CPU time measures the work.
 /// Prints the median CPU microseconds per update, per minibatch step and per rollout, and the bytes allocated per update and per rollout.
 /// </summary>
 public static class PpoUpdateCpuTime
 {
-    /// <summary>Runs <paramref name="args"/>[0] (default 200) updates and rollouts and prints their medians.</summary>
+    /// <summary>
+    /// Runs <c>[repeats] [--config FILE]</c>: that many (default 200) updates and rollouts of the configuration (default the
+    /// CartPole-v1 preset; e.g. <c>tools/bench/peers/cleanrl_cartpole.json</c>) and prints their medians and the limit.
+    /// </summary>
     public static void Run(string[] args)
     {
+        int configAt = Array.IndexOf(args, "--config");
+        var config = configAt >= 0 && configAt + 1 < args.Length
+            ? Reinforce.Training.TrainingConfig.Load(args[configAt + 1])
+            : Reinforce.Training.TrainingConfig.Preset("CartPole-v1");
+        if (configAt >= 0) args = [.. args[..configAt], .. args[Math.Min(args.Length, configAt + 2)..]];
         int repeats = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 200;
-        var bench = new PpoUpdateBenchmarks();
+        var bench = new PpoUpdateBenchmarks { Config = config };
         bench.Setup();
+        var resolved = config.Resolve();
+        var options = resolved.AlgorithmOptions;
+        int envs = resolved.NumEnvs, steps = options.NumSteps;
+        long samples = (long)envs * steps;
+        int batch = options is PpoOptions ppoOptions ? (int)Math.Min(ppoOptions.BatchSize, samples) : (int)samples;
+        long minibatches = (options is PpoOptions p ? p.NumEpochs : 1) * ((samples + batch - 1) / batch);
         // Warm up for two seconds, not a fixed count: this process compiles in tiers, and a method reaches its final,
         // optimised code only after being called for a while (a 20-call warm-up left most of 300 samples measuring
         // earlier tiers: medians of 2.0-3.3 ms against 1.1-1.3 ms at 2,000 samples, same build, same minute).
@@ -86,12 +104,13 @@ public static class PpoUpdateCpuTime
         Array.Sort(rollout);
         var c = System.Globalization.CultureInfo.InvariantCulture;
         // The fastest tenth as well: on a shared machine other tenants only ever add time, so it moves less between sittings.
-        Console.WriteLine(string.Create(c, $"update  median {update[repeats / 2]:F0} µs CPU ({update[repeats / 2] / 40:F1} µs per minibatch step; fastest tenth {update[repeats / 10]:F0} µs), {allocated / repeats} B allocated per update"));
-        Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / 32:F2} µs per 8-environment step; fastest tenth {rollout[repeats / 10]:F0} µs), {rolloutAllocated / repeats} B allocated per rollout"));
+        Console.WriteLine(string.Create(c, $"{resolved.Env}, {envs} environments × {steps} steps, {minibatches} minibatches of {batch} per update"));
+        Console.WriteLine(string.Create(c, $"update  median {update[repeats / 2]:F0} µs CPU ({update[repeats / 2] / minibatches:F1} µs per minibatch step; fastest tenth {update[repeats / 10]:F0} µs), {allocated / repeats} B allocated per update"));
+        Console.WriteLine(string.Create(c, $"rollout median {rollout[repeats / 2]:F0} µs CPU ({rollout[repeats / 2] / steps:F2} µs per {envs}-environment step; fastest tenth {rollout[repeats / 10]:F0} µs), {rolloutAllocated / repeats} B allocated per rollout"));
         // The limit for the same shapes, measured now: the update's matrix products alone, and a rollout's stepping plus
         // its batched forward products (Training/SpeedLimit, as `reinforce bench` prints it).
-        var limit = Reinforce.Training.SpeedLimit.Measure(Reinforce.Training.TrainingConfig.Preset("CartPole-v1"));
-        double rolloutLimit = 32 * (8 * limit.StepNanoseconds * 1e-3 + limit.RolloutGemmMicroseconds);
+        var limit = Reinforce.Training.SpeedLimit.Measure(config);
+        double rolloutLimit = steps * (envs * limit.StepNanoseconds * 1e-3 + limit.RolloutGemmMicroseconds);
         Console.WriteLine(string.Create(c,
             $"limit: update products {limit.UpdateGemmMicroseconds:F0} µs at {limit.UpdateGflops:F1} GFLOP/s, the update at {100 * limit.UpdateGemmMicroseconds / update[repeats / 2]:F0} % of it; " +
             $"rollout {rolloutLimit:F0} µs (stepping {limit.StepNanoseconds:F0} ns, products {limit.RolloutGemmMicroseconds:F2} µs per step), the rollout at {100 * rolloutLimit / rollout[repeats / 2]:F0} % of it"));

@@ -79,7 +79,9 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
         {
             foreach (var (o, i) in layers)
             {
-                Kernels.MatMul(a, b, c, rows, i, o, transposeB: true);                                    // y = x·Wᵀ
+                // y = x·Wᵀ: from W as stored in a minibatch's pass; a rollout's step reads the Wᵀ the policy froze for it
+                // (FusedMlp.Freeze), so its few rows take the same unpacked path as in training.
+                Kernels.MatMul(a, b, c, rows, i, o, transposeB: backward);
                 if (!backward) continue;
                 Kernels.MatMul(a, a, b, o, rows, i, transposeA: true, accumulate: true);                   // dW += dzᵀ·x
                 if (i != observation) Kernels.MatMul(a, b, c, rows, o, i);                                 // dx = dz·W
