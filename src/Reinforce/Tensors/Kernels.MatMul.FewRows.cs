@@ -9,7 +9,7 @@ public static partial class Kernels
     /// <summary>
     /// The most rows of A that <see cref="FewRows"/> takes (a batched step of a handful of environments): fewer than a
     /// micro-kernel tile's 8, whose padding rows would otherwise be computed and thrown away. Eight rows of a product
-    /// narrower than 16 columns (a policy or value head) take it too: the tiles would compute it transposed, packing A.
+    /// narrower than 16 columns (a policy or value head) take it too: the tiles would compute it transposed and pack its rows.
     /// </summary>
     internal const int FewRowsLimit = 7;
 
