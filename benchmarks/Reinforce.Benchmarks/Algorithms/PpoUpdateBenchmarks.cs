@@ -64,19 +64,15 @@ public static class PpoUpdateCpuTime
     public static void Run(string[] args)
     {
         int configAt = Array.IndexOf(args, "--config");
-        var config = configAt >= 0 && configAt + 1 < args.Length
-            ? Reinforce.Training.TrainingConfig.Load(args[configAt + 1])
-            : Reinforce.Training.TrainingConfig.Preset("CartPole-v1");
-        if (configAt >= 0) args = [.. args[..configAt], .. args[Math.Min(args.Length, configAt + 2)..]];
+        if (configAt >= 0 && configAt + 1 >= args.Length) throw new ArgumentException("ppo-cpu: --config needs a file (e.g. tools/bench/peers/cleanrl_cartpole.json).");
+        var config = configAt >= 0 ? Reinforce.Training.TrainingConfig.Load(args[configAt + 1]) : Reinforce.Training.TrainingConfig.Preset("CartPole-v1");
+        if (configAt >= 0) args = [.. args[..configAt], .. args[(configAt + 2)..]];
         int repeats = args.Length > 0 ? int.Parse(args[0], System.Globalization.CultureInfo.InvariantCulture) : 200;
         var bench = new PpoUpdateBenchmarks { Config = config };
         bench.Setup();
         var resolved = config.Resolve();
-        var options = resolved.AlgorithmOptions;
-        int envs = resolved.NumEnvs, steps = options.NumSteps;
-        long samples = (long)envs * steps;
-        int batch = options is PpoOptions ppoOptions ? (int)Math.Min(ppoOptions.BatchSize, samples) : (int)samples;
-        long minibatches = (options is PpoOptions p ? p.NumEpochs : 1) * ((samples + batch - 1) / batch);
+        int envs = resolved.NumEnvs, steps = resolved.AlgorithmOptions.NumSteps;
+        var (batch, minibatches) = Reinforce.Training.SpeedLimit.Minibatches(resolved.AlgorithmOptions, envs);
         // Warm up for two seconds, not a fixed count: this process compiles in tiers, and a method reaches its final,
         // optimised code only after being called for a while (a 20-call warm-up left most of 300 samples measuring
         // earlier tiers: medians of 2.0-3.3 ms against 1.1-1.3 ms at 2,000 samples, same build, same minute).

@@ -7,11 +7,12 @@ namespace Reinforce.Tensors;
 public static partial class Kernels
 {
     /// <summary>
-    /// The most rows of A that <see cref="FewRows"/> takes (a batched step of a handful of environments): fewer than a
-    /// micro-kernel tile's 8, whose padding rows would otherwise be computed and thrown away. Eight rows of a product
-    /// narrower than 16 columns (a policy or value head) take it too: the tiles would compute it transposed and pack its rows.
+    /// Whether <see cref="FewRows"/> takes a product of <paramref name="m"/> rows and <paramref name="n"/> columns (a
+    /// batched step of a handful of environments): fewer than a micro-kernel tile's 8 rows, whose padding rows would
+    /// otherwise be computed and thrown away; or 8 rows of a product narrower than 16 columns (a policy or value head),
+    /// which the tiles would compute transposed, packing its rows.
     /// </summary>
-    internal const int FewRowsLimit = 7;
+    internal static bool FewRowsTakes(int m, int n) => m < 8 || (m == 8 && n < 16);
 
     /// <summary>
     /// The largest B (elements) <see cref="FewRows"/> takes: it reads B once per four rows (and once per row past the last four), so B should stay in the
@@ -20,7 +21,7 @@ public static partial class Kernels
     internal const long FewRowsBLimit = 1 << 16;
 
     /// <summary>
-    /// C (+)= A·B for at most <see cref="FewRowsLimit"/> rows of A [m, k] and B [k, n] read where they lie (a rollout's
+    /// C (+)= A·B for the few rows of A [m, k] that <see cref="FewRowsTakes"/> admits and B [k, n], read where they lie (a rollout's
     /// batched step through a stored Wᵀ): no packing, no tiles of padding, no scratch, no partition. Each element is
     /// summed exactly as the micro-kernels sum it — acc = 0, then acc = fma(a, b, acc) for p = 0, 1, ... within each
     /// <see cref="KC"/>-deep block, and C = acc (the first block, overwriting) or C = C + acc — so the bits are those of
@@ -79,66 +80,39 @@ public static partial class Kernels
                     Store(c0, c00, overwrite); Store(c0 + 16, c01, overwrite);
                 }
             }
-            if (Avx512F.IsSupported)
+            // The last columns (a policy head's 2 logits, a critic's 1 value, or any 16 past the 32-wide blocks): B's
+            // rows are contiguous runs, read and written under an AVX-512 lane mask (the Vector512 path this runs on
+            // implies AVX-512F), four rows of A at a time so four independent chains of multiply-adds overlap.
+            for (; j < n; j += 16)
             {
-                // The last columns (a policy head's 2 logits, a critic's 1 value, or any 16 past the 32-wide blocks): B's
-                // rows are contiguous runs, read and written under a lane mask, four rows of A at a time so four
-                // independent chains of multiply-adds overlap (one at a time, each waits on its own latency).
-                for (; j < n; j += 16)
+                var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - j)).AsSingle();
+                int r = 0;
+                for (; r + 4 <= m; r += 4)
                 {
-                    var mask = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(n - j)).AsSingle();
-                    int r = 0;
-                    for (; r + 4 <= m; r += 4)
+                    float* a0 = a + (nint)r * k + pc, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
+                    float* bp = b + (nint)pc * n + j;
+                    var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero;
+                    var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
+                    for (int p = 0; p < kc; p++, bp += n)
                     {
-                        float* a0 = a + (nint)r * k + pc, a1 = a0 + k, a2 = a1 + k, a3 = a2 + k;
-                        float* bp = b + (nint)pc * n + j;
-                        var c0 = Vector512<float>.Zero; var c1 = Vector512<float>.Zero;
-                        var c2 = Vector512<float>.Zero; var c3 = Vector512<float>.Zero;
-                        for (int p = 0; p < kc; p++, bp += n)
-                        {
-                            var bv = Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero);
-                            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), bv, c0);
-                            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[p]), bv, c1);
-                            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[p]), bv, c2);
-                            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[p]), bv, c3);
-                        }
-                        float* c0p = c + (nint)r * n + j;
-                        StoreMasked(c0p, c0, mask, overwrite); StoreMasked(c0p + n, c1, mask, overwrite);
-                        StoreMasked(c0p + 2 * n, c2, mask, overwrite); StoreMasked(c0p + 3 * n, c3, mask, overwrite);
+                        var bv = Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero);
+                        c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), bv, c0);
+                        c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[p]), bv, c1);
+                        c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[p]), bv, c2);
+                        c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[p]), bv, c3);
                     }
-                    for (; r < m; r++)
-                    {
-                        float* a0 = a + (nint)r * k + pc;
-                        float* bp = b + (nint)pc * n + j;
-                        var acc = Vector512<float>.Zero;
-                        for (int p = 0; p < kc; p++, bp += n)
-                            acc = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero), acc);
-                        StoreMasked(c + (nint)r * n + j, acc, mask, overwrite);
-                    }
+                    float* c0p = c + (nint)r * n + j;
+                    StoreMasked(c0p, c0, mask, overwrite); StoreMasked(c0p + n, c1, mask, overwrite);
+                    StoreMasked(c0p + 2 * n, c2, mask, overwrite); StoreMasked(c0p + 3 * n, c3, mask, overwrite);
                 }
-                continue;
-            }
-            for (; j + 16 <= n; j += 16)
-            {
-                for (int r = 0; r < m; r++)
+                for (; r < m; r++)
                 {
                     float* a0 = a + (nint)r * k + pc;
                     float* bp = b + (nint)pc * n + j;
                     var acc = Vector512<float>.Zero;
-                    for (int p = 0; p < kc; p++, bp += n) acc = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), Vector512.Load(bp), acc);
-                    Store(c + (nint)r * n + j, acc, overwrite);
-                }
-            }
-            for (; j < n; j++)
-            {
-                for (int r = 0; r < m; r++)
-                {
-                    float* a0 = a + (nint)r * k + pc;
-                    float* bp = b + (nint)pc * n + j;
-                    float acc = 0f;
-                    for (int p = 0; p < kc; p++, bp += n) acc = MathF.FusedMultiplyAdd(a0[p], *bp, acc);
-                    float* cj = c + (nint)r * n + j;
-                    *cj = overwrite ? acc : *cj + acc;
+                    for (int p = 0; p < kc; p++, bp += n)
+                        acc = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), Avx512F.MaskLoad(bp, mask, Vector512<float>.Zero), acc);
+                    StoreMasked(c + (nint)r * n + j, acc, mask, overwrite);
                 }
             }
         }

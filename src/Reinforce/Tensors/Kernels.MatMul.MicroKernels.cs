@@ -30,10 +30,31 @@ public static partial class Kernels
         static abstract unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite);
     }
 
-    /// <summary>Vector512 (AVX-512): a 8×32 tile held in 16 Vector512 accumulators.</summary>
-    internal readonly struct Vector512Kernel : IMicroKernel
+    /// <summary>The rows of a <see cref="Vector512Kernel{TRows}"/> tile, as a type so each tile height is compiled on its own.</summary>
+    internal interface ITileRows
     {
-        public static int Mr => 8;
+        /// <summary>Rows of the tile.</summary>
+        static abstract int Count { get; }
+    }
+
+    /// <summary>The full tile's 8 rows.</summary>
+    internal readonly struct EightRows : ITileRows { public static int Count => 8; }
+
+    /// <summary>4 rows: a product of three or four rows (a first layer's weight gradient over 3 or 4 observations, computed transposed).</summary>
+    internal readonly struct FourRows : ITileRows { public static int Count => 4; }
+
+    /// <summary>2 rows: a product of one or two rows at most 32 columns wide (a head's weight gradient over a 32-wide layer).</summary>
+    internal readonly struct TwoRows : ITileRows { public static int Count => 2; }
+
+    /// <summary>
+    /// Vector512 (AVX-512): a <typeparamref name="TRows"/>×32 tile, two Vector512 accumulators per row (16 for the full
+    /// 8 rows). A product of only one to four rows takes a 2- or 4-row tile instead of the 8-row one, whose padding rows
+    /// would be packed and computed. The row count is a type argument, so each instantiation is compiled with its own
+    /// rows only (the branches on it are constants to the JIT).
+    /// </summary>
+    internal readonly struct Vector512Kernel<TRows> : IMicroKernel where TRows : struct, ITileRows
+    {
+        public static int Mr => TRows.Count;
         public static int Nr => 32;
         public static bool IsSupported => Vector512.IsHardwareAccelerated;
 
@@ -57,52 +78,66 @@ public static partial class Kernels
                 c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
                 var a1 = Vector512.Create(a[o1]);
                 c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(a[o2]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(a[o3]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                var a4 = Vector512.Create(a[o4]);
-                c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
-                var a5 = Vector512.Create(a[o5]);
-                c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
-                var a6 = Vector512.Create(a[o6]);
-                c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
-                var a7 = Vector512.Create(a[o7]);
-                c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                if (TRows.Count > 2)
+                {
+                    var a2 = Vector512.Create(a[o2]);
+                    c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
+                    var a3 = Vector512.Create(a[o3]);
+                    c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
+                }
+                if (TRows.Count > 4)
+                {
+                    var a4 = Vector512.Create(a[o4]);
+                    c40 = Vector512.FusedMultiplyAdd(a4, b0, c40); c41 = Vector512.FusedMultiplyAdd(a4, b1, c41);
+                    var a5 = Vector512.Create(a[o5]);
+                    c50 = Vector512.FusedMultiplyAdd(a5, b0, c50); c51 = Vector512.FusedMultiplyAdd(a5, b1, c51);
+                    var a6 = Vector512.Create(a[o6]);
+                    c60 = Vector512.FusedMultiplyAdd(a6, b0, c60); c61 = Vector512.FusedMultiplyAdd(a6, b1, c61);
+                    var a7 = Vector512.Create(a[o7]);
+                    c70 = Vector512.FusedMultiplyAdd(a7, b0, c70); c71 = Vector512.FusedMultiplyAdd(a7, b1, c71);
+                }
                 a += aColStride;
                 b += bStride;
             }
+            // One test of overwrite for the whole tile, then its rows: C = acc, or C = C + acc.
             if (overwrite)
             {
-                c00.Store(c); c01.Store(c + 16);
-                c10.Store(c + ldc); c11.Store(c + ldc + 16);
-                c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16);
-                c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
-                c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 16);
-                c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 16);
-                c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + 16);
-                c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + 16);
+                Put(c, c00, c01); Put(c + ldc, c10, c11);
+                if (TRows.Count > 2) { Put(c + 2 * ldc, c20, c21); Put(c + 3 * ldc, c30, c31); }
+                if (TRows.Count > 4) { Put(c + 4 * ldc, c40, c41); Put(c + 5 * ldc, c50, c51); Put(c + 6 * ldc, c60, c61); Put(c + 7 * ldc, c70, c71); }
             }
             else
             {
-                (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-                (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
-                (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
-                (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
-                (Vector512.Load(c + 4 * ldc) + c40).Store(c + 4 * ldc); (Vector512.Load(c + 4 * ldc + 16) + c41).Store(c + 4 * ldc + 16);
-                (Vector512.Load(c + 5 * ldc) + c50).Store(c + 5 * ldc); (Vector512.Load(c + 5 * ldc + 16) + c51).Store(c + 5 * ldc + 16);
-                (Vector512.Load(c + 6 * ldc) + c60).Store(c + 6 * ldc); (Vector512.Load(c + 6 * ldc + 16) + c61).Store(c + 6 * ldc + 16);
-                (Vector512.Load(c + 7 * ldc) + c70).Store(c + 7 * ldc); (Vector512.Load(c + 7 * ldc + 16) + c71).Store(c + 7 * ldc + 16);
+                Add(c, c00, c01); Add(c + ldc, c10, c11);
+                if (TRows.Count > 2) { Add(c + 2 * ldc, c20, c21); Add(c + 3 * ldc, c30, c31); }
+                if (TRows.Count > 4) { Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51); Add(c + 6 * ldc, c60, c61); Add(c + 7 * ldc, c70, c71); }
             }
+        }
+
+        /// <summary>A row of the tile written: C = acc.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void Put(float* c, Vector512<float> left, Vector512<float> right)
+        {
+            left.Store(c);
+            right.Store(c + 16);
+        }
+
+        /// <summary>A row of the tile added: C = C + acc.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe void Add(float* c, Vector512<float> left, Vector512<float> right)
+        {
+            (Vector512.Load(c) + left).Store(c);
+            (Vector512.Load(c + 16) + right).Store(c + 16);
         }
     }
 
     /// <summary>
-    /// Vector512 (AVX-512) for a product of one or two rows (a policy or value head computed transposed: its 2 logits or
-    /// 1 value as rows, the batch as columns; or a head's weight gradient): a 2×64 tile in 8 accumulators, so each step
-    /// of p does 8 useful multiply-adds where the 8×32 tile would do 4 or 2 of its 16.
+    /// Vector512 (AVX-512) for a product of one or two rows more than 32 columns wide (a policy or value head computed
+    /// transposed: its 2 logits or 1 value as rows, the batch as columns; or a head's weight gradient over a 64-wide
+    /// layer): a 2×64 tile in 8 accumulators, enough chains in flight to keep both multiply-add units busy, where
+    /// <see cref="Vector512Kernel{TRows}"/>'s 2×32 tile has 4.
     /// </summary>
-    internal readonly struct Vector512TwoRowKernel : IMicroKernel
+    internal readonly struct Vector512WideTwoRowKernel : IMicroKernel
     {
         public static int Mr => 2;
         public static int Nr => 64;
@@ -139,96 +174,6 @@ public static partial class Kernels
                 (Vector512.Load(c + 32) + c02).Store(c + 32); (Vector512.Load(c + 48) + c03).Store(c + 48);
                 (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
                 (Vector512.Load(c + ldc + 32) + c12).Store(c + ldc + 32); (Vector512.Load(c + ldc + 48) + c13).Store(c + ldc + 48);
-            }
-        }
-    }
-
-    /// <summary>
-    /// Vector512 (AVX-512) for a product of three or four rows (the weight gradient of a first layer over 3 or 4
-    /// observations, computed transposed): a 4×32 tile in 8 accumulators, A read where it lies instead of packed with
-    /// padding rows for the 8×32 tile.
-    /// </summary>
-    internal readonly struct Vector512FourRowKernel : IMicroKernel
-    {
-        public static int Mr => 4;
-        public static int Nr => 32;
-        public static bool IsSupported => Vector512.IsHardwareAccelerated;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
-        {
-            var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
-            var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
-            var c20 = Vector512<float>.Zero; var c21 = Vector512<float>.Zero;
-            var c30 = Vector512<float>.Zero; var c31 = Vector512<float>.Zero;
-            nint o2 = 2 * aRowStride, o3 = 3 * aRowStride;
-            for (int p = 0; p < kc; p++)
-            {
-                var b0 = Vector512.Load(b);
-                var b1 = Vector512.Load(b + 16);
-                var a0 = Vector512.Create(a[0]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(a[aRowStride]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                var a2 = Vector512.Create(a[o2]);
-                c20 = Vector512.FusedMultiplyAdd(a2, b0, c20); c21 = Vector512.FusedMultiplyAdd(a2, b1, c21);
-                var a3 = Vector512.Create(a[o3]);
-                c30 = Vector512.FusedMultiplyAdd(a3, b0, c30); c31 = Vector512.FusedMultiplyAdd(a3, b1, c31);
-                a += aColStride;
-                b += bStride;
-            }
-            if (overwrite)
-            {
-                c00.Store(c); c01.Store(c + 16);
-                c10.Store(c + ldc); c11.Store(c + ldc + 16);
-                c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 16);
-                c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 16);
-            }
-            else
-            {
-                (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-                (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
-                (Vector512.Load(c + 2 * ldc) + c20).Store(c + 2 * ldc); (Vector512.Load(c + 2 * ldc + 16) + c21).Store(c + 2 * ldc + 16);
-                (Vector512.Load(c + 3 * ldc) + c30).Store(c + 3 * ldc); (Vector512.Load(c + 3 * ldc + 16) + c31).Store(c + 3 * ldc + 16);
-            }
-        }
-    }
-
-    /// <summary>
-    /// <see cref="Vector512TwoRowKernel"/>'s tile for products of at most 32 columns (a head's weight gradient over a 32-wide
-    /// layer): 2×32 in 4 accumulators, so a narrow B is read where it lies instead of packed to 64 columns with zeros.
-    /// </summary>
-    internal readonly struct Vector512TwoRowNarrowKernel : IMicroKernel
-    {
-        public static int Mr => 2;
-        public static int Nr => 32;
-        public static bool IsSupported => Vector512.IsHardwareAccelerated;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public static unsafe void Run(int kc, float* a, nint aRowStride, nint aColStride, float* b, nint bStride, float* c, nint ldc, bool overwrite)
-        {
-            var c00 = Vector512<float>.Zero; var c01 = Vector512<float>.Zero;
-            var c10 = Vector512<float>.Zero; var c11 = Vector512<float>.Zero;
-            for (int p = 0; p < kc; p++)
-            {
-                var b0 = Vector512.Load(b);
-                var b1 = Vector512.Load(b + 16);
-                var a0 = Vector512.Create(a[0]);
-                c00 = Vector512.FusedMultiplyAdd(a0, b0, c00); c01 = Vector512.FusedMultiplyAdd(a0, b1, c01);
-                var a1 = Vector512.Create(a[aRowStride]);
-                c10 = Vector512.FusedMultiplyAdd(a1, b0, c10); c11 = Vector512.FusedMultiplyAdd(a1, b1, c11);
-                a += aColStride;
-                b += bStride;
-            }
-            if (overwrite)
-            {
-                c00.Store(c); c01.Store(c + 16);
-                c10.Store(c + ldc); c11.Store(c + ldc + 16);
-            }
-            else
-            {
-                (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-                (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
             }
         }
     }

@@ -31,8 +31,8 @@ public static partial class Kernels
     internal static bool ReadAInPlace = true;
 
     /// <summary>
-    /// Whether a product of one to four rows (after transposing) takes <see cref="Vector512TwoRowKernel"/>,
-    /// <see cref="Vector512TwoRowNarrowKernel"/> or <see cref="Vector512FourRowKernel"/> (the tests turn it off to compare).
+    /// Whether a product of one to four rows (once oriented) takes a 2- or 4-row tile (<see cref="RunVector512"/>) rather
+    /// than the 8-row one (the tests turn it off to compare).
     /// </summary>
     internal static bool ShortTilesEnabled = true;
 
@@ -66,7 +66,7 @@ public static partial class Kernels
     /// <summary>Whether <paramref name="path"/> can run on this machine.</summary>
     internal static bool IsSupported(MatMulPath path) => path switch
     {
-        MatMulPath.Vector512 => Vector512Kernel.IsSupported,
+        MatMulPath.Vector512 => Vector512Kernel<EightRows>.IsSupported,
         MatMulPath.Vector256 => Vector256Kernel.IsSupported,
         MatMulPath.Vector128 => Vector128Kernel.IsSupported,
         _ => true,
@@ -113,7 +113,7 @@ public static partial class Kernels
 
         fixed (float* pa = a, pb = b, pc = c)
         {
-            if ((m <= FewRowsLimit || (m == FewRowsLimit + 1 && n < 16)) && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit && path == MatMulPath.Vector512 && FewRowsEnabled)
+            if (FewRowsTakes(m, n) && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit && path == MatMulPath.Vector512 && FewRowsEnabled)
             {
                 FewRows(pa, pb, pc, m, k, n, accumulate);
                 return;
@@ -121,10 +121,10 @@ public static partial class Kernels
             var g = new Gemm(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate);
             switch (path)
             {
-                case MatMulPath.Vector512: Run<Vector512Kernel>(g, maxThreads); break;
-                case MatMulPath.Vector256: Run<Vector256Kernel>(g, maxThreads); break;
-                case MatMulPath.Vector128: Run<Vector128Kernel>(g, maxThreads); break;
-                default: Run<ScalarKernel>(g, maxThreads); break;
+                case MatMulPath.Vector512: RunVector512(g, maxThreads); break;
+                case MatMulPath.Vector256: Split<Vector256Kernel>(Oriented<Vector256Kernel>(g), maxThreads); break;
+                case MatMulPath.Vector128: Split<Vector128Kernel>(Oriented<Vector128Kernel>(g), maxThreads); break;
+                default: Split<ScalarKernel>(Oriented<ScalarKernel>(g), maxThreads); break;
             }
         }
     }
@@ -148,21 +148,25 @@ public static partial class Kernels
         public Gemm Transposed() => new(B, A, C, N, K, M, !TransposeB, !TransposeA, Accumulate, transposedC: CColStride == 1);
     }
 
-    /// <summary>Computes the product transposed when that wastes less of the tiles, and picks the tile for its height.</summary>
-    private static void Run<TKernel>(Gemm g, int maxThreads) where TKernel : struct, IMicroKernel
+    /// <summary>
+    /// The product as it wastes less of <typeparamref name="TKernel"/>'s tiles: a narrow product (a few columns, e.g. a
+    /// policy head with 2 actions) wastes most of an Nr-wide tile, so it is computed transposed and the long side fills
+    /// the vectors instead.
+    /// </summary>
+    private static Gemm Oriented<TKernel>(Gemm g) where TKernel : struct, IMicroKernel
+        => PaddedSize<TKernel>(g.N, g.M) * 2 < PaddedSize<TKernel>(g.M, g.N) ? g.Transposed() : g;
+
+    /// <summary>
+    /// AVX-512: the 8×32 tile, or, for a product of one to four rows once oriented, a tile of 2 or 4 rows instead of 8 of
+    /// which most would be padding (and packed); two rows more than 32 columns wide take the 2×64 tile.
+    /// </summary>
+    private static void RunVector512(Gemm g, int maxThreads)
     {
-        // A narrow product (a few columns, e.g. a policy head with 2 actions) wastes most of an Nr-wide tile; computed
-        // transposed, the long side fills the vectors instead.
-        if (PaddedSize<TKernel>(g.N, g.M) * 2 < PaddedSize<TKernel>(g.M, g.N)) g = g.Transposed();
-        // One to four rows (then): a tile of 2 or 4 rows, not 8 of which most are padding (and packed); a 2-row tile 32
-        // columns wide when there are no more, so B is not padded to 64.
-        if (typeof(TKernel) == typeof(Vector512Kernel) && g.M <= Vector512FourRowKernel.Mr && ShortTilesEnabled)
-        {
-            if (g.M > Vector512TwoRowKernel.Mr) Split<Vector512FourRowKernel>(g, maxThreads);
-            else if (g.N <= Vector512TwoRowNarrowKernel.Nr) Split<Vector512TwoRowNarrowKernel>(g, maxThreads);
-            else Split<Vector512TwoRowKernel>(g, maxThreads);
-        }
-        else Split<TKernel>(g, maxThreads);
+        g = Oriented<Vector512Kernel<EightRows>>(g);
+        if (!ShortTilesEnabled || g.M > FourRows.Count) Split<Vector512Kernel<EightRows>>(g, maxThreads);
+        else if (g.M > TwoRows.Count) Split<Vector512Kernel<FourRows>>(g, maxThreads);
+        else if (g.N <= Vector512Kernel<TwoRows>.Nr) Split<Vector512Kernel<TwoRows>>(g, maxThreads);
+        else Split<Vector512WideTwoRowKernel>(g, maxThreads);
     }
 
     /// <summary>Runs the product with <typeparamref name="TKernel"/> on the calling thread, or over threads in row (or column) chunks when it is large.</summary>

@@ -46,9 +46,7 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
         int envs = resolved.NumEnvs;
         var options = resolved.AlgorithmOptions;
         long rollout = (long)envs * options.NumSteps;
-        int batch = options is PpoOptions ppo ? Math.Min(ppo.BatchSize, (int)rollout) : (int)rollout;
-        int epochs = options is PpoOptions p ? p.NumEpochs : 1;
-        long minibatches = epochs * ((rollout + batch - 1) / batch);
+        var (batch, minibatches) = Minibatches(options, envs);
 
         // Layers: every rank-2 parameter is a weight [out, in]; the ones reading the observation need no input gradient.
         var layers = agent.Policy.NamedParameters().Select(n => n.Parameter.Value).Where(w => w.Rank == 2)
@@ -58,6 +56,19 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
         double rolloutGemm = Time(layers, envs, observation, backward: false, out _);
         double minibatchGemm = Time(layers, batch, observation, backward: true, out double flops);
         return new SpeedLimit(MeasureStepNanoseconds(resolved.Env, envs, resolved.Seed), rolloutGemm, minibatchGemm * minibatches, flops * minibatches, rollout);
+    }
+
+    /// <summary>
+    /// The rows of one minibatch and the minibatches of one update for <paramref name="options"/> over
+    /// <paramref name="envs"/> environments: PPO's batch size (at most the rollout) times its epochs; one minibatch of
+    /// the whole rollout for the other algorithms.
+    /// </summary>
+    internal static (int Rows, long Count) Minibatches(OnPolicyOptions options, int envs)
+    {
+        long rollout = (long)envs * options.NumSteps;
+        int batch = options is PpoOptions ppo ? (int)Math.Min(ppo.BatchSize, rollout) : (int)rollout;
+        int epochs = options is PpoOptions p ? p.NumEpochs : 1;
+        return (batch, epochs * ((rollout + batch - 1) / batch));
     }
 
     /// <summary>Median microseconds of one pass of the layers' products at <paramref name="rows"/> rows.</summary>
