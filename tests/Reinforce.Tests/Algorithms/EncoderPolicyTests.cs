@@ -12,6 +12,7 @@ namespace Reinforce.Tests.Algorithms;
 /// agreeing with the recorded training path (feed-forward and recurrent, resets included), action masks, and the
 /// errors for bad input.
 /// </summary>
+[Collection("Kernel paths")]   // asserts zero allocation in steady state: runs alone (see KernelPathsCollection)
 public class EncoderPolicyTests
 {
     private static EncoderPolicy Make(ObservationLayout layout, Space actions, Action<PolicyOptions>? configure = null, ulong seed = 1)

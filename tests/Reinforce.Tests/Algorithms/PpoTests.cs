@@ -4,6 +4,7 @@ using Reinforce.Envs.ClassicControl;
 
 namespace Reinforce.Tests.Algorithms;
 
+[Collection("Kernel paths")]   // asserts zero allocation in steady state: runs alone (see KernelPathsCollection)
 public class PpoTests
 {
     private sealed class Record : TrainingCallback

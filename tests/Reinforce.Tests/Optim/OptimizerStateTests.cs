@@ -4,6 +4,7 @@ using Reinforce.Tensors;
 namespace Reinforce.Tests.Optim;
 
 /// <summary>Saving and restoring optimizer state: a resumed run must equal an uninterrupted one bit for bit.</summary>
+[Collection("Kernel paths")]   // asserts zero allocation in steady state: runs alone (see KernelPathsCollection)
 public class OptimizerStateTests
 {
     public static TheoryData<string> Configurations => ["sgd", "sgd-nesterov-wd", "adam", "adam-l2", "adamw", "rmsprop", "rmsprop-centered-momentum"];

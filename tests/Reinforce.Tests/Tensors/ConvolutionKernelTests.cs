@@ -7,6 +7,7 @@ namespace Reinforce.Tests.Tensors;
 /// the copy/add paths of every length and the SIMD remainders of the matrix multiply all run), strides, paddings,
 /// dilations and chunk boundaries of the im2col unfolding.
 /// </summary>
+[Collection("Kernel paths")]   // asserts zero allocation in steady state: runs alone (see KernelPathsCollection)
 public class ConvolutionKernelTests
 {
     private static float[] Random(Rng rng, long n)

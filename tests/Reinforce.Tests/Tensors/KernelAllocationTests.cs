@@ -3,6 +3,7 @@ using Reinforce.Tensors;
 namespace Reinforce.Tests.Tensors;
 
 /// <summary>The kernels allocate nothing once warm (packing buffers are per thread and kept), on the calling thread.</summary>
+[Collection("Kernel paths")]   // asserts zero allocation in steady state: runs alone (see KernelPathsCollection)
 public class KernelAllocationTests
 {
     [Fact]

@@ -285,8 +285,10 @@ public class MatMulKernelTests
 
 /// <summary>
 /// Tests that switch the matrix multiply's paths (<c>Kernels.FewRowsEnabled</c>, <c>ReadAInPlace</c>,
-/// <c>ShortTilesEnabled</c>: process-wide switches) run alone: a product computed by another test while a path is off
-/// takes other packing buffers, and the tests that assert zero allocation in steady state would see them grow.
+/// <c>ShortTilesEnabled</c>: process-wide switches), and the tests that assert zero allocation in steady state, run
+/// alone, after the parallel tests: a product computed while another test has a path off, or has set
+/// <c>Kernels.MaxThreads</c> (six test classes set and restore it), takes paths and buffers its warm-up did not, and an
+/// allocation count taken meanwhile grows (CI saw 7,640 bytes once).
 /// </summary>
 [CollectionDefinition("Kernel paths", DisableParallelization = true)]
 public sealed class KernelPathsCollection;

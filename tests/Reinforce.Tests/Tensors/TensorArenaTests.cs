@@ -9,6 +9,7 @@ namespace Reinforce.Tests.Tensors;
 /// ones again in the next step (so a repeated step allocates nothing), and gradients through them the same bits as
 /// without an arena.
 /// </summary>
+[Collection("Kernel paths")]   // asserts zero allocation in steady state: runs alone (see KernelPathsCollection)
 public class TensorArenaTests
 {
     [Fact]
