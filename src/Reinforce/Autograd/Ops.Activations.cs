@@ -89,9 +89,9 @@ public static partial class Ops
         return Graph.Record(y, "GeluTanh", x, () =>
         {
             var g = y.Grad!.Data;
-            x.GradBuffer();
+            x.GradBufferToSet(out bool fresh);
             var gx = x.Grad!.Data;   // an array: the ranges below run in lambdas
-            Kernels.ForRanges(n, 8, (from, to) => GeluTanhBackward(xd.AsSpan(from, to - from), s.AsSpan(from, to - from), g.AsSpan(from, to - from), gx.AsSpan(from, to - from)), alignment: 64);
+            Kernels.ForRanges(n, 8, (from, to) => GeluTanhBackward(xd.AsSpan(from, to - from), s.AsSpan(from, to - from), g.AsSpan(from, to - from), gx.AsSpan(from, to - from), set: fresh), alignment: 64);
             TensorArena.Release(s);
         });
     }
@@ -113,8 +113,11 @@ public static partial class Ops
         for (; i < x.Length; i++) s[i] = x[i] * (GeluA + GeluB * x[i] * x[i]);
     }
 
-    /// <summary>gx += g·dy/dx with dy/dx = s + x·s(1 − s)·(a + 3b·x²), s the forward's sigmoid.</summary>
-    private static void GeluTanhBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> s, ReadOnlySpan<float> g, Span<float> gx)
+    /// <summary>
+    /// gx += g·dy/dx with dy/dx = s + x·s(1 − s)·(a + 3b·x²), s the forward's sigmoid; gx = g·dy/dx when
+    /// <paramref name="set"/> (a fresh gradient buffer, its contents unspecified).
+    /// </summary>
+    private static void GeluTanhBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> s, ReadOnlySpan<float> g, Span<float> gx, bool set)
     {
         int j = 0;
         if (Vector256.IsHardwareAccelerated)
@@ -126,13 +129,15 @@ public static partial class Ops
                 var sv = Vector256.Create(s[j..]);
                 var dz = Vector256.Create(GeluA) + Vector256.Create(3f * GeluB) * v * v;
                 var d = sv + v * sv * (one - sv) * dz;
-                (Vector256.Create(gx[j..]) + Vector256.Create(g[j..]) * d).CopyTo(gx[j..]);
+                var term = Vector256.Create(g[j..]) * d;
+                (set ? term : Vector256.Create(gx[j..]) + term).CopyTo(gx[j..]);
             }
         }
         for (; j < x.Length; j++)
         {
             float v = x[j], si = s[j];
-            gx[j] += g[j] * (si + v * si * (1f - si) * (GeluA + 3f * GeluB * v * v));
+            float term = g[j] * (si + v * si * (1f - si) * (GeluA + 3f * GeluB * v * v));
+            gx[j] = set ? term : gx[j] + term;
         }
     }
 

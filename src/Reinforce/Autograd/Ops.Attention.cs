@@ -55,8 +55,8 @@ public static partial class Ops
 
         // Per head, contiguous blocks of q [T, hd]; keys and values [total, hd] either in the cache (laid out
         // [B, heads, capacity, hd], so one head's keys are contiguous) or, without one, in blocks like q's.
-        var q = TensorArena.Allocate(bh * block);
-        float[] keys = cache?.Keys ?? TensorArena.Allocate(bh * block), values = cache?.Values ?? TensorArena.Allocate(bh * block);
+        var q = TensorArena.AllocateUninitialized(bh * block);   // every head copies in every position of its block (as keys and values without a cache)
+        float[] keys = cache?.Keys ?? TensorArena.AllocateUninitialized(bh * block), values = cache?.Values ?? TensorArena.AllocateUninitialized(bh * block);
         int kvStride = cache?.Capacity * hd ?? block;
         var probs = TensorArena.Allocate(bh * t * total);
         var merged = TensorArena.AllocateUninitialized(rows * c);   // every head writes its columns of every row
@@ -131,7 +131,11 @@ public static partial class Ops
             });
 
             // qkv = x·Wₐ + bₐ
-            if (x.RequiresGrad) Kernels.MatMul(dqkv, attnWeight.Data, x.GradBuffer(), rows, c3, c, transposeA: false, transposeB: true, accumulate: true);
+            if (x.RequiresGrad)
+            {
+                var gx = x.GradBufferToSet(out bool fresh);
+                Kernels.MatMul(dqkv, attnWeight.Data, gx, rows, c3, c, transposeA: false, transposeB: true, accumulate: !fresh);
+            }
             if (attnWeight.RequiresGrad) Kernels.MatMul(x.Data, dqkv, attnWeight.GradBuffer(), c, rows, c3, transposeA: true, transposeB: false, accumulate: true);
             if (attnBias.RequiresGrad) Kernels.SumRows(dqkv, attnBias.GradBuffer(), c3, accumulate: true);
             // The backward runs once: the forward's saved buffers and this pass's scratch go back to the step's arena.

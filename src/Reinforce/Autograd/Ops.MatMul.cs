@@ -103,13 +103,14 @@ public static partial class Ops
         return Graph.Record(y, name, inputs, () =>
         {
             var g = y.Grad!.Data;
-            var gx = x.RequiresGrad ? x.GradBuffer() : default;
+            bool freshX = false;
+            var gx = x.RequiresGrad ? x.GradBufferToSet(out freshX) : default;
             var gw = weight.RequiresGrad ? weight.GradBuffer() : default;
             var gb = bias is not null && bias.RequiresGrad ? bias.GradBuffer() : default;
-            if (weightIsOutByIn) Kernels.LinearBackward(x.Data, weight.Data, g, gx, gw, gb, m, k, n);
+            if (weightIsOutByIn) Kernels.LinearBackward(x.Data, weight.Data, g, gx, gw, gb, m, k, n, accumulateDx: !freshX);
             else
             {
-                MatMulBackward(g, x.Data, weight.Data, gx, gw, m, k, n, false, false);
+                MatMulBackward(g, x.Data, weight.Data, gx, gw, m, k, n, false, false, setA: freshX);
                 if (!gb.IsEmpty) Kernels.SumRows(g, gb, n, accumulate: true);
             }
         });
@@ -117,17 +118,19 @@ public static partial class Ops
 
     /// <summary>
     /// Accumulates the gradients of C = op(A)·op(B) (C is [m, n], the inner size k) given dC: into
-    /// <paramref name="ga"/> and <paramref name="gb"/> when they are not empty.
+    /// <paramref name="ga"/> and <paramref name="gb"/> when they are not empty (<paramref name="ga"/> written instead
+    /// when <paramref name="setA"/>: a fresh gradient buffer, see <see cref="Tensor.GradBufferToSet"/>).
     /// </summary>
     internal static void MatMulBackward(ReadOnlySpan<float> g, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
-        Span<float> ga, Span<float> gb, int m, int k, int n, bool transposeA, bool transposeB)
+        Span<float> ga, Span<float> gb, int m, int k, int n, bool transposeA, bool transposeB, bool setA = false)
     {
         if (!ga.IsEmpty)
         {
-            if (!transposeA && !transposeB) Kernels.MatMul(g, b, ga, m, n, k, false, true, accumulate: true);   // dA = dC Bᵀ
-            else if (!transposeA) Kernels.MatMul(g, b, ga, m, n, k, false, false, accumulate: true);           // dA = dC B
-            else if (!transposeB) Kernels.MatMul(b, g, ga, k, n, m, false, true, accumulate: true);            // dA = B dCᵀ
-            else Kernels.MatMul(b, g, ga, k, n, m, true, true, accumulate: true);                              // dA = Bᵀ dCᵀ
+            bool add = !setA;
+            if (!transposeA && !transposeB) Kernels.MatMul(g, b, ga, m, n, k, false, true, accumulate: add);   // dA = dC Bᵀ
+            else if (!transposeA) Kernels.MatMul(g, b, ga, m, n, k, false, false, accumulate: add);           // dA = dC B
+            else if (!transposeB) Kernels.MatMul(b, g, ga, k, n, m, false, true, accumulate: add);            // dA = B dCᵀ
+            else Kernels.MatMul(b, g, ga, k, n, m, true, true, accumulate: add);                              // dA = Bᵀ dCᵀ
         }
         if (!gb.IsEmpty)
         {

@@ -54,9 +54,9 @@ public static partial class Ops
             }
             if (x.RequiresGrad)
             {
-                x.GradBuffer();
+                x.GradBufferToSet(out bool fresh);
                 var gx = x.Grad!.Data;
-                Kernels.ForRanges(rows, 8L * d, (from, to) => LayerNormBackwardRows(g, xhat, invStd, w, gx, d, from, to));
+                Kernels.ForRanges(rows, 8L * d, (from, to) => LayerNormBackwardRows(g, xhat, invStd, w, gx, d, from, to, set: fresh));
             }
             foreach (var spent in (ReadOnlySpan<float[]?>)[xhat, invStd]) TensorArena.Release(spent);
         });
@@ -158,7 +158,7 @@ public static partial class Ops
     }
 
     /// <summary>Rows [from, to) of dx += (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = g·weight.</summary>
-    private static void LayerNormBackwardRows(float[] g, float[] xhat, float[] invStd, float[]? w, float[] gx, int d, int from, int to)
+    private static void LayerNormBackwardRows(float[] g, float[] xhat, float[] invStd, float[]? w, float[] gx, int d, int from, int to, bool set)
     {
         float[]? rented = d > 2048 ? new float[d] : null;
         Span<float> dxhat = rented ?? stackalloc float[d];
@@ -185,10 +185,14 @@ public static partial class Ops
                 for (; k <= d - Vector512<float>.Count; k += Vector512<float>.Count)
                 {
                     var step = vInv * (Vector512.Create(dxhat[k..]) - vMeanD - Vector512.Create(hr[k..]) * vMeanDot);
-                    (Vector512.Create(gxr[k..]) + step).CopyTo(gxr[k..]);
+                    (set ? step : Vector512.Create(gxr[k..]) + step).CopyTo(gxr[k..]);
                 }
             }
-            for (; k < d; k++) gxr[k] += inv * (dxhat[k] - meanD - hr[k] * meanDot);
+            for (; k < d; k++)
+            {
+                float step = inv * (dxhat[k] - meanD - hr[k] * meanDot);
+                gxr[k] = set ? step : gxr[k] + step;
+            }
         }
     }
 }

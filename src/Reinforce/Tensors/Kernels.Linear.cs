@@ -26,13 +26,18 @@ public static partial class Kernels
     /// </summary>
     public static void LinearBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy,
         Span<float> dx, Span<float> dWeight, Span<float> dBias, int rows, int inFeatures, int outFeatures)
+        => LinearBackward(x, weight, dy, dx, dWeight, dBias, rows, inFeatures, outFeatures, accumulateDx: true);
+
+    /// <summary>As the public overload; <paramref name="accumulateDx"/> false writes dx instead of adding to it (a fresh gradient buffer).</summary>
+    internal static void LinearBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> dWeight, Span<float> dBias, int rows, int inFeatures, int outFeatures, bool accumulateDx)
     {
         CheckLinear("LinearBackward", x.Length, weight.Length, dBias.Length, dy.Length, rows, inFeatures, outFeatures, "dy");
         if (!dx.IsEmpty && dx.Length != x.Length)
             throw new ArgumentException($"LinearBackward: dx has {dx.Length} elements but x has {x.Length} (pass an empty span to skip dx).");
         if (!dWeight.IsEmpty && dWeight.Length != weight.Length)
             throw new ArgumentException($"LinearBackward: dWeight has {dWeight.Length} elements but the weight has {weight.Length} (pass an empty span to skip it).");
-        if (!dx.IsEmpty) MatMul(dy, weight, dx, rows, outFeatures, inFeatures, accumulate: true);
+        if (!dx.IsEmpty) MatMul(dy, weight, dx, rows, outFeatures, inFeatures, accumulate: accumulateDx);
         if (!dWeight.IsEmpty) MatMul(dy, x, dWeight, outFeatures, rows, inFeatures, transposeA: true, accumulate: true);
         if (!dBias.IsEmpty) SumRows(dy[..(rows * outFeatures)], dBias, outFeatures, accumulate: true);
     }
