@@ -387,23 +387,32 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     private void CheckMask(ReadOnlySpan<bool> actionMask, int rows)
     {
         if (actionMask.IsEmpty) return;
-        if (ActionMaskSize == 0)
-            throw new ArgumentException($"ActorCriticPolicy: the action space {ActionSpace} takes no action masks (only Discrete and MultiDiscrete actions can be masked); pass an empty mask.", nameof(actionMask));
-        if (actionMask.Length != rows * ActionMaskSize)
-            throw new ArgumentException($"ActorCriticPolicy: the action mask has {actionMask.Length} flags, but {rows} rows of {ActionMaskSize} (one per choice of {ActionSpace}) are needed.", nameof(actionMask));
+        if (ActionMaskSize == 0 || actionMask.Length != rows * ActionMaskSize) ThrowBadMask(actionMask.Length, rows);
         for (int r = 0; r < rows; r++)
         {
             int offset = 0;
             for (int b = 0; b < _branches.Length; b++)
             {
-                if (!actionMask.Slice(r * OutputSize + offset, _branches[b]).Contains(true))
-                    throw new ArgumentException(
-                        $"ActorCriticPolicy: the action mask of row {r}{(_branches.Length > 1 ? $" (branch {b})" : "")} allows no action: every choice of {ActionSpace} is masked out. " +
-                        "An environment must leave at least one legal action in every state (end the episode instead).", nameof(actionMask));
+                if (!actionMask.Slice(r * OutputSize + offset, _branches[b]).Contains(true)) ThrowMaskedOut(r, b);
                 offset += _branches[b];
             }
         }
     }
+
+    // The messages are formatted in methods of their own, compiled only when one is thrown (not with every run's first step).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowBadMask(int length, int rows)
+    {
+        if (ActionMaskSize == 0)
+            throw new ArgumentException($"ActorCriticPolicy: the action space {ActionSpace} takes no action masks (only Discrete and MultiDiscrete actions can be masked); pass an empty mask.", "actionMask");
+        throw new ArgumentException($"ActorCriticPolicy: the action mask has {length} flags, but {rows} rows of {ActionMaskSize} (one per choice of {ActionSpace}) are needed.", "actionMask");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowMaskedOut(int r, int b) =>
+        throw new ArgumentException(
+            $"ActorCriticPolicy: the action mask of row {r}{(_branches.Length > 1 ? $" (branch {b})" : "")} allows no action: every choice of {ActionSpace} is masked out. " +
+            "An environment must leave at least one legal action in every state (end the episode instead).", "actionMask");
 
     /// <inheritdoc/>
     public override void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values)

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -93,18 +94,8 @@ public static partial class Kernels
     internal static unsafe void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
         bool transposeA, bool transposeB, bool accumulate, int maxThreads, MatMulPath path)
     {
-        if (m < 0 || k < 0 || n < 0)
-            throw new ArgumentOutOfRangeException(nameof(m), $"MatMul: dimensions must be non-negative, got m = {m}, k = {k}, n = {n}.");
-        if (a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n)
-        {
-            string sa = transposeA ? $"[{k}, {m}]" : $"[{m}, {k}]";
-            string sb = transposeB ? $"[{n}, {k}]" : $"[{k}, {n}]";
-            throw new ArgumentException(
-                $"MatMul: buffers too small for op(A) [{m}, {k}] x op(B) [{k}, {n}]: A needs {sa} = {(long)m * k} elements (has {a.Length}), " +
-                $"B needs {sb} = {(long)k * n} (has {b.Length}), C needs [{m}, {n}] = {(long)m * n} (has {c.Length}).");
-        }
-        if (maxThreads < 1) throw new ArgumentOutOfRangeException(nameof(maxThreads), maxThreads, "MatMul: maxThreads must be at least 1.");
-        if (!IsSupported(path)) throw new PlatformNotSupportedException($"MatMul: the {path} micro-kernel is not accelerated on this machine.");
+        if (m < 0 || k < 0 || n < 0 || a.Length < (long)m * k || b.Length < (long)k * n || c.Length < (long)m * n || maxThreads < 1 || !IsSupported(path))
+            ThrowBadMatMul(a.Length, b.Length, c.Length, m, k, n, transposeA, transposeB, maxThreads, path);
         if (m == 0 || n == 0) return;
         var cUsed = c[..(m * n)];
         if (cUsed.Overlaps(a[..(m * k)]) || cUsed.Overlaps(b[..(k * n)]))
@@ -205,6 +196,29 @@ public static partial class Kernels
             if (splitRows) GemmRange<TKernel>(g, first * TKernel.Mr, Math.Min(g.M, last * TKernel.Mr), 0, g.N);
             else GemmRange<TKernel>(g, 0, g.M, first * TKernel.Nr, Math.Min(g.N, last * TKernel.Nr));
         });
+    }
+
+    /// <summary>
+    /// The error for <see cref="MatMul(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool, int, MatMulPath)"/>'s
+    /// bad arguments. Its own method, never inlined: the messages' formatting is compiled only when one is thrown, not with
+    /// every program's first product (it was most of MatMul's compile time).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [DoesNotReturn]
+    private static void ThrowBadMatMul(int aLength, int bLength, int cLength, int m, int k, int n, bool transposeA, bool transposeB, int maxThreads, MatMulPath path)
+    {
+        if (m < 0 || k < 0 || n < 0)
+            throw new ArgumentOutOfRangeException(nameof(m), $"MatMul: dimensions must be non-negative, got m = {m}, k = {k}, n = {n}.");
+        if (aLength < (long)m * k || bLength < (long)k * n || cLength < (long)m * n)
+        {
+            string sa = transposeA ? $"[{k}, {m}]" : $"[{m}, {k}]";
+            string sb = transposeB ? $"[{n}, {k}]" : $"[{k}, {n}]";
+            throw new ArgumentException(
+                $"MatMul: buffers too small for op(A) [{m}, {k}] x op(B) [{k}, {n}]: A needs {sa} = {(long)m * k} elements (has {aLength}), " +
+                $"B needs {sb} = {(long)k * n} (has {bLength}), C needs [{m}, {n}] = {(long)m * n} (has {cLength}).");
+        }
+        if (maxThreads < 1) throw new ArgumentOutOfRangeException(nameof(maxThreads), maxThreads, "MatMul: maxThreads must be at least 1.");
+        throw new PlatformNotSupportedException($"MatMul: the {path} micro-kernel is not accelerated on this machine.");
     }
 
     /// <summary>Multiply-adds the micro-kernel performs for an m×n product, padding included.</summary>

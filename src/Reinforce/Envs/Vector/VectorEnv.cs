@@ -331,6 +331,13 @@ public abstract class VectorEnv : IVectorEnv
     private void CheckStep(int length, bool integer)
     {
         ThrowIfDisposed();
+        // The messages are formatted in their own method, compiled only when one is thrown (not with every run's first step).
+        if (!_hasReset || integer != (_kind != ActionKind.Continuous) || length != _envs.Length * _actionSize) ThrowBadStep(length, integer);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private void ThrowBadStep(int length, bool integer)
+    {
         if (!_hasReset) throw new InvalidOperationException($"{Name}: Step was called before Reset. Call Reset(seed) first.");
         bool wantsInteger = _kind != ActionKind.Continuous;
         if (integer != wantsInteger)
