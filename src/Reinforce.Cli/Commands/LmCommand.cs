@@ -239,7 +239,7 @@ internal static class LmCommand
                     $"sampling: {s.TokensPerSecond,8:N0} tokens/s ({s.BatchSize} sequence{(s.BatchSize == 1 ? "" : "s")} at once, {s.TokensPerSequence} tokens each, key/value cache)"));
             Console.WriteLine(gpt2
                 ? "Peer: /usr/bin/python3 tools/bench/gpt2_torch.py (same shapes in PyTorch; --lora 8 for the adapters)."
-                : "Reference: the same GPT trains at 13,014 tokens/s in PyTorch 1.13 with OpenBLAS at its best thread count (1; 5,803 on 2), the median of three rounds measured beside this bench on the 2-core development machine on 2026-12-06 (tools/bench/gpt2_torch.py).");
+                : "Reference: the same GPT trains at 12,415 tokens/s in PyTorch 1.13 with OpenBLAS at its best thread count (1; 6,401 on 2), the median of four rounds measured beside this bench on the 2-core development machine on 2026-12-06 (tools/bench/gpt2_torch.py).");
             return 0;
         }));
         return command;
