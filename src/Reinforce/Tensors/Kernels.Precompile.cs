@@ -21,8 +21,14 @@ public static partial class Kernels
     internal static void PrecompileInBackground()
     {
         if (Interlocked.Exchange(ref s_precompileStarted, 1) != 0) return;
-        var thread = new Thread(Precompile) { IsBackground = true, Name = "reinforce precompile" };
-        thread.Start();
+        try
+        {
+            new Thread(Precompile) { IsBackground = true, Name = "reinforce precompile" }.Start();
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            // No thread to spare: the code compiles at first use instead.
+        }
     }
 
     private static void Precompile()
