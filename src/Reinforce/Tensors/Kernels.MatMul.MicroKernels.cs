@@ -102,33 +102,33 @@ public static partial class Kernels
             // One test of overwrite for the whole tile, then its rows: C = acc, or C = C + acc.
             if (overwrite)
             {
-                Put(c, c00, c01); Put(c + ldc, c10, c11);
-                if (TRows.Count > 2) { Put(c + 2 * ldc, c20, c21); Put(c + 3 * ldc, c30, c31); }
-                if (TRows.Count > 4) { Put(c + 4 * ldc, c40, c41); Put(c + 5 * ldc, c50, c51); Put(c + 6 * ldc, c60, c61); Put(c + 7 * ldc, c70, c71); }
+                PutRow(c, c00, c01); PutRow(c + ldc, c10, c11);
+                if (TRows.Count > 2) { PutRow(c + 2 * ldc, c20, c21); PutRow(c + 3 * ldc, c30, c31); }
+                if (TRows.Count > 4) { PutRow(c + 4 * ldc, c40, c41); PutRow(c + 5 * ldc, c50, c51); PutRow(c + 6 * ldc, c60, c61); PutRow(c + 7 * ldc, c70, c71); }
             }
             else
             {
-                Add(c, c00, c01); Add(c + ldc, c10, c11);
-                if (TRows.Count > 2) { Add(c + 2 * ldc, c20, c21); Add(c + 3 * ldc, c30, c31); }
-                if (TRows.Count > 4) { Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51); Add(c + 6 * ldc, c60, c61); Add(c + 7 * ldc, c70, c71); }
+                AddRow(c, c00, c01); AddRow(c + ldc, c10, c11);
+                if (TRows.Count > 2) { AddRow(c + 2 * ldc, c20, c21); AddRow(c + 3 * ldc, c30, c31); }
+                if (TRows.Count > 4) { AddRow(c + 4 * ldc, c40, c41); AddRow(c + 5 * ldc, c50, c51); AddRow(c + 6 * ldc, c60, c61); AddRow(c + 7 * ldc, c70, c71); }
             }
         }
+    }
 
-        /// <summary>A row of the tile written: C = acc.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static unsafe void Put(float* c, Vector512<float> left, Vector512<float> right)
-        {
-            left.Store(c);
-            right.Store(c + 16);
-        }
+    /// <summary>32 floats of an AVX-512 tile's row written: C = acc (the tiles' epilogue, <see cref="AddRow"/> for C = C + acc).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void PutRow(float* c, Vector512<float> left, Vector512<float> right)
+    {
+        left.Store(c);
+        right.Store(c + 16);
+    }
 
-        /// <summary>A row of the tile added: C = C + acc.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static unsafe void Add(float* c, Vector512<float> left, Vector512<float> right)
-        {
-            (Vector512.Load(c) + left).Store(c);
-            (Vector512.Load(c + 16) + right).Store(c + 16);
-        }
+    /// <summary>32 floats of an AVX-512 tile's row added: C = C + acc.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void AddRow(float* c, Vector512<float> left, Vector512<float> right)
+    {
+        (Vector512.Load(c) + left).Store(c);
+        (Vector512.Load(c + 16) + right).Store(c + 16);
     }
 
     /// <summary>
@@ -165,15 +165,13 @@ public static partial class Kernels
             }
             if (overwrite)
             {
-                c00.Store(c); c01.Store(c + 16); c02.Store(c + 32); c03.Store(c + 48);
-                c10.Store(c + ldc); c11.Store(c + ldc + 16); c12.Store(c + ldc + 32); c13.Store(c + ldc + 48);
+                PutRow(c, c00, c01); PutRow(c + 32, c02, c03);
+                PutRow(c + ldc, c10, c11); PutRow(c + ldc + 32, c12, c13);
             }
             else
             {
-                (Vector512.Load(c) + c00).Store(c); (Vector512.Load(c + 16) + c01).Store(c + 16);
-                (Vector512.Load(c + 32) + c02).Store(c + 32); (Vector512.Load(c + 48) + c03).Store(c + 48);
-                (Vector512.Load(c + ldc) + c10).Store(c + ldc); (Vector512.Load(c + ldc + 16) + c11).Store(c + ldc + 16);
-                (Vector512.Load(c + ldc + 32) + c12).Store(c + ldc + 32); (Vector512.Load(c + ldc + 48) + c13).Store(c + ldc + 48);
+                AddRow(c, c00, c01); AddRow(c + 32, c02, c03);
+                AddRow(c + ldc, c10, c11); AddRow(c + ldc + 32, c12, c13);
             }
         }
     }

@@ -36,7 +36,7 @@ public static partial class Kernels
     internal static bool ReadAInPlace = true;
 
     /// <summary>
-    /// Whether a product of one to four rows (once oriented) takes a 2- or 4-row tile (<see cref="RunVector512"/>) rather
+    /// Whether a product of one to four rows (once oriented) takes a 2- or 4-row tile (<see cref="RouteVector512"/>) rather
     /// than the 8-row one (the tests turn it off to compare).
     /// </summary>
     internal static bool ShortTilesEnabled = true;
@@ -108,15 +108,14 @@ public static partial class Kernels
 
         fixed (float* pa = a, pb = b, pc = c)
         {
-            if (FewRowsTakes(m, n) && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit && path == MatMulPath.Vector512 && FewRowsEnabled)
+            if (path == MatMulPath.Vector512)
             {
-                FewRows(pa, pb, pc, m, k, n, accumulate);
+                RunVector512(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate, maxThreads);
                 return;
             }
             var g = new Gemm(pa, pb, pc, m, k, n, transposeA, transposeB, accumulate);
             switch (path)
             {
-                case MatMulPath.Vector512: RunVector512(g, maxThreads); break;
                 case MatMulPath.Vector256: Split<Vector256Kernel>(Oriented<Vector256Kernel>(g), maxThreads); break;
                 case MatMulPath.Vector128: Split<Vector128Kernel>(Oriented<Vector128Kernel>(g), maxThreads); break;
                 default: Split<ScalarKernel>(Oriented<ScalarKernel>(g), maxThreads); break;
@@ -149,19 +148,66 @@ public static partial class Kernels
     /// the vectors instead.
     /// </summary>
     private static Gemm Oriented<TKernel>(Gemm g) where TKernel : struct, IMicroKernel
-        => PaddedSize<TKernel>(g.N, g.M) * 2 < PaddedSize<TKernel>(g.M, g.N) ? g.Transposed() : g;
+        => TransposedFor<TKernel>(g.M, g.N) ? g.Transposed() : g;
+
+    /// <summary>Whether an m×n product is computed transposed on <typeparamref name="TKernel"/> (see <see cref="Oriented{TKernel}"/>).</summary>
+    private static bool TransposedFor<TKernel>(int m, int n) where TKernel : struct, IMicroKernel
+        => PaddedSize<TKernel>(n, m) * 2 < PaddedSize<TKernel>(m, n);
+
+    /// <summary>The ways a product runs on the Vector512 path.</summary>
+    internal enum Vector512Route
+    {
+        /// <summary><see cref="FewRows"/>: a handful of rows, B read where it lies.</summary>
+        FewRows,
+
+        /// <summary>The 8×32 tile.</summary>
+        EightRowTile,
+
+        /// <summary>The 4×32 tile: three or four rows once oriented.</summary>
+        FourRowTile,
+
+        /// <summary>The 2×32 tile: one or two rows at most 32 columns wide once oriented.</summary>
+        TwoRowTile,
+
+        /// <summary>The 2×64 tile: one or two rows wider than 32 columns once oriented.</summary>
+        WideTwoRowTile,
+    }
 
     /// <summary>
-    /// AVX-512: the 8×32 tile, or, for a product of one to four rows once oriented, a tile of 2 or 4 rows instead of 8 of
-    /// which most would be padding (and packed); two rows more than 32 columns wide take the 2×64 tile.
+    /// The way an m×k·k×n product runs on the Vector512 path, and whether it is computed transposed (the tiles only): the
+    /// one place the path decides. <see cref="FewRows"/> when <see cref="FewRowsTakes"/> admits the rows and B is small and
+    /// as stored; otherwise the 8×32 tile, or, for a product of one to four rows once oriented, a tile of 2 or 4 rows
+    /// instead of 8 of which most would be padding (and packed), and the 2×64 tile for two rows more than 32 columns wide.
     /// </summary>
-    private static void RunVector512(Gemm g, int maxThreads)
+    internal static Vector512Route RouteVector512(int m, int k, int n, bool transposeA, bool transposeB, out bool transposed)
     {
-        g = Oriented<Vector512Kernel<EightRows>>(g);
-        if (!ShortTilesEnabled || g.M > FourRows.Count) Split<Vector512Kernel<EightRows>>(g, maxThreads);
-        else if (g.M > TwoRows.Count) Split<Vector512Kernel<FourRows>>(g, maxThreads);
-        else if (g.N <= Vector512Kernel<TwoRows>.Nr) Split<Vector512Kernel<TwoRows>>(g, maxThreads);
-        else Split<Vector512WideTwoRowKernel>(g, maxThreads);
+        transposed = false;
+        if (FewRowsEnabled && FewRowsTakes(m, n) && !transposeA && !transposeB && (long)k * n <= FewRowsBLimit) return Vector512Route.FewRows;
+        transposed = TransposedFor<Vector512Kernel<EightRows>>(m, n);
+        if (transposed) (m, n) = (n, m);
+        if (!ShortTilesEnabled || m > FourRows.Count) return Vector512Route.EightRowTile;
+        if (m > TwoRows.Count) return Vector512Route.FourRowTile;
+        return n <= Vector512Kernel<TwoRows>.Nr ? Vector512Route.TwoRowTile : Vector512Route.WideTwoRowTile;
+    }
+
+    /// <summary>The product on the Vector512 path, the way <see cref="RouteVector512"/> says.</summary>
+    private static unsafe void RunVector512(float* a, float* b, float* c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate, int maxThreads)
+    {
+        var route = RouteVector512(m, k, n, transposeA, transposeB, out bool transposed);
+        if (route == Vector512Route.FewRows)
+        {
+            FewRows(a, b, c, m, k, n, accumulate);
+            return;
+        }
+        var g = new Gemm(a, b, c, m, k, n, transposeA, transposeB, accumulate);
+        if (transposed) g = g.Transposed();
+        switch (route)
+        {
+            case Vector512Route.EightRowTile: Split<Vector512Kernel<EightRows>>(g, maxThreads); break;
+            case Vector512Route.FourRowTile: Split<Vector512Kernel<FourRows>>(g, maxThreads); break;
+            case Vector512Route.TwoRowTile: Split<Vector512Kernel<TwoRows>>(g, maxThreads); break;
+            default: Split<Vector512WideTwoRowKernel>(g, maxThreads); break;
+        }
     }
 
     /// <summary>Runs the product with <typeparamref name="TKernel"/> on the calling thread, or over threads in row (or column) chunks when it is large.</summary>

@@ -217,6 +217,8 @@ public class MatMulKernelTests
         };
         foreach (var (m, k, n, ta, tb) in shapes)
         {
+            // Each shape takes a short tile (or FewRows), and with both switched off the 8-row tile: the two sides differ.
+            Assert.NotEqual(Kernels.Vector512Route.EightRowTile, Kernels.RouteVector512(m, k, n, ta, tb, out _));
             foreach (bool accumulate in new[] { false, true })
             {
                 var a = MatMulReference.Random(rng, m * k);
@@ -229,6 +231,7 @@ public class MatMulKernelTests
                 {
                     Kernels.ShortTilesEnabled = false;
                     Kernels.FewRowsEnabled = false;
+                    Assert.Equal(Kernels.Vector512Route.EightRowTile, Kernels.RouteVector512(m, k, n, ta, tb, out _));
                     Kernels.MatMul(a, b, eightRows, m, k, n, ta, tb, accumulate, 1, Kernels.MatMulPath.Vector512);
                 }
                 finally
