@@ -47,6 +47,9 @@ internal static class UnityTraining
     /// <summary>How long to wait for the editor's Play button (or the player) before giving up.</summary>
     public static TimeSpan WaitForUnity { get; set; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>The port to listen on: --port (default <c>UnityVectorEnv.DefaultPort</c>), or a built player's by its --worker-id.</summary>
+    public static int Port(int? workerId, int? port) => Servers.Unity.UnityVectorEnv.PortFor(workerId, port ?? Servers.Unity.UnityVectorEnv.DefaultPort);
+
     public static int Run(int port, string? configFile, string? algo, long? steps, int? seed, string? output, bool quiet, Action<int>? listening = null)
     {
         var cfg = configFile is not null ? TrainingConfig.Load(configFile) : new TrainingConfig { TotalSteps = 100_000 };
