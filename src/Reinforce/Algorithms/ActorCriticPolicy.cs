@@ -226,6 +226,13 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         return new PolicyOutput(actorOutput, criticValues, latentFeatures);
     }
 
+    /// <summary>
+    /// The actor and critic networks when they are separate networks straight on the observations (no shared trunk, no
+    /// gSDE): PPO then steps each on its own core (<see cref="PpoPairedStep"/>). Null otherwise.
+    /// </summary>
+    internal (FusedMlp Actor, FusedMlp Critic)? SeparateNetworks =>
+        _trunkNet is null && !UsesSde && _criticNet is not null ? (_actorNet, _criticNet) : null;
+
     /// <summary>The actor output alone (logits or Gaussian means) for observations [N, ObservationSize]: the deployable policy network.</summary>
     public override Tensor Forward(Tensor x)
     {

@@ -322,6 +322,9 @@ public abstract partial class OnPolicyAgent : Agent
     /// <summary>Zero, backpropagate, average over the ranks, clip, step: the shared <see cref="Optim.GradientStep"/> every trainer steps through.</summary>
     private readonly Optim.GradientStep _gradientStep;
 
+    /// <summary>The step's settings (clipping), for an algorithm that splits the step over two cores (<see cref="PpoPairedStep"/>).</summary>
+    private protected Optim.GradientStep GradientStepper => _gradientStep;
+
     /// <summary>1 − Var(returns − values) / Var(returns) over the rollout: how much of the return variance the critic explains.</summary>
     protected static double ExplainedVariance(ReadOnlySpan<float> values, ReadOnlySpan<float> returns)
     {

@@ -30,6 +30,10 @@ public sealed class Ppo : OnPolicyAgent
     private readonly PpoObjective.Workspace _categorical = new();
     private readonly TensorArena _stepArena = new();   // the minibatch step's short-lived buffers (see Update)
     private int[] _actionIndices = [];
+    private readonly PpoPairedStep? _paired;   // actor and critic on two cores, when the policy and settings allow
+
+    /// <summary>The two-core minibatch step (null when the policy has no separate actor and critic), for tests.</summary>
+    internal PpoPairedStep? PairedStep => _paired;
 
     /// <inheritdoc/>
     protected override void OnRolloutStart(PolicyState state) => _sequences?.OnRolloutStart(state);
@@ -51,6 +55,14 @@ public sealed class Ppo : OnPolicyAgent
         // (Other recurrent policies evaluate shuffled transitions through their own EvaluateActions.)
         if (Policy is EncoderPolicy { IsRecurrent: true }) _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
         _localCopies = new int[_sequences?.EnvsPerBatch ?? 0];
+        _paired = PpoPairedStep.TryCreate(Policy, Optimizer, GradientStepper.MaxGradNorm, GradientStepper.ErrorIfNonFinite);
+    }
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _paired?.Dispose();
+        base.Dispose(disposing);
     }
 
     /// <summary>The settings.</summary>
@@ -127,16 +139,26 @@ public sealed class Ppo : OnPolicyAgent
                 if (_ratio.Length < batch.Size) (_ratio, _logRatio) = (new float[batch.Size], new float[batch.Size]);
                 var ratio = _ratio.AsSpan(0, batch.Size);
                 var logRatio = _logRatio.AsSpan(0, batch.Size);
-                Tensor loss;
-                PpoObjective.Parts parts;
+                Tensor? loss = null;
+                PpoObjective.Parts parts = default;
+                bool paired = false;
                 if (_sequences is null && batch.ActionMask.IsEmpty && Policy.CategoricalHead(batch.Observations) is var (head, features))
                 {
                     // One softmax over the actions, no mask: the loss straight from the logits (the same bits as the
-                    // distribution's separate operations, fewer passes and nodes).
-                    var output = head.ActorCritic(features);
-                    loss = PpoObjective.CategoricalLoss(output.ActorOutput, head.ActionIndices(batch.DiscreteActions, ref _actionIndices),
-                        output.Values!, batch, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, parallel ? share : 1f, _categorical,
-                        ratio, logRatio, out parts);
+                    // distribution's separate operations, fewer passes and nodes); with separate actor and critic networks
+                    // and two cores, each network's side of the step on its own core (the same bits again).
+                    var actions = head.ActionIndices(batch.DiscreteActions, ref _actionIndices);
+                    if (!parallel && _paired is not null && _paired.Applies(batch.Size))
+                    {
+                        _paired.Forward(batch, actions, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, ratio, logRatio);
+                        paired = true;
+                    }
+                    else
+                    {
+                        var output = head.ActorCritic(features);
+                        loss = PpoObjective.CategoricalLoss(output.ActorOutput, actions, output.Values!, batch, epsilon, o.ClipRangeVf,
+                            o.EntropyCoef, o.ValueCoef, parallel ? share : 1f, _categorical, ratio, logRatio, out parts);
+                    }
                 }
                 else
                 {
@@ -164,11 +186,12 @@ public sealed class Ppo : OnPolicyAgent
                 if (o.TargetKl is float targetKl && approxKl > 1.5 * targetKl)
                 {
                     stop = true;
+                    if (paired) _paired!.Abandon();
                     _stepArena.Recycle();
                     break;
                 }
 
-                gradNormSum += GradientStep(loss);
+                gradNormSum += paired ? _paired!.Step(out parts) : GradientStep(loss);
                 _stepArena.Recycle();
 
                 policyLossSum += parts.PolicyLoss;

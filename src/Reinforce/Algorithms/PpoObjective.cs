@@ -56,6 +56,7 @@ internal static class PpoObjective
         internal float[] LogProbs = [], Probs = [], Scratch = [], GradLogProbs = [], Gp = [];
         internal float[] TakenLogProb = [], Entropy = [], GradTaken = [], GradEntropy = [], GradSum = [], Ratio = [];
         internal int[] Actions = [];
+        internal int Classes;
 
         internal void Ensure(int rows, int c)
         {
@@ -100,8 +101,28 @@ internal static class PpoObjective
         if (actions.Length != n || values.Size != n || batch.Size != n || ratio.Length != n || logRatio.Length != n)
             throw new ArgumentException($"PpoObjective: {n} rows of logits, {actions.Length} actions, {values.Size} values, a minibatch of {batch.Size} and {ratio.Length} ratio slots must agree.");
         var ws = workspace;
+        CategoricalForward(logits, actions, ws);
+        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, ws.Ratio);
+        var y = Tensor.Uninitialized([]);
+        y.Data[0] = terms.Forward(ws.TakenLogProb, ws.Entropy, values.Data, ratio, logRatio, out parts);
+        return Graph.Record(y, "PpoCategoricalObjective", [logits, values], (Terms: terms, Logits: logits, Values: values, Workspace: ws, Y: y), static s =>
+        {
+            var (terms, logits, values, ws) = (s.Terms, s.Logits, s.Values, s.Workspace);
+            float g = s.Y.Grad!.Data[0];
+            if (values.RequiresGrad) terms.ValueGradient(g, values.Data, values.GradBuffer());
+            if (logits.RequiresGrad) CategoricalBackward(terms, ws, g, logits.GradBuffer());
+        });
+    }
+
+    /// <summary>
+    /// The policy side's forward pass for <see cref="CategoricalLoss"/>: the checks, log-softmax, the taken actions'
+    /// log-probabilities and the entropy, into <paramref name="ws"/> (sized for the logits).
+    /// </summary>
+    internal static void CategoricalForward(Tensor logits, ReadOnlySpan<int> actions, Workspace ws)
+    {
+        int n = logits.Shape[0], c = logits.Shape[1];
         ws.Ensure(n, c);
-        // Categorical: the checks, log-softmax, the taken actions' log-probabilities, the entropy.
+        ws.Classes = c;
         Categorical.CheckFinite(logits.Data.AsSpan(0, n * c), c);
         Categorical.CheckActions(actions, c);
         actions.CopyTo(ws.Actions);
@@ -109,40 +130,38 @@ internal static class PpoObjective
         Kernels.LogSoftmaxRows(logits.Data.AsSpan(0, n * c), logp, c);
         for (int r = 0; r < n; r++) ws.TakenLogProb[r] = logp[r * c + actions[r]];
         DistributionOps.EntropyRows(logp, ws.Probs, ws.Scratch, ws.Entropy, c);
+    }
 
-        var terms = new Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share, n, ws.Ratio);
-        var y = Tensor.Uninitialized([]);
-        y.Data[0] = terms.Forward(ws.TakenLogProb, ws.Entropy, values.Data, ratio, logRatio, out parts);
-        return Graph.Record(y, "PpoCategoricalObjective", [logits, values], (Terms: terms, Logits: logits, Values: values, Workspace: ws, Y: y, Classes: c), static s =>
+    /// <summary>
+    /// The policy side's backward pass: the loss's gradient <paramref name="g"/> to the logits, added into
+    /// <paramref name="logitsGrad"/>, in the order the separate operations' autograd walk ran it (the entropy's gradient,
+    /// then the gather's, then the log-softmax's).
+    /// </summary>
+    internal static void CategoricalBackward(in Terms terms, Workspace ws, float g, Span<float> logitsGrad)
+    {
+        int n = terms.Count, c = ws.Classes;
+        // The loss's gradient for the taken log-probabilities and the entropies, each into zeros (as fresh gradients).
+        var logp = ws.LogProbs;
+        var gLogp = ws.GradLogProbs;
+        Array.Clear(gLogp);
+        Array.Clear(ws.GradTaken);
+        terms.PolicyGradient(g, ws.GradTaken);
+        if (terms.EntropyCoef != 0f)
         {
-            var (terms, logits, values, ws, c) = (s.Terms, s.Logits, s.Values, s.Workspace, s.Classes);
-            int n = terms.Count;
-            float g = s.Y.Grad!.Data[0];
-            if (values.RequiresGrad) terms.ValueGradient(g, values.Data, values.GradBuffer());
-            if (!logits.RequiresGrad) return;
-            // The loss's gradient for the taken log-probabilities and the entropies, each into zeros (as fresh gradients).
-            var logp = ws.LogProbs;
-            var gLogp = ws.GradLogProbs;
-            Array.Clear(gLogp);
-            Array.Clear(ws.GradTaken);
-            terms.PolicyGradient(g, ws.GradTaken);
-            if (terms.EntropyCoef != 0f)
-            {
-                Array.Clear(ws.GradEntropy);
-                terms.EntropyGradient(g, ws.GradEntropy);
-                DistributionOps.EntropyRowsBackward(ws.GradEntropy, logp, ws.Probs, ws.Scratch, ws.Gp, ws.GradSum, gLogp, c);
-            }
-            // The gather's backward, then the log-softmax's into the logits' gradient.
-            for (int r = 0; r < n; r++) gLogp[r * c + ws.Actions[r]] += ws.GradTaken[r];
-            Kernels.LogSoftmaxBackwardRows(logp, gLogp, logits.GradBuffer(), c);
-        });
+            Array.Clear(ws.GradEntropy);
+            terms.EntropyGradient(g, ws.GradEntropy);
+            DistributionOps.EntropyRowsBackward(ws.GradEntropy, logp, ws.Probs, ws.Scratch, ws.Gp, ws.GradSum, gLogp, c);
+        }
+        // The gather's backward, then the log-softmax's into the logits' gradient.
+        for (int r = 0; r < n; r++) gLogp[r * c + ws.Actions[r]] += ws.GradTaken[r];
+        Kernels.LogSoftmaxBackwardRows(logp, gLogp, logitsGrad, c);
     }
 
     /// <summary>
     /// The loss's terms for one minibatch: its forward pass, and each input's gradient from the loss's. The forward pass
     /// keeps r per sample in <c>savedRatio</c> (n long) for the policy gradient.
     /// </summary>
-    private readonly struct Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n, float[] savedRatio)
+    internal readonly struct Terms(Minibatch batch, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share, int n, float[] savedRatio)
     {
         private readonly float[] _advantages = batch.Advantages.Data, _returns = batch.Returns.Data, _oldValues = batch.OldValues.Data;
         private readonly float _lo = 1f - epsilon, _hi = 1f + epsilon;
@@ -157,6 +176,15 @@ internal static class PpoObjective
         /// <summary>The loss; r and log r per sample into <paramref name="ratio"/> and <paramref name="logRatio"/>.</summary>
         public float Forward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, ReadOnlySpan<float> values,
             Span<float> ratio, Span<float> logRatio, out Parts parts)
+        {
+            var (policyLoss, entropyMean) = PolicyForward(logProb, entropy, ratio, logRatio);
+            float valueLoss = ValueForward(values);
+            parts = new Parts(policyLoss, valueLoss, entropyMean);
+            return Total(parts);
+        }
+
+        /// <summary>The policy term −mean(min(r·Â, clip(r)·Â)) and the mean entropy; r and log r per sample into the spans (and kept for the gradient).</summary>
+        public (float PolicyLoss, float EntropyMean) PolicyForward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, Span<float> ratio, Span<float> logRatio)
         {
             var old = batch.OldLogProbs.Data;
             var advantages = _advantages;
@@ -173,8 +201,14 @@ internal static class PpoObjective
                 minimumSum += MathF.Min(surrogate, clipped);
             }
             float policyLoss = ((float)minimumSum / n) * -1f;
+            float entropyMean = Ops.PairwiseSum(entropy[..n]) / n;
+            ratio[..n].CopyTo(_ratio);
+            return (policyLoss, entropyMean);
+        }
 
-            // The value term: squared error, or the larger of the plain and the clipped squared error.
+        /// <summary>The value term: mean squared error, or of the larger of the plain and the clipped error.</summary>
+        public float ValueForward(ReadOnlySpan<float> values)
+        {
             double squareSum = 0;
             for (int i = 0; i < n; i++)
             {
@@ -187,14 +221,15 @@ internal static class PpoObjective
                 }
                 squareSum += square;
             }
-            float valueLoss = (float)squareSum / n;
+            return (float)squareSum / n;
+        }
 
-            float entropyMean = Ops.PairwiseSum(entropy[..n]) / n;
-            float entropyLoss = entropyMean * -1f;
-            float total = policyLoss + entropyCoef * entropyLoss + valueCoef * valueLoss;
+        /// <summary>The loss from its parts: policy − c₂·entropy + c₁·value, times this rank's share.</summary>
+        public float Total(Parts parts)
+        {
+            float entropyLoss = parts.Entropy * -1f;
+            float total = parts.PolicyLoss + entropyCoef * entropyLoss + valueCoef * parts.ValueLoss;
             if (share != 1f) total *= share;
-            parts = new Parts(policyLoss, valueLoss, entropyMean);
-            ratio[..n].CopyTo(_ratio);
             return total;
         }
 

@@ -74,6 +74,12 @@ public sealed class FusedMlp
     // The recorded operation's inputs: the input x (set by each Forward), then every weight and its bias.
     private readonly Tensor[] _recordInputs;
 
+    /// <summary>The weights and biases (the tensors given, shared), layer by layer.</summary>
+    internal IEnumerable<Tensor> ParameterTensors => _weights.Zip(_biases).SelectMany(p => new[] { p.First, p.Second });
+
+    /// <summary>The widest layer's outputs (or the input, if wider).</summary>
+    internal int MaxWidth => _maxWidth;
+
     /// <summary>Inputs per row.</summary>
     public int InputSize => _weights[0].Shape[1];
 

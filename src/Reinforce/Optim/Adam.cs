@@ -98,6 +98,20 @@ public class Adam : Optimizer
         WeightDecay = weightDecay;
     }
 
+    /// <summary>
+    /// Without weight decay an update reads only its own parameter (and the bias corrections, computed before the threads
+    /// start); with it, it reads which parameters decay by <see cref="Optimizer.ParameterIndex"/> and may use the shared scratch.
+    /// </summary>
+    internal override bool StepsParametersIndependently => WeightDecay == 0f;
+
+    /// <summary>The bias corrections, computed in double as PyTorch computes them in Python floats, once per step (every parameter of a step shares them).</summary>
+    private protected override void PrepareSharedStep(long step)
+    {
+        _biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
+        _biasCorrection2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(Beta2, step));
+        _correctedStep = step;
+    }
+
     /// <inheritdoc />
     protected override void Update(Span<float> parameter, ReadOnlySpan<float> gradient, float[][] buffers, long step)
     {
@@ -121,14 +135,7 @@ public class Adam : Optimizer
             }
         }
 
-        // The scalars are computed in double, as PyTorch computes them in Python floats (once per step: every
-        // parameter of a step shares them).
-        if (step != _correctedStep)
-        {
-            _biasCorrection1 = 1.0 - Math.Pow(Beta1, step);
-            _biasCorrection2Sqrt = (float)Math.Sqrt(1.0 - Math.Pow(Beta2, step));
-            _correctedStep = step;
-        }
+        if (step != _correctedStep) PrepareSharedStep(step);
         float stepSize = (float)(LearningRate / _biasCorrection1);
         float biasCorrection2Sqrt = _biasCorrection2Sqrt;
         Step(parameter, g, expAvg, expAvgSq, Beta1, Beta2, Eps, stepSize, biasCorrection2Sqrt);

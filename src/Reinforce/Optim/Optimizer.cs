@@ -126,18 +126,50 @@ public abstract class Optimizer
     {
         EnsureBuffers();
         StepCount++;
-        for (int i = 0; i < _parameters.Length; i++)
-        {
-            var p = _parameters[i];
-            var grad = p.Grad;
-            if (grad is null) continue;
-            if (grad.Size != p.Size)
-                throw new InvalidOperationException($"{Algorithm}.Step: parameter '{_names[i]}' has shape {Tensor.ShapeString(p.Shape)} but its gradient has shape {Tensor.ShapeString(grad.Shape)}.");
-            _steps[i]++;
-            ParameterIndex = i;
-            Update(p.Data, grad.Data, _buffers![i], _steps[i]);
-        }
+        for (int i = 0; i < _parameters.Length; i++) StepParameter(i);
     }
+
+    /// <summary>
+    /// Starts a step whose parameters two threads then update, each its own, with <see cref="StepParameter"/> (PPO's
+    /// actor and critic on two cores): what <see cref="Step"/> does before its loop, and whatever the update shares across
+    /// parameters computed now (<see cref="PrepareSharedStep"/>), so the parameters' updates touch nothing in common.
+    /// False, with nothing done, when this optimizer cannot (<see cref="StepsParametersIndependently"/>) or the parameters
+    /// are at different step counts; the caller then calls <see cref="Step"/>. The results are the same bits as
+    /// <see cref="Step"/>'s whatever the order of the parameters' updates.
+    /// </summary>
+    internal bool BeginSharedStep()
+    {
+        if (!StepsParametersIndependently) return false;
+        long first = _steps.Length > 0 ? _steps[0] : 0;
+        foreach (long s in _steps) if (s != first) return false;
+        EnsureBuffers();
+        StepCount++;
+        PrepareSharedStep(first + 1);
+        return true;
+    }
+
+    /// <summary>Updates parameter <paramref name="index"/> if it has a gradient: one iteration of <see cref="Step"/>'s loop.</summary>
+    internal void StepParameter(int index)
+    {
+        var p = _parameters[index];
+        var grad = p.Grad;
+        if (grad is null) return;
+        if (grad.Size != p.Size)
+            throw new InvalidOperationException($"{Algorithm}.Step: parameter '{_names[index]}' has shape {Tensor.ShapeString(p.Shape)} but its gradient has shape {Tensor.ShapeString(grad.Shape)}.");
+        _steps[index]++;
+        ParameterIndex = index;
+        Update(p.Data, grad.Data, _buffers![index], _steps[index]);
+    }
+
+    /// <summary>
+    /// Whether <see cref="Update"/> reads and writes only its own parameter's data and buffers (after
+    /// <see cref="PrepareSharedStep"/>), so two threads may update different parameters at once: false unless an optimizer
+    /// says so (it must then not read <see cref="ParameterIndex"/>, which the threads would both set).
+    /// </summary>
+    internal virtual bool StepsParametersIndependently => false;
+
+    /// <summary>Computes what every parameter's update at <paramref name="step"/> shares, before threads update them.</summary>
+    private protected virtual void PrepareSharedStep(long step) { }
 
     /// <summary>The position (in <see cref="Parameters"/>) of the parameter <see cref="Update"/> is updating.</summary>
     protected int ParameterIndex { get; private set; }

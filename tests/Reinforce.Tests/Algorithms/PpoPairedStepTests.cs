@@ -1,0 +1,112 @@
+using Reinforce.Algorithms;
+using Reinforce.Envs;
+using Reinforce.Tensors;
+
+namespace Reinforce.Tests.Algorithms;
+
+/// <summary>
+/// PPO's actor and critic on two cores (PpoPairedStep) against the one-thread step: the same bits in the weights, the
+/// optimizer's moments and every logged figure, with and without clipping, early stopping and other optimizers. Runs in
+/// the non-parallel collection because it sets the process-wide thread count.
+/// </summary>
+[Collection("Kernel paths")]
+public class PpoPairedStepTests
+{
+    private sealed class Recorder : TrainingCallback
+    {
+        public List<string> Rows { get; } = [];
+
+        public override bool OnUpdate(Agent agent, TrainingMetrics metrics)
+        {
+            Rows.Add(string.Join(",", metrics.Scalars.Where(s => !s.Key.StartsWith("time/", StringComparison.Ordinal))
+                .OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => $"{s.Key}={BitConverter.DoubleToInt64Bits(s.Value):x}")));
+            return true;
+        }
+    }
+
+    private sealed record Outcome(float[][] Weights, float[][] Moments, long OptimizerSteps, List<string> Metrics, long Paired, long Shared);
+
+    private static Outcome Train(int threads, Action<PpoOptions>? configure = null, int hidden = 32)
+    {
+        int saved = Kernels.MaxThreads;
+        Kernels.MaxThreads = threads;
+        try
+        {
+            var options = PpoOptions.For("CartPole-v1");
+            options.Policy.HiddenSizes = [hidden, hidden];
+            options.NumEpochs = 4;
+            configure?.Invoke(options);
+            using var env = Environments.MakeVector("CartPole-v1", 8, 11);
+            using var agent = new Ppo(env, options);
+            var recorder = new Recorder();
+            agent.Learn(6 * options.NumSteps * 8, [recorder]);
+            var state = agent.Optimizer.GetState();
+            return new Outcome(
+                [.. agent.Policy.NamedParameters().Select(p => p.Parameter.Value.ToArray())],
+                [.. state.Parameters.SelectMany(p => p.Buffers.OrderBy(b => b.Key, StringComparer.Ordinal).Select(b => b.Value))],
+                state.StepCount, recorder.Rows, agent.PairedStep?.Minibatches ?? 0, agent.PairedStep?.SharedUpdates ?? 0);
+        }
+        finally
+        {
+            Kernels.MaxThreads = saved;
+        }
+    }
+
+    private static void AssertSameBits(Outcome one, Outcome two)
+    {
+        Assert.Equal(one.Weights.Length, two.Weights.Length);
+        for (int i = 0; i < one.Weights.Length; i++) Assert.Equal(one.Weights[i], two.Weights[i]);   // float equality: the same bits (no NaN here)
+        Assert.Equal(one.Moments.Length, two.Moments.Length);
+        for (int i = 0; i < one.Moments.Length; i++) Assert.Equal(one.Moments[i], two.Moments[i]);
+        Assert.Equal(one.OptimizerSteps, two.OptimizerSteps);
+        Assert.Equal(one.Metrics, two.Metrics);
+    }
+
+    [Fact]
+    public void Two_cores_give_the_same_bits_as_one_for_the_CartPole_preset()
+    {
+        var one = Train(1);
+        var two = Train(2);
+        Assert.Equal(0, one.Paired);
+        Assert.True(two.Paired > 0 && two.Shared == two.Paired, $"the paired step ran {two.Paired} minibatches, {two.Shared} with shared updates");
+        AssertSameBits(one, two);
+        Assert.NotEqual(one.Weights[0], Train(1, o => o.Seed = 5).Weights[0]);   // the comparison can tell runs apart
+    }
+
+    [Fact]
+    public void Two_cores_give_the_same_bits_with_wide_layers_no_clipping_and_value_clipping()
+    {
+        void Configure(PpoOptions o)
+        {
+            o.MaxGradNorm = null;
+            o.ClipRangeVf = 0.2f;
+            o.EntropyCoef = 0.01f;
+        }
+        var one = Train(1, Configure, hidden: 64);
+        var two = Train(2, Configure, hidden: 64);
+        Assert.True(two.Paired > 0);
+        AssertSameBits(one, two);
+    }
+
+    [Fact]
+    public void Two_cores_give_the_same_bits_when_the_KL_stops_an_update_early()
+    {
+        void Configure(PpoOptions o) => o.TargetKl = 1e-4f;
+        var one = Train(1, Configure);
+        var two = Train(2, Configure);
+        Assert.Contains(one.Metrics, row => !row.Contains($"train/epochs={BitConverter.DoubleToInt64Bits(4.0):x}", StringComparison.Ordinal));   // some update stopped early
+        Assert.True(two.Paired > 0);
+        AssertSameBits(one, two);
+    }
+
+    [Fact]
+    public void An_optimizer_that_steps_parameters_together_runs_its_step_on_one_thread_with_the_same_bits()
+    {
+        void Configure(PpoOptions o) => o.Optimizer = OptimizerKind.RmsProp;
+        var one = Train(1, Configure);
+        var two = Train(2, Configure);
+        Assert.True(two.Paired > 0);
+        Assert.Equal(0, two.Shared);
+        AssertSameBits(one, two);
+    }
+}
