@@ -52,7 +52,9 @@ public class PpoUpdateBenchmarks
 
 /// <summary>
 /// The same update and rollout timed by this thread's CPU time instead of wall time (<c>ppo-cpu [repeats] [--config FILE]</c>): on a
-/// machine shared with other work, wall-clock benchmarks measure the queue for the cores, CPU time measures the work.
+/// machine shared with other work, wall-clock benchmarks measure the queue for the cores, CPU time measures the work. When
+/// PPO steps the critic on a second core (PpoPairedStep), this thread waits for it spinning, so its CPU time is the
+/// update's critical path, not the work of both cores.
 /// Prints the median CPU microseconds per update, per minibatch step and per rollout, and the bytes allocated per update and per rollout.
 /// </summary>
 public static class PpoUpdateCpuTime
@@ -108,7 +110,7 @@ public static class PpoUpdateCpuTime
         var limit = Reinforce.Training.SpeedLimit.Measure(config);
         double rolloutLimit = steps * (envs * limit.StepNanoseconds * 1e-3 + limit.RolloutGemmMicroseconds);
         Console.WriteLine(string.Create(c,
-            $"limit: update products {limit.UpdateGemmMicroseconds:F0} µs at {limit.UpdateGflops:F1} GFLOP/s, the update at {100 * limit.UpdateGemmMicroseconds / update[repeats / 2]:F0} % of it; " +
+            $"limit: update products {limit.UpdateGemmMicroseconds:F0} µs at {limit.UpdateGflops:F1} GFLOP/s{(limit.UpdateOnTwoCores ? " (actor and critic on two cores: the slower side's)" : "")}, the update at {100 * limit.UpdateGemmMicroseconds / update[repeats / 2]:F0} % of it; " +
             $"rollout {rolloutLimit:F0} µs (stepping {limit.StepNanoseconds:F0} ns, products {limit.RolloutGemmMicroseconds:F2} µs per step), the rollout at {100 * rolloutLimit / rollout[repeats / 2]:F0} % of it"));
     }
 

@@ -88,6 +88,8 @@ public sealed class Ppo : OnPolicyAgent
         // Data-parallel runs draw every minibatch from one permutation of all ranks' samples (see OnPolicyAgent.DataParallel).
         bool parallel = IsDataParallel;
         int samples = parallel ? Communicator.Size * Buffer.Capacity : _indices.Length;
+        bool pairThisUpdate = !parallel && _sequences is null && _paired is not null && _paired.PairNextUpdate(o.BatchSize);
+        long updateStart = System.Diagnostics.Stopwatch.GetTimestamp();
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
             if (parallel && _sequences is null) ShuffleGlobal();
@@ -148,9 +150,9 @@ public sealed class Ppo : OnPolicyAgent
                     // distribution's separate operations, fewer passes and nodes); with separate actor and critic networks
                     // and two cores, each network's side of the step on its own core (the same bits again).
                     var actions = head.ActionIndices(batch.DiscreteActions, ref _actionIndices);
-                    if (!parallel && _paired is not null && _paired.Applies(batch.Size))
+                    if (pairThisUpdate && batch.Size == o.BatchSize)
                     {
-                        _paired.Forward(batch, actions, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, ratio, logRatio);
+                        _paired!.Forward(batch, actions, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, ratio, logRatio);
                         paired = true;
                     }
                     else
@@ -201,6 +203,8 @@ public sealed class Ppo : OnPolicyAgent
             }
             epochsDone++;
         }
+        if (_paired is not null && minibatches > 0 && !parallel && _sequences is null)
+            _paired.UpdateTook(pairThisUpdate, System.Diagnostics.Stopwatch.GetElapsedTime(updateStart).TotalSeconds / minibatches);
         if (parallel)
         {
             Span<double> figures = [policyLossSum, valueLossSum, entropySum];

@@ -22,7 +22,7 @@ namespace Reinforce.Algorithms;
 internal sealed class PpoPairedStep : IPairedWork, IDisposable
 {
     /// <summary>Multiply-adds of one side's forward pass (rows × per row) below which the hand-over costs more than it saves.</summary>
-    internal const long MinimumWork = 16_384;
+    internal const long MinimumWork = 262_144;
 
     private readonly FusedMlp _actor, _critic;
     private readonly Optimizer _optimizer;
@@ -62,6 +62,9 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     /// <summary>The critic's pieces the worker ran, and those the caller ran because the worker had not started them.</summary>
     internal (long ByWorker, long ByCaller) Pieces => (_worker.RunByWorker, _worker.RunByOwner);
 
+    /// <summary>Whether <paramref name="parameter"/> is the critic's (stepped on the worker) rather than the actor's.</summary>
+    internal bool IsCritics(Tensor parameter) => _criticParameters.Any(i => ReferenceEquals(_optimizer.Parameters[i], parameter));
+
     /// <summary>
     /// The paired step for <paramref name="policy"/>, or null when it does not apply: no separate actor and critic
     /// networks, or an optimizer parameter that belongs to neither (all of them must be the two networks' weights and biases).
@@ -95,6 +98,52 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     {
         long work = rows * net.MultiplyAddsPerRow;
         return work >= MinimumWork && work < Kernels.ParallelThreshold && (long)rows * net.MaxWidth < Kernels.ParallelElementWork;
+    }
+
+    /// <summary>Every this many updates, the mode that measured slower runs once more, so a change (another process
+    /// taking a core, the background compiler finishing) is noticed.</summary>
+    internal const int ProbeEvery = 8;
+
+    private readonly double[][] _costs = [[], []];   // the last seconds per minibatch measured on one thread [0] and on two [1]
+    private readonly int[] _costCount = new int[2];
+    private int _updates;
+
+    /// <summary>
+    /// Whether the next update, of minibatches of <paramref name="rows"/>, runs on two cores. Two cores are not always
+    /// faster: while another thread holds one (the background compiler in a run's first second, another process), the
+    /// worker and the caller share the other and each hand-over waits for the scheduler. So the update that decides
+    /// measures: one thread first, then two, then whichever ran faster over its last three updates, and every
+    /// <see cref="ProbeEvery"/>-th update the other. Either way the results are the same bits; only the time differs.
+    /// </summary>
+    public bool PairNextUpdate(int rows)
+    {
+        if (!Applies(rows)) return false;
+        _updates++;
+        if (_costCount[0] < 2) return false;   // each mode's first update compiles its code: measured, not counted
+        if (_costCount[1] < 2) return true;
+        bool pairedFaster = Cost(1) < Cost(0);
+        return _updates % ProbeEvery == 0 ? !pairedFaster : pairedFaster;
+    }
+
+    /// <summary>Records how long an update's minibatches took (seconds each) on one thread or on two.</summary>
+    public void UpdateTook(bool paired, double secondsPerMinibatch)
+    {
+        int mode = paired ? 1 : 0;
+        if (_costs[mode].Length == 0) _costs[mode] = new double[3];
+        if (_costCount[mode]++ > 0) _costs[mode][(_costCount[mode] - 2) % 3] = secondsPerMinibatch;
+    }
+
+    /// <summary>The median of a mode's last three measurements after its first (the lower of two; the one when there is one).</summary>
+    private double Cost(int mode)
+    {
+        int n = Math.Min(_costCount[mode] - 1, 3);
+        var c = _costs[mode];
+        return n switch
+        {
+            1 => c[0],
+            2 => Math.Min(c[0], c[1]),
+            _ => Math.Max(Math.Min(c[0], c[1]), Math.Min(Math.Max(c[0], c[1]), c[2])),
+        };
     }
 
     /// <summary>

@@ -27,7 +27,7 @@ internal interface IPairedWork
 internal sealed class PairedWorker : IDisposable
 {
     /// <summary>How long the worker spins for the next piece before it sleeps (longer than the gaps within a step, shorter than a rollout).</summary>
-    internal TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(200);
+    internal TimeSpan SpinTime { get; init; } = TimeSpan.FromMicroseconds(50);
 
     /// <summary>How long a sleeping worker waits for a piece before its thread ends.</summary>
     internal TimeSpan IdleTime { get; init; } = TimeSpan.FromSeconds(1);

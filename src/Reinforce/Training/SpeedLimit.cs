@@ -33,6 +33,9 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
     /// <summary>The matrix products' rate at the update's shapes, GFLOP/s.</summary>
     public double UpdateGflops => UpdateFlops / (UpdateGemmMicroseconds * 1e3);
 
+    /// <summary>Whether the update's products are split over two cores (PPO's actor and critic, <c>PpoPairedStep</c>): the limit is then the slower side's.</summary>
+    public bool UpdateOnTwoCores { get; init; }
+
     /// <summary>
     /// Measures the limit for <paramref name="config"/> on this machine, now (a second or so): an agent is built to read
     /// its network's layer shapes; nothing is trained.
@@ -49,13 +52,25 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
         var (batch, minibatches) = Minibatches(options, envs);
 
         // Layers: every rank-2 parameter is a weight [out, in]; the ones reading the observation need no input gradient.
-        var layers = agent.Policy.NamedParameters().Select(n => n.Parameter.Value).Where(w => w.Rank == 2)
-            .Select(w => (Out: w.Shape[0], In: w.Shape[1])).ToArray();
+        var weights = agent.Policy.NamedParameters().Select(n => n.Parameter.Value).Where(w => w.Rank == 2).ToArray();
+        var layers = weights.Select(w => (Out: w.Shape[0], In: w.Shape[1])).ToArray();
         int observation = env.ObservationSize;
 
         double rolloutGemm = Time(layers, envs, observation, backward: false, out _);
         double minibatchGemm = Time(layers, batch, observation, backward: true, out double flops);
-        return new SpeedLimit(MeasureStepNanoseconds(resolved.Env, envs, resolved.Seed), rolloutGemm, minibatchGemm * minibatches, flops * minibatches, rollout);
+        // PPO's actor and critic on two cores (PpoPairedStep): the limit is the slower side's products.
+        bool twoCores = agent is Ppo { PairedStep: { } paired } && paired.Applies(batch);
+        if (agent is Ppo { PairedStep: { } step } && twoCores)
+        {
+            var critic = weights.Select(step.IsCritics).ToArray();
+            double actorGemm = Time([.. layers.Where((_, i) => !critic[i])], batch, observation, backward: true, out _);
+            double criticGemm = Time([.. layers.Where((_, i) => critic[i])], batch, observation, backward: true, out _);
+            minibatchGemm = Math.Max(actorGemm, criticGemm);
+        }
+        return new SpeedLimit(MeasureStepNanoseconds(resolved.Env, envs, resolved.Seed), rolloutGemm, minibatchGemm * minibatches, flops * minibatches, rollout)
+        {
+            UpdateOnTwoCores = twoCores,
+        };
     }
 
     /// <summary>

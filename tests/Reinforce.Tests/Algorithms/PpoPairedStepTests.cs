@@ -26,7 +26,7 @@ public class PpoPairedStepTests
 
     private sealed record Outcome(float[][] Weights, float[][] Moments, long OptimizerSteps, List<string> Metrics, long Paired, long Shared);
 
-    private static Outcome Train(int threads, Action<PpoOptions>? configure = null, int hidden = 32)
+    private static Outcome Train(int threads, Action<PpoOptions>? configure = null, int hidden = 64)
     {
         int saved = Kernels.MaxThreads;
         Kernels.MaxThreads = threads;
@@ -34,7 +34,7 @@ public class PpoPairedStepTests
         {
             var options = PpoOptions.For("CartPole-v1");
             options.Policy.HiddenSizes = [hidden, hidden];
-            options.NumEpochs = 4;
+            options.NumEpochs = 6;
             configure?.Invoke(options);
             using var env = Environments.MakeVector("CartPole-v1", 8, 11);
             using var agent = new Ppo(env, options);
@@ -63,18 +63,19 @@ public class PpoPairedStepTests
     }
 
     [Fact]
-    public void Two_cores_give_the_same_bits_as_one_for_the_CartPole_preset()
+    public void Two_cores_give_the_same_bits_as_one_for_the_CartPole_preset_with_CleanRL_s_64_wide_networks()
     {
         var one = Train(1);
         var two = Train(2);
         Assert.Equal(0, one.Paired);
+        // Whether an update pairs depends on timing (PairNextUpdate measures both ways), so the run mixes both: each is the same bits.
         Assert.True(two.Paired > 0 && two.Shared == two.Paired, $"the paired step ran {two.Paired} minibatches, {two.Shared} with shared updates");
         AssertSameBits(one, two);
         Assert.NotEqual(one.Weights[0], Train(1, o => o.Seed = 5).Weights[0]);   // the comparison can tell runs apart
     }
 
     [Fact]
-    public void Two_cores_give_the_same_bits_with_wide_layers_no_clipping_and_value_clipping()
+    public void Two_cores_give_the_same_bits_with_three_layers_no_clipping_and_value_clipping()
     {
         void Configure(PpoOptions o)
         {
@@ -82,8 +83,13 @@ public class PpoPairedStepTests
             o.ClipRangeVf = 0.2f;
             o.EntropyCoef = 0.01f;
         }
-        var one = Train(1, Configure, hidden: 64);
-        var two = Train(2, Configure, hidden: 64);
+        void ThreeLayers(PpoOptions o)
+        {
+            Configure(o);
+            o.Policy.HiddenSizes = [48, 64, 48];
+        }
+        var one = Train(1, ThreeLayers);
+        var two = Train(2, ThreeLayers);
         Assert.True(two.Paired > 0);
         AssertSameBits(one, two);
     }
@@ -108,5 +114,47 @@ public class PpoPairedStepTests
         Assert.True(two.Paired > 0);
         Assert.Equal(0, two.Shared);
         AssertSameBits(one, two);
+    }
+
+    [Fact]
+    public void Each_update_runs_the_way_that_measured_faster_and_now_and_then_the_other()
+    {
+        int saved = Kernels.MaxThreads;
+        Kernels.MaxThreads = 2;
+        try
+        {
+            var options = PpoOptions.For("CartPole-v1");
+            options.Policy.HiddenSizes = [64, 64];
+            using var env = Environments.MakeVector("CartPole-v1", 8, 11);
+            using var agent = new Ppo(env, options);
+            var paired = agent.PairedStep!;
+            Assert.False(paired.Applies(16));   // too little work to pay for the hand-overs
+            var choices = new List<bool>();
+            bool Next(double seconds)
+            {
+                bool pair = paired.PairNextUpdate(128);
+                paired.UpdateTook(pair, pair ? seconds / 2 : seconds);   // two cores measure twice as fast
+                choices.Add(pair);
+                return pair;
+            }
+            Next(1.0);   // one thread, compiling: not counted
+            Next(20e-6);
+            Next(1.0);   // two threads, compiling: not counted
+            for (int i = 0; i < 21; i++) Next(20e-6);
+            Assert.Equal([false, false, true, true], choices.Take(4));
+            // From then on two cores, except every eighth update (the 8th, 16th and 24th), which measures one again.
+            for (int u = 5; u <= 24; u++) Assert.Equal(u % PpoPairedStep.ProbeEvery != 0, choices[u - 1]);
+            // When one thread measures faster (another process took a core), the updates go back to one thread.
+            for (int i = 0; i < 8; i++)
+            {
+                bool pair = paired.PairNextUpdate(128);
+                paired.UpdateTook(pair, pair ? 80e-6 : 20e-6);
+            }
+            Assert.False(paired.PairNextUpdate(128));   // the 33rd update: no probe, and one thread measured faster
+        }
+        finally
+        {
+            Kernels.MaxThreads = saved;
+        }
     }
 }
