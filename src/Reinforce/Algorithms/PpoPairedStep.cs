@@ -32,6 +32,8 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     private readonly float[] _sumsOfSquares;                       // per optimizer parameter, written by its side
     private readonly PairedWorker _worker = new();
     private readonly TensorArena _criticArena = new();            // the critic side's step buffers (an arena is per thread)
+    private readonly TensorArena _actorArena = new();             // the actor side's: its own, so a run that switches between
+                                                                  // one thread and two lends each arena the same sequence
     private readonly PpoObjective.Workspace _workspace = new();
 
     // The minibatch being stepped, for the worker.
@@ -163,6 +165,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         _inFlight = true;
         try
         {
+            using var arena = _actorArena.Activate();
             _logits = _actor.Forward(batch.Observations);
             PpoObjective.CategoricalForward(_logits, actions, _workspace);
             (_policyLoss, _entropyMean) = _terms.PolicyForward(_workspace.TakenLogProb, _workspace.Entropy, ratio, logRatio);
@@ -172,6 +175,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             // The critic's piece may be reading the minibatch: withdraw it or wait for it, keeping this thread's exception.
             _inFlight = false;
             _worker.Cancel();
+            _actorArena.Recycle();
             throw;
         }
     }
@@ -185,6 +189,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         if (!_inFlight) throw new InvalidOperationException("PpoPairedStep.Step: no minibatch in flight (call Forward first).");
         try
         {
+            using var arena = _actorArena.Activate();
             // The actor's gradient: the policy terms' gradient to the logits (into zeros, as a fresh gradient), then backward.
             foreach (int i in _actorParameters) _optimizer.Parameters[i].ZeroGrad();
             var logits = _logits!;
@@ -199,6 +204,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         {
             _worker.Wait();
             _inFlight = false;
+            _actorArena.Recycle();
         }
         parts = new PpoObjective.Parts(_policyLoss, _valueLoss, _entropyMean);
         Minibatches++;
@@ -241,6 +247,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         if (!_inFlight) return;
         _inFlight = false;
         _worker.Cancel();
+        _actorArena.Recycle();
     }
 
     /// <summary>The critic's pieces (run by the worker, or by the caller when the worker is late): its forward and backward pass, or its clipping and update.</summary>

@@ -157,4 +157,38 @@ public class PpoPairedStepTests
             Kernels.MaxThreads = saved;
         }
     }
+
+    [Fact]
+    public void A_paired_update_allocates_nothing_once_warm_on_either_thread()
+    {
+        int saved = Kernels.MaxThreads;
+        Kernels.MaxThreads = 2;
+        try
+        {
+            var options = PpoOptions.For("CartPole-v1");
+            options.Policy.HiddenSizes = [64, 64];
+            using var env = Environments.MakeVector("CartPole-v1", 8, seed: 1);
+            using var agent = new Ppo(env, options);
+            agent.StartEnvironments();
+            var metrics = new TrainingMetrics();
+            for (int i = 0; i < 6; i++)
+            {
+                agent.CollectRollout();
+                agent.RunUpdate(0.5, metrics);
+            }
+            long paired = agent.PairedStep!.Minibatches;
+            // The whole process's allocations (this thread's and the worker's; the collection runs alone).
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            long mine = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 4; i++) agent.RunUpdate(0.5, metrics);
+            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
+            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
+            Assert.True(agent.PairedStep.Minibatches > paired, "no update was paired");
+            Assert.Equal(0, allocated);
+        }
+        finally
+        {
+            Kernels.MaxThreads = saved;
+        }
+    }
 }
