@@ -64,6 +64,9 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     /// <summary>The critic's pieces the worker ran, and those the caller ran because the worker had not started them.</summary>
     internal (long ByWorker, long ByCaller) Pieces => (_worker.RunByWorker, _worker.RunByOwner);
 
+    /// <summary>Bytes the worker thread allocated in its pieces so far, for the allocation tests.</summary>
+    internal long WorkerAllocatedBytes => _worker.WorkerAllocatedBytes;
+
     /// <summary>Whether <paramref name="parameter"/> is the critic's (stepped on the worker) rather than the actor's.</summary>
     internal bool IsCritics(Tensor parameter) => _criticParameters.Any(i => ReferenceEquals(_optimizer.Parameters[i], parameter));
 
@@ -121,11 +124,15 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     {
         if (!Applies(rows)) return false;
         _updates++;
+        if (Forced is bool forced) return forced;
         if (_costCount[0] < 2) return false;   // each mode's first update compiles its code: measured, not counted
         if (_costCount[1] < 2) return true;
         bool pairedFaster = Cost(1) < Cost(0);
         return _updates % ProbeEvery == 0 ? !pairedFaster : pairedFaster;
     }
+
+    /// <summary>Set: every update that can pair does (true) or none does (false), whatever they measure; for tests.</summary>
+    internal bool? Forced { get; set; }
 
     /// <summary>Records how long an update's minibatches took (seconds each) on one thread or on two.</summary>
     public void UpdateTook(bool paired, double secondsPerMinibatch)
@@ -202,9 +209,9 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         }
         finally
         {
-            _worker.Wait();
             _inFlight = false;
-            _actorArena.Recycle();
+            _actorArena.Recycle();   // the actor's tensors are spent; the worker never lends from this arena
+            _worker.Wait();          // rethrows the critic's failure, if any
         }
         parts = new PpoObjective.Parts(_policyLoss, _valueLoss, _entropyMean);
         Minibatches++;
@@ -258,8 +265,9 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             ClipAndUpdate(_criticParameters, _coefficient);
             return;
         }
-        using (_criticArena.Activate())
+        try
         {
+            using var arena = _criticArena.Activate();
             foreach (int i in _criticParameters) _optimizer.Parameters[i].ZeroGrad();
             var observations = _observations!;
             int n = _terms.Count;
@@ -271,7 +279,10 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             values.Backward(Tensor.Wrap(_valueGrad, values.Shape));
             foreach (int i in _criticParameters) _sumsOfSquares[i] = GradientClipping.SumOfSquares(_optimizer.Parameters[i]);
         }
-        _criticArena.Recycle();
+        finally
+        {
+            _criticArena.Recycle();
+        }
     }
 
     private void ClipAndUpdate(int[] parameters, float coefficient)

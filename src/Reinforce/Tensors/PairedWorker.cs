@@ -52,6 +52,9 @@ internal sealed class PairedWorker : IDisposable
     /// <inheritdoc cref="RunByWorker"/>
     internal long RunByOwner { get; private set; }
 
+    /// <summary>Bytes the worker thread allocated while running pieces (read after a <see cref="Wait"/>), for the allocation tests.</summary>
+    internal long WorkerAllocatedBytes { get; private set; }
+
     /// <summary>Hands <paramref name="work"/> to the worker thread; call <see cref="Wait"/> before posting again.</summary>
     public void Post(IPairedWork work)
     {
@@ -139,6 +142,7 @@ internal sealed class PairedWorker : IDisposable
             if (!WaitForPiece(seen)) return;
             seen = Volatile.Read(ref _posted);
             if (Interlocked.CompareExchange(ref _state, Running, Posted) != Posted) continue;   // the owner took it
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
             try
             {
                 _work!.Run();
@@ -147,6 +151,7 @@ internal sealed class PairedWorker : IDisposable
             {
                 _failure = ExceptionDispatchInfo.Capture(e);
             }
+            WorkerAllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - allocated;
             Volatile.Write(ref _state, Done);
         }
     }

@@ -176,19 +176,62 @@ public class PpoPairedStepTests
                 agent.CollectRollout();
                 agent.RunUpdate(0.5, metrics);
             }
-            long paired = agent.PairedStep!.Minibatches;
-            // The whole process's allocations (this thread's and the worker's; the collection runs alone).
-            long before = GC.GetTotalAllocatedBytes(precise: true);
+            var step = agent.PairedStep!;
+            long paired = step.Minibatches, byWorker = step.Pieces.ByWorker;
+            // This thread's allocations, and the worker thread's while it runs the critic's pieces (the test host's own
+            // threads allocate meanwhile, so the process's total cannot tell).
             long mine = GC.GetAllocatedBytesForCurrentThread();
+            long workers = step.WorkerAllocatedBytes;
             for (int i = 0; i < 4; i++) agent.RunUpdate(0.5, metrics);
-            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
-            Assert.True(agent.PairedStep.Minibatches > paired, "no update was paired");
-            Assert.Equal(0, allocated);
+            Assert.Equal(0, step.WorkerAllocatedBytes - workers);
+            Assert.True(step.Minibatches > paired, "no update was paired");
+            Assert.True(step.Pieces.ByWorker > byWorker, "the worker ran no piece");
         }
         finally
         {
             Kernels.MaxThreads = saved;
         }
+    }
+
+    [Fact]
+    public void A_diverged_actor_fails_the_update_with_the_same_message_on_two_cores_and_the_agent_can_go_on()
+    {
+        string Fail(int threads)
+        {
+            int saved = Kernels.MaxThreads;
+            Kernels.MaxThreads = threads;
+            try
+            {
+                var options = PpoOptions.For("CartPole-v1");
+                options.Policy.HiddenSizes = [64, 64];
+                using var env = Environments.MakeVector("CartPole-v1", 8, seed: 1);
+                using var agent = new Ppo(env, options);
+                if (threads > 1) agent.PairedStep!.Forced = true;   // the failing update is a paired one
+                agent.StartEnvironments();
+                var metrics = new TrainingMetrics();
+                for (int i = 0; i < 5; i++)
+                {
+                    agent.CollectRollout();
+                    agent.RunUpdate(0.5, metrics);
+                }
+                var weight = agent.Policy.NamedParameters().First(p => p.Name == "actor.0.weight").Parameter.Value.Data;
+                float kept = weight[0];
+                weight[0] = float.NaN;
+                var e = Assert.Throws<ArgumentException>(() => agent.RunUpdate(0.5, metrics));
+                weight[0] = kept;
+                long before = agent.PairedStep?.Minibatches ?? 0;
+                agent.RunUpdate(0.5, metrics);   // no piece left in flight: the next update runs
+                if (threads > 1) Assert.True(agent.PairedStep!.Minibatches > before);
+                return e.Message;
+            }
+            finally
+            {
+                Kernels.MaxThreads = saved;
+            }
+        }
+        string one = Fail(1);
+        Assert.Contains("Logits must be finite", one, StringComparison.Ordinal);
+        Assert.Equal(one, Fail(2));
     }
 }
