@@ -24,13 +24,28 @@ public class PpoPairedStepTests
         }
     }
 
-    private sealed record Outcome(float[][] Weights, float[][] Moments, long OptimizerSteps, List<string> Metrics, long Paired, long Shared);
-
-    private static Outcome Train(int threads, Action<PpoOptions>? configure = null, int hidden = 64)
+    /// <summary>Runs <paramref name="body"/> with <see cref="Kernels.MaxThreads"/> at <paramref name="threads"/>.</summary>
+    private static T OnThreads<T>(int threads, Func<T> body)
     {
         int saved = Kernels.MaxThreads;
         Kernels.MaxThreads = threads;
         try
+        {
+            return body();
+        }
+        finally
+        {
+            Kernels.MaxThreads = saved;
+        }
+    }
+
+    private static void OnThreads(int threads, Action body) => OnThreads(threads, () => { body(); return 0; });
+
+    private sealed record Outcome(float[][] Weights, float[][] Moments, long OptimizerSteps, List<string> Metrics, long Paired, long Shared);
+
+    private static Outcome Train(int threads, Action<PpoOptions>? configure = null, int hidden = 64)
+    {
+        return OnThreads(threads, () =>
         {
             var options = PpoOptions.For("CartPole-v1");
             options.Policy.HiddenSizes = [hidden, hidden];
@@ -45,11 +60,7 @@ public class PpoPairedStepTests
                 [.. agent.Policy.NamedParameters().Select(p => p.Parameter.Value.ToArray())],
                 [.. state.Parameters.SelectMany(p => p.Buffers.OrderBy(b => b.Key, StringComparer.Ordinal).Select(b => b.Value))],
                 state.StepCount, recorder.Rows, agent.PairedStep?.Minibatches ?? 0, agent.PairedStep?.SharedUpdates ?? 0);
-        }
-        finally
-        {
-            Kernels.MaxThreads = saved;
-        }
+        });
     }
 
     private static void AssertSameBits(Outcome one, Outcome two)
@@ -119,9 +130,7 @@ public class PpoPairedStepTests
     [Fact]
     public void Each_update_runs_the_way_that_measured_faster_and_now_and_then_the_other()
     {
-        int saved = Kernels.MaxThreads;
-        Kernels.MaxThreads = 2;
-        try
+        OnThreads(2, () =>
         {
             var options = PpoOptions.For("CartPole-v1");
             options.Policy.HiddenSizes = [64, 64];
@@ -151,19 +160,13 @@ public class PpoPairedStepTests
                 paired.UpdateTook(pair, pair ? 80e-6 : 20e-6);
             }
             Assert.False(paired.PairNextUpdate(128));   // the 33rd update: no probe, and one thread measured faster
-        }
-        finally
-        {
-            Kernels.MaxThreads = saved;
-        }
+        });
     }
 
     [Fact]
     public void A_paired_update_allocates_nothing_once_warm_on_either_thread()
     {
-        int saved = Kernels.MaxThreads;
-        Kernels.MaxThreads = 2;
-        try
+        OnThreads(2, () =>
         {
             var options = PpoOptions.For("CartPole-v1");
             options.Policy.HiddenSizes = [64, 64];
@@ -187,11 +190,7 @@ public class PpoPairedStepTests
             Assert.Equal(0, step.WorkerAllocatedBytes - workers);
             Assert.True(step.Minibatches > paired, "no update was paired");
             Assert.True(step.Pieces.ByWorker > byWorker, "the worker ran no piece");
-        }
-        finally
-        {
-            Kernels.MaxThreads = saved;
-        }
+        });
     }
 
     [Fact]
@@ -199,9 +198,7 @@ public class PpoPairedStepTests
     {
         string Fail(int threads)
         {
-            int saved = Kernels.MaxThreads;
-            Kernels.MaxThreads = threads;
-            try
+            return OnThreads(threads, () =>
             {
                 var options = PpoOptions.For("CartPole-v1");
                 options.Policy.HiddenSizes = [64, 64];
@@ -224,11 +221,7 @@ public class PpoPairedStepTests
                 agent.RunUpdate(0.5, metrics);   // no piece left in flight: the next update runs
                 if (threads > 1) Assert.True(agent.PairedStep!.Minibatches > before);
                 return e.Message;
-            }
-            finally
-            {
-                Kernels.MaxThreads = saved;
-            }
+            });
         }
         string one = Fail(1);
         Assert.Contains("Logits must be finite", one, StringComparison.Ordinal);
