@@ -127,7 +127,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     /// faster: while another thread holds one (the background compiler in a run's first second, another process), the
     /// worker and the caller share the other and each hand-over waits for the scheduler. So the update that decides
     /// measures: one thread first, then two, then whichever ran faster over its last three updates, and every
-    /// <see cref="ProbeEvery"/>-th update the other. Either way the results are the same bits; only the time differs.
+    /// <see cref="ProbeEvery"/>-th update the other (every fourth such update when it lost by more than a fifth). Either way the results are the same bits; only the time differs.
     /// </summary>
     public bool PairNextUpdate(int rows)
     {
@@ -136,8 +136,12 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         if (Forced is bool forced) return forced;
         if (_costCount[0] < 2) return false;   // each mode's first update compiles its code: measured, not counted
         if (_costCount[1] < 2) return true;
-        bool pairedFaster = Cost(1) < Cost(0);
-        return _updates % ProbeEvery == 0 ? !pairedFaster : pairedFaster;
+        double paired = Cost(1), single = Cost(0);
+        bool pairedFaster = paired < single;
+        // The slower way is measured again every ProbeEvery updates, or four times as rarely when it lost by more than a
+        // fifth (another process on the cores can make two threads much slower; probing then costs that much each time).
+        int every = Math.Abs(paired - single) > 0.2 * Math.Min(paired, single) ? 4 * ProbeEvery : ProbeEvery;
+        return _updates % every == 0 ? !pairedFaster : pairedFaster;
     }
 
     /// <summary>Set: every update that can pair does (true) or none does (false), whatever they measure; for tests.</summary>

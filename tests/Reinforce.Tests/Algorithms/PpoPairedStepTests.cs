@@ -130,7 +130,8 @@ public class PpoPairedStepTests
     [Fact]
     public void Each_update_runs_the_way_that_measured_faster_and_now_and_then_the_other()
     {
-        OnThreads(2, () =>
+        // Updates whose two-core minibatches take `factor` times the one-thread time; returns each update's choice.
+        static List<bool> Choices(double factor, int updates, double laterFactor = double.NaN, int from = int.MaxValue) => OnThreads(2, () =>
         {
             var options = PpoOptions.For("CartPole-v1");
             options.Policy.HiddenSizes = [64, 64];
@@ -139,28 +140,31 @@ public class PpoPairedStepTests
             var paired = agent.PairedStep!;
             Assert.False(paired.Applies(16));   // too little work to pay for the hand-overs
             var choices = new List<bool>();
-            bool Next(double seconds)
+            for (int u = 1; u <= updates; u++)
             {
                 bool pair = paired.PairNextUpdate(128);
-                paired.UpdateTook(pair, pair ? seconds / 2 : seconds);   // two cores measure twice as fast
+                double f = u >= from ? laterFactor : factor;
+                // Each way's first update compiles its code: a second, not counted.
+                bool first = choices.Count(c => c == pair) == 0;
+                paired.UpdateTook(pair, first ? 1.0 : pair ? 20e-6 * f : 20e-6);
                 choices.Add(pair);
-                return pair;
             }
-            Next(1.0);   // one thread, compiling: not counted
-            Next(20e-6);
-            Next(1.0);   // two threads, compiling: not counted
-            for (int i = 0; i < 21; i++) Next(20e-6);
-            Assert.Equal([false, false, true, true], choices.Take(4));
-            // From then on two cores, except every eighth update (the 8th, 16th and 24th), which measures one again.
-            for (int u = 5; u <= 24; u++) Assert.Equal(u % PpoPairedStep.ProbeEvery != 0, choices[u - 1]);
-            // When one thread measures faster (another process took a core), the updates go back to one thread.
-            for (int i = 0; i < 8; i++)
-            {
-                bool pair = paired.PairNextUpdate(128);
-                paired.UpdateTook(pair, pair ? 80e-6 : 20e-6);
-            }
-            Assert.False(paired.PairNextUpdate(128));   // the 33rd update: no probe, and one thread measured faster
+            return choices;
         });
+
+        // Two cores 10 % faster: one thread twice (the first not counted), two twice, then two cores except every eighth
+        // update (the 8th, 16th, 24th), which measures one thread again.
+        var close = Choices(0.9, 24);
+        Assert.Equal([false, false, true, true], close.Take(4));
+        for (int u = 5; u <= 24; u++) Assert.Equal(u % PpoPairedStep.ProbeEvery != 0, close[u - 1]);
+
+        // Two cores twice as fast: the slower way is probed four times as rarely (the 32nd update, not the 8th or 16th).
+        var far = Choices(0.5, 40);
+        for (int u = 5; u <= 40; u++) Assert.Equal(u % (4 * PpoPairedStep.ProbeEvery) != 0, far[u - 1]);
+
+        // When two cores turn slower (another process took a core), the updates go back to one thread.
+        var turned = Choices(0.9, 40, laterFactor: 4.0, from: 12);
+        Assert.Equal([false, false, false, false], turned.Skip(36).Take(4));   // updates 37-40: one thread, no probe due
     }
 
     [Fact]
@@ -174,18 +178,24 @@ public class PpoPairedStepTests
             using var agent = new Ppo(env, options);
             agent.StartEnvironments();
             var metrics = new TrainingMetrics();
+            var step = agent.PairedStep!;
+            // Both ways warm, then updates that switch between them (as the per-update choice does).
             for (int i = 0; i < 6; i++)
             {
+                step.Forced = i % 2 == 0;
                 agent.CollectRollout();
                 agent.RunUpdate(0.5, metrics);
             }
-            var step = agent.PairedStep!;
             long paired = step.Minibatches, byWorker = step.Pieces.ByWorker;
             // This thread's allocations, and the worker thread's while it runs the critic's pieces (the test host's own
             // threads allocate meanwhile, so the process's total cannot tell).
             long mine = GC.GetAllocatedBytesForCurrentThread();
             long workers = step.WorkerAllocatedBytes;
-            for (int i = 0; i < 4; i++) agent.RunUpdate(0.5, metrics);
+            for (int i = 0; i < 4; i++)
+            {
+                step.Forced = i % 2 == 0;
+                agent.RunUpdate(0.5, metrics);
+            }
             Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - mine);
             Assert.Equal(0, step.WorkerAllocatedBytes - workers);
             Assert.True(step.Minibatches > paired, "no update was paired");
