@@ -62,7 +62,7 @@ internal static class BenchCommand
                 double overall = rows.Sum(r => r.Steps) / rows.Sum(r => r.TrainingSeconds);
                 double limitRate = limit.StepsPerSecond(resolved.NumEnvs);
                 Console.WriteLine($"limit on this machine now: {limitRate.ToString("N0", c)} steps/s (stepping {limit.StepNanoseconds.ToString("F0", c)} ns/step, " +
-                    $"rollout products {limit.RolloutGemmMicroseconds.ToString("F2", c)} µs/step, update products {(limit.UpdateGemmMicroseconds / 1e3).ToString("F2", c)} ms/update " +
+                    $"rollout products {limit.RolloutGemmMicroseconds.ToString("F2", c)} µs/step, update products {(limit.UpdateGemmMicroseconds / 1e3).ToString("F2", c)} ms/update{(limit.UpdateOnTwoCores ? " (actor and critic on two cores: the slower side's)" : "")} " +
                     $"at {limit.UpdateGflops.ToString("F1", c)} GFLOP/s); this run at {(overall / limitRate).ToString("P0", c)} of it.");
                 return solved.Count == rows.Count ? 0 : 1;
             }

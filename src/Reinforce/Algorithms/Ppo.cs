@@ -88,8 +88,8 @@ public sealed class Ppo : OnPolicyAgent
         // Data-parallel runs draw every minibatch from one permutation of all ranks' samples (see OnPolicyAgent.DataParallel).
         bool parallel = IsDataParallel;
         int samples = parallel ? Communicator.Size * Buffer.Capacity : _indices.Length;
-        bool pairThisUpdate = !parallel && _sequences is null && _paired is not null && _paired.PairNextUpdate(o.BatchSize);
-        long updateStart = System.Diagnostics.Stopwatch.GetTimestamp();
+        var pairing = parallel || _sequences is not null ? null : _paired;   // shuffled transitions in one process
+        bool pairThisUpdate = pairing?.PairNextUpdate(o.BatchSize) ?? false;
         for (int epoch = 0; epoch < o.NumEpochs && !stop; epoch++)
         {
             if (parallel && _sequences is null) ShuffleGlobal();
@@ -150,9 +150,9 @@ public sealed class Ppo : OnPolicyAgent
                     // distribution's separate operations, fewer passes and nodes); with separate actor and critic networks
                     // and two cores, each network's side of the step on its own core (the same bits again).
                     var actions = head.ActionIndices(batch.DiscreteActions, ref _actionIndices);
-                    if (pairThisUpdate && batch.Size == o.BatchSize)
+                    if (pairThisUpdate)
                     {
-                        _paired!.Forward(batch, actions, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, ratio, logRatio);
+                        pairing!.Forward(batch, actions, epsilon, o.ClipRangeVf, o.EntropyCoef, o.ValueCoef, ratio, logRatio);
                         paired = true;
                     }
                     else
@@ -188,12 +188,12 @@ public sealed class Ppo : OnPolicyAgent
                 if (o.TargetKl is float targetKl && approxKl > 1.5 * targetKl)
                 {
                     stop = true;
-                    if (paired) _paired!.Abandon();
+                    if (paired) pairing!.Abandon();
                     _stepArena.Recycle();
                     break;
                 }
 
-                gradNormSum += paired ? _paired!.Step(out parts) : GradientStep(loss);
+                gradNormSum += paired ? pairing!.Step(out parts) : GradientStep(loss);
                 _stepArena.Recycle();
 
                 policyLossSum += parts.PolicyLoss;
@@ -203,8 +203,7 @@ public sealed class Ppo : OnPolicyAgent
             }
             epochsDone++;
         }
-        if (_paired is not null && minibatches > 0 && !parallel && _sequences is null)
-            _paired.UpdateTook(pairThisUpdate, System.Diagnostics.Stopwatch.GetElapsedTime(updateStart).TotalSeconds / minibatches);
+        pairing?.UpdateEnded(minibatches);
         if (parallel)
         {
             Span<double> figures = [policyLossSum, valueLossSum, entropySum];

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Reinforce.Nn;
 using Reinforce.Optim;
 using Reinforce.Tensors;
@@ -10,8 +11,9 @@ namespace Reinforce.Algorithms;
 /// default). Each core keeps its own network's weights, gradients and Adam moments: the critic's forward and backward
 /// pass, its value loss, its gradient's sum of squares and its optimizer update run on the worker; the actor's, its
 /// policy loss and entropy on the caller. Only the value loss and each parameter's sum of squares cross between the
-/// cores (and the clipping coefficient back). Stepping the critic's parameters from the calling thread instead moved
-/// about 70 KB between the cores' caches in every minibatch and took the gain away (measured: 1.0-1.2x against 1.5-1.9x).
+/// cores (and the clipping coefficient back). Stepping the critic's parameters from the calling thread instead moved its
+/// weights, gradients and moments (about 70 KB for a 4-64-64 critic) between the cores' caches in every minibatch and took the gain away (a harness with 4-32-32 and 4-64-64
+/// networks at 128 rows: 0.9-1.4x against 1.5-1.95x for owning).
 /// <para>
 /// The arithmetic is <see cref="PpoObjective.CategoricalLoss"/>'s and <see cref="GradientStep"/>'s, each piece done once
 /// by one thread: the loss's gradient is 1 for both sides, the gradient norm adds the parameters' sums of squares in the
@@ -61,6 +63,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     {
         (_actor, _critic, _optimizer, _maxGradNorm, _errorIfNonFinite) = (actor, critic, optimizer, maxGradNorm, errorIfNonFinite);
         (_actorParameters, _criticParameters) = (actorParameters, criticParameters);
+        if (maxGradNorm is float max) GradientClipping.CheckMaxNorm(max);
         _sumsOfSquares = new float[optimizer.Parameters.Count];
     }
 
@@ -118,23 +121,32 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     /// taking a core, the background compiler finishing) is noticed.</summary>
     internal const int ProbeEvery = 8;
 
-    private readonly double[][] _costs = [[], []];   // the last seconds per minibatch measured on one thread [0] and on two [1]
+    private readonly double[][] _costs = [new double[3], new double[3]];   // the last seconds per minibatch on one thread [0] and on two [1]
     private readonly int[] _costCount = new int[2];
     private int _updates;
+    private long _updateStart;       // when the update PairNextUpdate decided began (0: it decided nothing)
+    private bool _updatePaired;
 
     /// <summary>
-    /// Whether the next update, of minibatches of <paramref name="rows"/>, runs on two cores. Two cores are not always
-    /// faster: while another thread holds one (the background compiler in a run's first second, another process), the
-    /// worker and the caller share the other and each hand-over waits for the scheduler. So the update that decides
-    /// measures: one thread first, then two, then whichever ran faster over its last three updates, and every
-    /// <see cref="ProbeEvery"/>-th update the other (every fourth such update when it lost by more than a fifth). Either way the results are the same bits; only the time differs.
+    /// Whether the next update, of minibatches of <paramref name="rows"/>, runs on two cores; call
+    /// <see cref="UpdateEnded"/> after it, which times it. Two cores are not always faster: while another thread holds one
+    /// (the background compiler in a run's first second, another process), the worker and the caller share the other
+    /// and each hand-over waits for the scheduler. So the update that decides measures: one thread first, then two, then
+    /// whichever ran faster over its last three updates, and every <see cref="ProbeEvery"/>-th update the other (every
+    /// fourth such update when it lost by more than a fifth). Either way the results are the same bits; only the time differs.
     /// </summary>
     public bool PairNextUpdate(int rows)
     {
+        _updateStart = 0;
         if (!Applies(rows)) return false;
         _updates++;
-        if (Forced is bool forced) return forced;
-        if (_costCount[0] < 2) return false;   // each mode's first update compiles its code: measured, not counted
+        _updateStart = Stopwatch.GetTimestamp();
+        return _updatePaired = Forced ?? Choose();
+    }
+
+    private bool Choose()
+    {
+        if (_costCount[0] < 2) return false;   // each way's first update compiles its code: measured, not counted
         if (_costCount[1] < 2) return true;
         double paired = Cost(1), single = Cost(0);
         bool pairedFaster = paired < single;
@@ -147,11 +159,18 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     /// <summary>Set: every update that can pair does (true) or none does (false), whatever they measure; for tests.</summary>
     internal bool? Forced { get; set; }
 
-    /// <summary>Records how long an update's minibatches took (seconds each) on one thread or on two.</summary>
-    public void UpdateTook(bool paired, double secondsPerMinibatch)
+    /// <summary>Ends the update <see cref="PairNextUpdate"/> decided, of <paramref name="minibatches"/> minibatch steps: its time counts for its way.</summary>
+    public void UpdateEnded(int minibatches)
+    {
+        if (_updateStart == 0 || minibatches <= 0) return;
+        Record(_updatePaired, Stopwatch.GetElapsedTime(_updateStart).TotalSeconds / minibatches);
+        _updateStart = 0;
+    }
+
+    /// <summary>Records how long an update's minibatches took (seconds each) on one thread or on two (each way's first is not counted).</summary>
+    internal void Record(bool paired, double secondsPerMinibatch)
     {
         int mode = paired ? 1 : 0;
-        if (_costs[mode].Length == 0) _costs[mode] = new double[3];
         if (_costCount[mode]++ > 0) _costs[mode][(_costCount[mode] - 2) % 3] = secondsPerMinibatch;
     }
 
@@ -179,7 +198,8 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         if (_inFlight) throw new InvalidOperationException("PpoPairedStep.Forward: the last minibatch was neither stepped nor abandoned.");
         int n = batch.Size;
         _observations = batch.Observations;
-        _terms = new PpoObjective.Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share: 1f, n, EnsureRatio(n));
+        _workspace.Ensure(n, _actor.OutputSize);   // before the worker starts: the terms keep r in the workspace, as CategoricalLoss's do
+        _terms = new PpoObjective.Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share: 1f, n, _workspace.Ratio);
         _stepping = false;
         _worker.Post(this);
         _inFlight = true;
@@ -234,11 +254,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         foreach (float s in _sumsOfSquares) sum += s;
         float norm = (float)Math.Sqrt(sum);
         float coefficient = 1f;
-        if (_maxGradNorm is float max)
-        {
-            GradientClipping.CheckMaxNorm(max);
-            coefficient = GradientClipping.ClipCoefficient(norm, max, _errorIfNonFinite);
-        }
+        if (_maxGradNorm is float max) coefficient = GradientClipping.ClipCoefficient(norm, max, _errorIfNonFinite);
         if (!_optimizer.BeginSharedStep())
         {
             // The optimizer steps parameters together (weight decay, or parameters at different step counts): one thread.
@@ -305,14 +321,6 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             if (coefficient != 1f) GradientClipping.Scale(_optimizer.Parameters[i], coefficient);
             _optimizer.StepParameter(i);
         }
-    }
-
-    private float[] _ratio = [];
-
-    private float[] EnsureRatio(int n)
-    {
-        if (_ratio.Length < n) _ratio = new float[n];
-        return _ratio;
     }
 
     /// <summary>Ends the worker thread.</summary>

@@ -37,7 +37,6 @@ internal sealed class PairedWorker : IDisposable
     private readonly object _gate = new();
     private IPairedWork? _work;
     private int _state;        // None, Posted, Running (by whichever thread claimed it), Done
-    private int _posted;       // pieces posted, for the worker's wake-up
     private int _sleeping;     // 1 while the worker waits on the monitor
     private bool _running;     // a worker thread exists (under _gate)
     private bool _disposed;
@@ -63,17 +62,23 @@ internal sealed class PairedWorker : IDisposable
         if (_state is Posted or Running) throw new InvalidOperationException("PairedWorker.Post: the last piece has not been waited for.");
         _work = work;
         _failure = null;
-        Volatile.Write(ref _state, Posted);
-        Interlocked.Increment(ref _posted);   // a full fence: the worker sees the piece, and we see its _sleeping below
+        Interlocked.Exchange(ref _state, Posted);   // a full fence: the worker sees the piece, and we see its _sleeping below
         if (Volatile.Read(ref _sleeping) == 1 || !Volatile.Read(ref _running))
         {
             lock (_gate)
             {
                 if (!_running)
                 {
-                    _running = true;
-                    ThreadsStarted++;
-                    new Thread(Loop) { IsBackground = true, Name = "reinforce paired worker" }.Start();
+                    try
+                    {
+                        new Thread(Loop) { IsBackground = true, Name = "reinforce paired worker" }.Start();
+                        _running = true;
+                        ThreadsStarted++;
+                    }
+                    catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+                    {
+                        // No thread to spare: the piece stays posted and Wait runs it on the owner's thread.
+                    }
                 }
                 else
                 {
@@ -135,12 +140,9 @@ internal sealed class PairedWorker : IDisposable
 
     private void Loop()
     {
-        int seen = Volatile.Read(ref _posted);
-        if (Volatile.Read(ref _state) == Posted) seen--;   // started by a Post: that piece is still to run
         while (true)
         {
-            if (!WaitForPiece(seen)) return;
-            seen = Volatile.Read(ref _posted);
+            if (!WaitForPiece()) return;
             if (Interlocked.CompareExchange(ref _state, Running, Posted) != Posted) continue;   // the owner took it
             long allocated = GC.GetAllocatedBytesForCurrentThread();
             try
@@ -156,11 +158,11 @@ internal sealed class PairedWorker : IDisposable
         }
     }
 
-    /// <summary>Spins, then sleeps, until a piece after <paramref name="seen"/> is posted; false when the thread should end.</summary>
-    private bool WaitForPiece(int seen)
+    /// <summary>Spins, then sleeps, until a piece is posted and not yet taken; false when the thread should end.</summary>
+    private bool WaitForPiece()
     {
         long spinUntil = Stopwatch.GetTimestamp() + (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);
-        while (Volatile.Read(ref _posted) == seen)
+        while (Volatile.Read(ref _state) != Posted)
         {
             if (Stopwatch.GetTimestamp() < spinUntil)
             {
@@ -170,9 +172,9 @@ internal sealed class PairedWorker : IDisposable
             lock (_gate)
             {
                 Interlocked.Exchange(ref _sleeping, 1);   // a full fence: a Post after this sees it, one before it is seen below
-                while (Volatile.Read(ref _posted) == seen)
+                while (Volatile.Read(ref _state) != Posted)
                 {
-                    if (_disposed || (!Monitor.Wait(_gate, IdleTime) && Volatile.Read(ref _posted) == seen))
+                    if (_disposed || (!Monitor.Wait(_gate, IdleTime) && Volatile.Read(ref _state) != Posted))
                     {
                         // Idle (or disposed): end the thread; the next Post starts another. _running is cleared before
                         // _sleeping, so a Post that finds the worker awake also finds it running, or takes the lock.

@@ -59,10 +59,11 @@ public sealed record SpeedLimit(double StepNanoseconds, double RolloutGemmMicros
         double rolloutGemm = Time(layers, envs, observation, backward: false, out _);
         double minibatchGemm = Time(layers, batch, observation, backward: true, out double flops);
         // PPO's actor and critic on two cores (PpoPairedStep): the limit is the slower side's products.
-        bool twoCores = agent is Ppo { PairedStep: { } paired } && paired.Applies(batch);
-        if (agent is Ppo { PairedStep: { } step } && twoCores)
+        var paired = (agent as Ppo)?.PairedStep;
+        bool twoCores = paired?.Applies(batch) == true;
+        if (twoCores)
         {
-            var critic = weights.Select(step.IsCritics).ToArray();
+            var critic = weights.Select(paired!.IsCritics).ToArray();
             double actorGemm = Time([.. layers.Where((_, i) => !critic[i])], batch, observation, backward: true, out _);
             double criticGemm = Time([.. layers.Where((_, i) => critic[i])], batch, observation, backward: true, out _);
             minibatchGemm = Math.Max(actorGemm, criticGemm);

@@ -41,6 +41,8 @@ public class PpoPairedStepTests
 
     private static void OnThreads(int threads, Action body) => OnThreads(threads, () => { body(); return 0; });
 
+    private const int Epochs = 6;
+
     private sealed record Outcome(float[][] Weights, float[][] Moments, long OptimizerSteps, List<string> Metrics, long Paired, long Shared);
 
     private static Outcome Train(int threads, Action<PpoOptions>? configure = null, int hidden = 64)
@@ -49,7 +51,7 @@ public class PpoPairedStepTests
         {
             var options = PpoOptions.For("CartPole-v1");
             options.Policy.HiddenSizes = [hidden, hidden];
-            options.NumEpochs = 6;
+            options.NumEpochs = Epochs;
             configure?.Invoke(options);
             using var env = Environments.MakeVector("CartPole-v1", 8, 11);
             using var agent = new Ppo(env, options);
@@ -111,7 +113,7 @@ public class PpoPairedStepTests
         void Configure(PpoOptions o) => o.TargetKl = 1e-4f;
         var one = Train(1, Configure);
         var two = Train(2, Configure);
-        Assert.Contains(one.Metrics, row => !row.Contains($"train/epochs={BitConverter.DoubleToInt64Bits(4.0):x}", StringComparison.Ordinal));   // some update stopped early
+        Assert.Contains(one.Metrics, row => !row.Contains($"train/epochs={BitConverter.DoubleToInt64Bits(Epochs):x}", StringComparison.Ordinal));   // some update stopped early
         Assert.True(two.Paired > 0);
         AssertSameBits(one, two);
     }
@@ -146,7 +148,7 @@ public class PpoPairedStepTests
                 double f = u >= from ? laterFactor : factor;
                 // Each way's first update compiles its code: a second, not counted.
                 bool first = choices.Count(c => c == pair) == 0;
-                paired.UpdateTook(pair, first ? 1.0 : pair ? 20e-6 * f : 20e-6);
+                paired.Record(pair, first ? 1.0 : pair ? 20e-6 * f : 20e-6);
                 choices.Add(pair);
             }
             return choices;

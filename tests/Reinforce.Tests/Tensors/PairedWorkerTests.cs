@@ -53,6 +53,7 @@ public class PairedWorkerTests
             if (e is InvalidOperationException { Message: "boom" }) thrown++;
         }
         Assert.Equal(200, thrown);   // on whichever thread it ran
+        Assert.True(worker.RunByWorker > 0, "no piece threw on the worker thread");
         var ok = new Piece(() => { });
         worker.Post(ok);
         worker.Wait();
