@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using Reinforce.Tensors;
 
 namespace Reinforce.Algorithms;
@@ -73,11 +75,7 @@ internal sealed class Minibatch
         if (_discreteActions.Length > 0) buffer.GatherDiscreteActions(indices, _discreteActions);
         if (_continuousActions.Length > 0) buffer.GatherContinuousActions(indices, _continuousActions);
         if (_actionMasks.Length > 0) buffer.GatherActionMasks(indices, _actionMasks);
-        RolloutBuffer.Gather(buffer.LogProbs, indices, _oldLogProbs);
-        RolloutBuffer.Gather(buffer.Values, indices, _oldValues);
-        RolloutBuffer.Gather(buffer.Advantages, indices, _advantages);
-        RolloutBuffer.Gather(buffer.Returns, indices, _returns);
-        RolloutBuffer.Gather(buffer.Weights, indices, _weights);
+        buffer.GatherFigures(indices, _oldLogProbs, _oldValues, _advantages, _returns, _weights);
         if (normalizeAdvantages && Size > 1) Standardize(_advantages);
     }
 
@@ -87,9 +85,36 @@ internal sealed class Minibatch
         double mean = 0;
         foreach (var v in values) mean += v;
         mean /= values.Length;
+        // The squares eight at a time (each the same double operations), added in order; then the division eight at a time.
         double ss = 0;
-        foreach (var v in values) ss += (v - mean) * (v - mean);
+        int i = 0;
+        ref float x = ref MemoryMarshal.GetReference(values);
+        var m = Vector512.Create(mean);
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Span<double> squares = stackalloc double[8];
+            ref double sq = ref MemoryMarshal.GetReference(squares);
+            for (; i <= values.Length - 8; i += 8)
+            {
+                var d = Vector512.WidenLower(Vector256.LoadUnsafe(ref x, (nuint)i).ToVector512Unsafe()) - m;
+                (d * d).StoreUnsafe(ref sq);
+                ss += squares[0]; ss += squares[1]; ss += squares[2]; ss += squares[3];
+                ss += squares[4]; ss += squares[5]; ss += squares[6]; ss += squares[7];
+            }
+        }
+        for (; i < values.Length; i++) ss += (values[i] - mean) * (values[i] - mean);
         double std = Math.Sqrt(ss / (values.Length - 1));
-        for (int i = 0; i < values.Length; i++) values[i] = (float)((values[i] - mean) / (std + 1e-8));
+        double scale = std + 1e-8;
+        i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var s = Vector512.Create(scale);
+            for (; i <= values.Length - 16; i += 16)
+            {
+                var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref x, (nuint)i));
+                Vector512.Narrow((lo - m) / s, (hi - m) / s).StoreUnsafe(ref x, (nuint)i);
+            }
+        }
+        for (; i < values.Length; i++) values[i] = (float)((values[i] - mean) / scale);
     }
 }

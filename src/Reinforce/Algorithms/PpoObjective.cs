@@ -16,7 +16,7 @@ namespace Reinforce.Algorithms;
 /// float operations in the same order, so the loss and every gradient are the same bits (a test compares them with
 /// the chain). What it saves is the chain's cost: some twenty tensors, closures and graph nodes per minibatch.
 /// </summary>
-internal static class PpoObjective
+internal static partial class PpoObjective
 {
     /// <summary>The loss's parts, for the metrics (policy loss, value loss, mean entropy).</summary>
     public readonly record struct Parts(float PolicyLoss, float ValueLoss, float Entropy);
@@ -58,17 +58,25 @@ internal static class PpoObjective
         internal int[] Actions = [];
         internal int Classes;
 
+        // The short-rows path (rows of two or three logits, sixteen rows per vector): the log-probabilities, probabilities
+        // and softmax column by column, each column padded to a whole number of vectors; the per-row buffers above are
+        // padded as well.
+        internal float[] ColumnLogProbs = [], ColumnProbs = [], ColumnSoftmax = [];
+        internal int Stride;
+        internal bool ShortRows;
+
         internal void Ensure(int rows, int c)
         {
-            if (Entropy.Length != rows)
+            int padded = (rows + 15) & ~15;
+            if (Entropy.Length != padded)
             {
-                TakenLogProb = new float[rows];
-                Entropy = new float[rows];
-                GradTaken = new float[rows];
-                GradEntropy = new float[rows];
-                GradSum = new float[rows];
-                Ratio = new float[rows];
-                Actions = new int[rows];
+                TakenLogProb = new float[padded];
+                Entropy = new float[padded];
+                GradTaken = new float[padded];
+                GradEntropy = new float[padded];
+                GradSum = new float[padded];
+                Ratio = new float[padded];
+                Actions = new int[padded];
             }
             if (LogProbs.Length != rows * c)
             {
@@ -78,6 +86,13 @@ internal static class PpoObjective
                 GradLogProbs = new float[rows * c];
                 Gp = new float[rows * c];
             }
+            if (ColumnLogProbs.Length != padded * c)
+            {
+                ColumnLogProbs = new float[padded * c];
+                ColumnProbs = new float[padded * c];
+                ColumnSoftmax = new float[padded * c];
+            }
+            Stride = padded;
         }
     }
 
@@ -126,6 +141,12 @@ internal static class PpoObjective
         Categorical.CheckFinite(logits.Data.AsSpan(0, n * c), c);
         Categorical.CheckActions(actions, c);
         actions.CopyTo(ws.Actions);
+        ws.ShortRows = ShortRowsApply(n, c);
+        if (ws.ShortRows)
+        {
+            ShortRowsForward(logits.Data.AsSpan(0, n * c), n, c, ws);
+            return;
+        }
         var logp = ws.LogProbs;
         Kernels.LogSoftmaxRows(logits.Data.AsSpan(0, n * c), logp, c);
         for (int r = 0; r < n; r++) ws.TakenLogProb[r] = logp[r * c + actions[r]];
@@ -140,6 +161,11 @@ internal static class PpoObjective
     internal static void CategoricalBackward(in Terms terms, Workspace ws, float g, Span<float> logitsGrad)
     {
         int n = terms.Count, c = ws.Classes;
+        if (ws.ShortRows)
+        {
+            ShortRowsBackward(terms, ws, g, logitsGrad);
+            return;
+        }
         // The loss's gradient for the taken log-probabilities and the entropies, each into zeros (as fresh gradients).
         var logp = ws.LogProbs;
         var gLogp = ws.GradLogProbs;
@@ -236,10 +262,22 @@ internal static class PpoObjective
         /// <summary>The loss's gradient g, scaled by this rank's share.</summary>
         private float Scaled(float g) => share != 1f ? g * share : g;
 
+        /// <summary>The advantages of the minibatch's samples.</summary>
+        public ReadOnlySpan<float> Advantages => _advantages.AsSpan(0, n);
+
+        /// <summary>∂loss/∂m for each sample's minimum m (policyLoss = −mean(m)).</summary>
+        private float PerMinimum(float g) => (Scaled(g) * -1f) / n;
+
+        /// <summary><see cref="PolicyGradient"/>'s arithmetic sixteen samples at a time.</summary>
+        public PolicyGradientLanes PolicyGradientParts(float g) => new(PerMinimum(g), _lo, _hi);
+
+        /// <summary>∂loss/∂S for each sample's entropy S (c₂·entropyLoss = c₂·(−mean(S))).</summary>
+        public float PerEntropy(float g) => ((Scaled(g) * entropyCoef) * -1f) / n;
+
         /// <summary>gl += ∂loss/∂log π(a|s) per sample (policyLoss = −mean(m)).</summary>
         public void PolicyGradient(float g, Span<float> gl)
         {
-            float perMinimum = (Scaled(g) * -1f) / n;
+            float perMinimum = PerMinimum(g);
             float lo = _lo, hi = _hi;
             for (int i = 0; i < n; i++)
             {
@@ -256,7 +294,7 @@ internal static class PpoObjective
         /// <summary>ge += ∂loss/∂S per sample (c₂·entropyLoss = c₂·(−mean(S))).</summary>
         public void EntropyGradient(float g, Span<float> ge)
         {
-            float perEntropy = ((Scaled(g) * entropyCoef) * -1f) / n;
+            float perEntropy = PerEntropy(g);
             for (int i = 0; i < n; i++) ge[i] += perEntropy;
         }
 

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
 namespace Reinforce.Algorithms;
 
 /// <summary>
@@ -235,16 +239,48 @@ public sealed class RolloutBuffer
         for (int j = 0; j < indices.Length; j++) destination[j] = source[indices[j]];
     }
 
+    /// <summary>
+    /// The per-transition figures a minibatch needs (log-probability, value, advantage, return, weight) of the
+    /// transitions <paramref name="indices"/>, in one pass over the indices (each checked once for all five arrays).
+    /// </summary>
+    internal void GatherFigures(ReadOnlySpan<int> indices, Span<float> logProbs, Span<float> values, Span<float> advantages, Span<float> returns, Span<float> weights)
+    {
+        int n = indices.Length;
+        if (logProbs.Length < n || values.Length < n || advantages.Length < n || returns.Length < n || weights.Length < n)
+            throw new ArgumentException($"RolloutBuffer.GatherFigures: {n} indices for destinations of {logProbs.Length}, {values.Length}, {advantages.Length}, {returns.Length} and {weights.Length}.");
+        ref float lp = ref MemoryMarshal.GetArrayDataReference(LogProbs), v = ref MemoryMarshal.GetArrayDataReference(Values),
+            a = ref MemoryMarshal.GetArrayDataReference(Advantages), r = ref MemoryMarshal.GetArrayDataReference(Returns),
+            w = ref MemoryMarshal.GetArrayDataReference(Weights);
+        ref float dlp = ref MemoryMarshal.GetReference(logProbs), dv = ref MemoryMarshal.GetReference(values),
+            da = ref MemoryMarshal.GetReference(advantages), dr = ref MemoryMarshal.GetReference(returns), dw = ref MemoryMarshal.GetReference(weights);
+        uint capacity = (uint)Capacity;   // every array holds Capacity figures
+        for (int j = 0; j < n; j++)
+        {
+            int i = indices[j];
+            if ((uint)i >= capacity) throw new ArgumentOutOfRangeException(nameof(indices), $"RolloutBuffer: transition {i} of {Capacity}.");
+            Unsafe.Add(ref dlp, j) = Unsafe.Add(ref lp, i);
+            Unsafe.Add(ref dv, j) = Unsafe.Add(ref v, i);
+            Unsafe.Add(ref da, j) = Unsafe.Add(ref a, i);
+            Unsafe.Add(ref dr, j) = Unsafe.Add(ref r, i);
+            Unsafe.Add(ref dw, j) = Unsafe.Add(ref w, i);
+        }
+    }
+
     private static void Gather(float[] source, int width, ReadOnlySpan<int> indices, Span<float> destination)
     {
         if (width <= 8)
         {
-            // Short rows (a few sensors): copied element by element, cheaper than a memmove call per row.
+            // Short rows (a few sensors): copied element by element (four at once for four), cheaper than a memmove per row.
+            if (destination.Length < indices.Length * width) throw new ArgumentException($"RolloutBuffer.Gather: {destination.Length} slots for {indices.Length} rows of {width}.");
+            uint rows = (uint)(source.Length / width);
+            ref float from = ref MemoryMarshal.GetArrayDataReference(source);
+            ref float to = ref MemoryMarshal.GetReference(destination);
             for (int j = 0; j < indices.Length; j++)
             {
-                var from = source.AsSpan(indices[j] * width, width);
-                var to = destination.Slice(j * width, width);
-                for (int k = 0; k < from.Length; k++) to[k] = from[k];
+                int i = indices[j];
+                if ((uint)i >= rows) throw new ArgumentOutOfRangeException(nameof(indices), $"RolloutBuffer: transition {i} of {rows}.");
+                if (width == 4) Vector128.LoadUnsafe(ref from, (nuint)(i * 4)).StoreUnsafe(ref to, (nuint)(j * 4));
+                else for (int k = 0; k < width; k++) Unsafe.Add(ref to, j * width + k) = Unsafe.Add(ref from, i * width + k);
             }
             return;
         }

@@ -17,7 +17,7 @@ namespace Reinforce.Tensors;
 /// Rare inputs (overflow and underflow of expf, log of zero, negatives, infinities, NaN) go to the library itself.
 /// The tests compare every float through both functions (LibmTests; exhaustively with REINFORCE_LIBM_EXHAUSTIVE=1).
 /// </summary>
-internal static class Libm
+internal static unsafe class Libm
 {
     private static readonly ulong[] E = LibmTables.Exp2f, L = LibmTables.Log;
 
@@ -111,29 +111,45 @@ internal static class Libm
     {
         if (y.Length < x.Length) throw new ArgumentException($"Libm.Expf: {y.Length} outputs for {x.Length} inputs.");
         int i = 0;
-        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+        if (Vectorised)
         {
             ref float rx = ref MemoryMarshal.GetReference(x);
             ref float ry = ref MemoryMarshal.GetReference(y);
-            var t0 = Vector512.Create(E[0], E[1], E[2], E[3], E[4], E[5], E[6], E[7]);
-            var t1 = Vector512.Create(E[8], E[9], E[10], E[11], E[12], E[13], E[14], E[15]);
-            var t2 = Vector512.Create(E[16], E[17], E[18], E[19], E[20], E[21], E[22], E[23]);
-            var t3 = Vector512.Create(E[24], E[25], E[26], E[27], E[28], E[29], E[30], E[31]);
-            for (; i <= x.Length - 16; i += 16)
-            {
-                var v = Vector512.LoadUnsafe(ref rx, (nuint)i);
-                var abstop = (v.AsUInt32() >>> 20) & Vector512.Create(0x7ffu);
-                if (Vector512.GreaterThanAny(abstop, Vector512.Create(0x42au)))
-                {
-                    for (int j = i; j < i + 16; j++) y[j] = Expf(x[j]);
-                    continue;
-                }
-                var (lo, hi) = Vector512.Widen(v);
-                Vector512.Narrow(Expf8(lo, t0, t1, t2, t3), Expf8(hi, t0, t1, t2, t3)).StoreUnsafe(ref ry, (nuint)i);
-            }
+            for (; i <= x.Length - 16; i += 16) Expf(Vector512.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
         }
         for (; i < x.Length; i++) y[i] = Expf(x[i]);
     }
+
+    /// <summary>Whether the sixteen-lane functions (<see cref="Expf(Vector512{float})"/>, <see cref="LogOfFloats(Vector512{float})"/>) run as vectors here.</summary>
+    public static bool Vectorised => Avx512F.IsSupported && Vector512.IsHardwareAccelerated;
+
+    private static readonly Vector512<ulong> T0 = Vector512.Create(E[0], E[1], E[2], E[3], E[4], E[5], E[6], E[7]),
+        T1 = Vector512.Create(E[8], E[9], E[10], E[11], E[12], E[13], E[14], E[15]),
+        T2 = Vector512.Create(E[16], E[17], E[18], E[19], E[20], E[21], E[22], E[23]),
+        T3 = Vector512.Create(E[24], E[25], E[26], E[27], E[28], E[29], E[30], E[31]);
+
+    /// <summary>
+    /// e^x in each of sixteen lanes, with <see cref="Expf(float)"/>'s bits: eight doubles at a time, or lane by lane
+    /// when a lane needs the library's overflow and underflow handling. Only where <see cref="Vectorised"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Expf(Vector512<float> x)
+    {
+        var abstop = (x.AsUInt32() >>> 20) & Vector512.Create(0x7ffu);
+        if (Vector512.GreaterThanAny(abstop, Vector512.Create(0x42au))) return EachLane(x, &Expf);
+        var (lo, hi) = Vector512.Widen(x);
+        return Vector512.Narrow(Expf8(lo, T0, T1, T2, T3), Expf8(hi, T0, T1, T2, T3));
+    }
+
+    private static unsafe Vector512<float> EachLane(Vector512<float> x, delegate*<float, float> f)
+    {
+        var lanes = stackalloc float[16];
+        x.Store(lanes);
+        for (int j = 0; j < 16; j++) lanes[j] = f(lanes[j]);
+        return Vector512.Load(lanes);
+    }
+
+    private static float LogOfFloat(float x) => (float)Log(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<double> Expf8(Vector512<double> xd, Vector512<ulong> t0, Vector512<ulong> t1, Vector512<ulong> t2, Vector512<ulong> t3)
@@ -158,29 +174,32 @@ internal static class Libm
     }
 
     /// <summary>y = (float)log((double)x) element by element, with <see cref="Log(double)"/>'s bits. y may be x.</summary>
-    public static unsafe void LogOfFloats(ReadOnlySpan<float> x, Span<float> y)
+    public static void LogOfFloats(ReadOnlySpan<float> x, Span<float> y)
     {
         if (y.Length < x.Length) throw new ArgumentException($"Libm.LogOfFloats: {y.Length} outputs for {x.Length} inputs.");
         int i = 0;
-        if (Avx2.IsSupported && Vector512.IsHardwareAccelerated)
+        if (Vectorised)
         {
             ref float rx = ref MemoryMarshal.GetReference(x);
             ref float ry = ref MemoryMarshal.GetReference(y);
-            fixed (ulong* table = L)
-            {
-                for (; i <= x.Length - 16; i += 16)
-                {
-                    var (lo, hi) = Vector512.Widen(Vector512.LoadUnsafe(ref rx, (nuint)i));
-                    if (!TryLog8(lo, (double*)table, out var logLo) || !TryLog8(hi, (double*)table, out var logHi))
-                    {
-                        for (int j = i; j < i + 16; j++) y[j] = (float)Log(x[j]);
-                        continue;
-                    }
-                    Vector512.Narrow(logLo, logHi).StoreUnsafe(ref ry, (nuint)i);
-                }
-            }
+            for (; i <= x.Length - 16; i += 16) LogOfFloats(Vector512.LoadUnsafe(ref rx, (nuint)i)).StoreUnsafe(ref ry, (nuint)i);
         }
         for (; i < x.Length; i++) y[i] = (float)Log(x[i]);
+    }
+
+    /// <summary>
+    /// (float)log((double)x) in each of sixteen lanes, with <see cref="Log(double)"/>'s bits: eight doubles at a time, or
+    /// lane by lane when a lane is zero, negative, subnormal, infinite or NaN. Only where <see cref="Vectorised"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static unsafe Vector512<float> LogOfFloats(Vector512<float> x)
+    {
+        var (lo, hi) = Vector512.Widen(x);
+        fixed (ulong* table = L)
+        {
+            if (TryLog8(lo, (double*)table, out var logLo) && TryLog8(hi, (double*)table, out var logHi)) return Vector512.Narrow(logLo, logHi);
+        }
+        return EachLane(x, &LogOfFloat);
     }
 
     /// <summary>log of eight doubles, false if any is zero, negative, subnormal, infinite or NaN.</summary>

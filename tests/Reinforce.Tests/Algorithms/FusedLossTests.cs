@@ -242,4 +242,68 @@ public class FusedLossTests
         Assert.Throws<ArgumentOutOfRangeException>(() => PpoObjective.CategoricalLoss(logits, outside, values, batch, 0.2f, null, 0f, 0.5f, 1f,
             new PpoObjective.Workspace(), ratioB, logRatioB, out _));
     }
+
+    [Theory]
+    [InlineData(2, 16, 0f)]
+    [InlineData(2, 128, 0f)]
+    [InlineData(2, 67, 0.01f)]
+    [InlineData(3, 17, 0.01f)]
+    [InlineData(3, 128, 0f)]
+    [InlineData(3, 200, 0.05f)]
+    public void The_short_rows_path_is_the_same_bits_as_row_by_row(int c, int n, float entCoef)
+    {
+        // Two or three actions take sixteen rows per vector (PpoObjective.ShortRows); the row-by-row path is the reference.
+        // Logits of every kind: small, large (exp of differences below −88 goes to the library's underflow handling),
+        // ties (exp(0) for two columns), ±0, near-deterministic rows (log Σ near one), and every action.
+        var rng = new Rng(97 + n + c);
+        var batch = Batch(rng, n);
+        var logitsData = new float[n * c];
+        for (int i = 0; i < logitsData.Length; i++)
+            logitsData[i] = (float)((2 * rng.NextDouble() - 1) * (i % 7 == 0 ? 30 : i % 5 == 0 ? 0.01 : 2));
+        logitsData[0] = 150f;                        // row 0: exp(−150 − x) underflows
+        logitsData[c] = logitsData[c + 1] = 0.25f;   // row 1: a tie
+        logitsData[2 * c] = -0f;                     // row 2: −0 against +0
+        logitsData[2 * c + 1] = 0f;
+        logitsData[3 * c] = 12f;                     // row 3: the maximum in the first column
+        var actions = new int[n];
+        for (int i = 0; i < n; i++) actions[i] = i % c;
+        var values = Leaf(rng, n, 3f, 2.5f);
+        var reference = new float[n * c];
+        Kernels.LogSoftmaxRows(logitsData, reference, c);
+        for (int i = 0; i < n; i++) batch.OldLogProbs.Data[i] = reference[i * c + actions[i]] + 0.3f * (float)(2 * rng.NextDouble() - 1);
+        Assert.True(PpoObjective.ShortRowsApply(n, c) || !System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated);
+
+        (float Loss, PpoObjective.Parts Parts, float[] Ratio, float[] LogRatio, float[] Grad) Run(bool rowByRow)
+        {
+            PpoObjective.ShortRowsDisabled = rowByRow;
+            try
+            {
+                var logits = new Tensor((float[])logitsData.Clone(), [n, c]) { RequiresGrad = true };
+                logits.GradBuffer()[5] = -0f;   // the gradient accumulates into what is there
+                var ratio = new float[n];
+                var logRatio = new float[n];
+                var loss = PpoObjective.CategoricalLoss(logits, actions, values, batch, 0.2f, null, entCoef, 0.5f, 1f,
+                    new PpoObjective.Workspace(), ratio, logRatio, out var parts);
+                loss.Backward();
+                values.Grad = null;
+                return (loss.Item(), parts, ratio, logRatio, logits.Grad!.Data.ToArray());
+            }
+            finally
+            {
+                PpoObjective.ShortRowsDisabled = false;
+            }
+        }
+
+        var rows = Run(rowByRow: true);
+        var lanes = Run(rowByRow: false);
+        Assert.Equal(BitConverter.SingleToInt32Bits(rows.Loss), BitConverter.SingleToInt32Bits(lanes.Loss));
+        Assert.Equal(rows.Parts, lanes.Parts);
+        Assert.Equal(rows.Ratio, lanes.Ratio);
+        Assert.Equal(rows.LogRatio, lanes.LogRatio);
+        for (int i = 0; i < rows.Grad.Length; i++)
+            Assert.True(BitConverter.SingleToInt32Bits(rows.Grad[i]) == BitConverter.SingleToInt32Bits(lanes.Grad[i]),
+                $"logit gradient {i}: {lanes.Grad[i]:R}, row by row {rows.Grad[i]:R}");
+        Assert.Contains(rows.Grad, g => g != 0f);
+        Assert.True(rows.Parts.Entropy > 0f);
+    }
 }

@@ -103,4 +103,54 @@ public class PpoTests
         agent.CollectRollout();
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(16)]
+    [InlineData(131)]
+    public void The_approximate_kl_and_clip_fraction_are_the_sums_in_order(int n)
+    {
+        // Vectorised terms, the sum still added in order: the same bits as the one-element-at-a-time definitions.
+        var rng = new Rng(9);
+        var ratio = new float[n];
+        var logRatio = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            logRatio[i] = (float)((2 * rng.NextDouble() - 1) * (i % 4 == 0 ? 1e-6 : 0.4));
+            ratio[i] = MathF.Exp(logRatio[i]);
+        }
+        ratio[n - 1] = 1.2f;   // exactly at the clip range: not clipped
+        double kl = 0;
+        int clipped = 0;
+        for (int i = 0; i < n; i++)
+        {
+            kl += (ratio[i] - 1.0) - logRatio[i];
+            if (Math.Abs(ratio[i] - 1f) > 0.2f) clipped++;
+        }
+        Assert.Equal(BitConverter.DoubleToInt64Bits(kl / n), BitConverter.DoubleToInt64Bits(Ppo.ApproximateKl(ratio, logRatio)));
+        Assert.Equal((double)clipped / n, Ppo.ClipFraction(ratio, 0.2f));
+        if (n > 100) Assert.InRange(clipped, 1, n - 1);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(16)]
+    [InlineData(67)]
+    [InlineData(256)]
+    public void Standardised_advantages_are_the_same_bits_as_one_at_a_time(int n)
+    {
+        var rng = new Rng(4);
+        var values = new float[n];
+        for (int i = 0; i < n; i++) values[i] = (float)((2 * rng.NextDouble() - 1) * (i % 3 == 0 ? 1e3 : 1e-3));
+        var expected = (float[])values.Clone();
+        double mean = 0;
+        foreach (var v in expected) mean += v;
+        mean /= n;
+        double ss = 0;
+        foreach (var v in expected) ss += (v - mean) * (v - mean);
+        double std = Math.Sqrt(ss / (n - 1));
+        for (int i = 0; i < n; i++) expected[i] = (float)((expected[i] - mean) / (std + 1e-8));
+        Minibatch.Standardize(values);
+        for (int i = 0; i < n; i++) Assert.Equal(BitConverter.SingleToInt32Bits(expected[i]), BitConverter.SingleToInt32Bits(values[i]));
+    }
 }
