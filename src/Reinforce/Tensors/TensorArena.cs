@@ -32,8 +32,8 @@ internal sealed class TensorArena
 
     private readonly Dictionary<int, Stack<float[]>> _free = [];
     private readonly HashSet<float[]> _lent = new(ReferenceEqualityComparer.Instance);
-    private readonly Dictionary<Type, Stack<IArenaObject>> _freeObjects = [];
-    private readonly List<IArenaObject> _lentObjects = [];
+    private Stack<IArenaObject>[] _freeObjects = [];   // by ObjectType<T>.Slot
+    private readonly List<(IArenaObject Item, int Slot)> _lentObjects = [];
 
     /// <summary>Bytes of the buffers the arena owns (lent and free).</summary>
     public long Bytes { get; private set; }
@@ -96,9 +96,19 @@ internal sealed class TensorArena
     {
         var arena = t_active;
         if (arena is null) return null;
-        var item = arena._freeObjects.TryGetValue(typeof(T), out var free) && free.Count > 0 ? (T)free.Pop() : T.Create();
-        arena._lentObjects.Add(item);
+        int slot = ObjectType<T>.Slot;
+        var free = arena._freeObjects;
+        var item = slot < free.Length && free[slot] is { Count: > 0 } stack ? (T)stack.Pop() : T.Create();
+        arena._lentObjects.Add((item, slot));
         return item;
+    }
+
+    private static int s_objectTypes;
+
+    /// <summary>A small number per lendable type, so lending finds the type's free objects by index, not by hashing the type.</summary>
+    private static class ObjectType<T>
+    {
+        public static readonly int Slot = Interlocked.Increment(ref s_objectTypes) - 1;
     }
 
     /// <summary>
@@ -115,10 +125,10 @@ internal sealed class TensorArena
         // Last lent, first pushed: the next step's first request gets this step's first object back.
         for (int i = _lentObjects.Count - 1; i >= 0; i--)
         {
-            var item = _lentObjects[i];
+            var (item, slot) = _lentObjects[i];
             item.Recycled();
-            if (!_freeObjects.TryGetValue(item.GetType(), out var stack)) _freeObjects[item.GetType()] = stack = new Stack<IArenaObject>();
-            stack.Push(item);
+            if (slot >= _freeObjects.Length) Array.Resize(ref _freeObjects, Math.Max(slot + 1, 2 * _freeObjects.Length));
+            (_freeObjects[slot] ??= new Stack<IArenaObject>()).Push(item);
         }
         _lentObjects.Clear();
     }
