@@ -61,7 +61,7 @@ internal static partial class PpoObjective
         // The short-rows path (rows of two or three logits, sixteen rows per vector): the log-probabilities, probabilities
         // and softmax column by column, each column padded to a whole number of vectors; the per-row buffers above are
         // padded as well.
-        internal float[] ColumnLogProbs = [], ColumnProbs = [], ColumnSoftmax = [];
+        internal float[] ColumnLogProbs = [], ColumnProbs = [], ColumnSoftmax = [], ColumnSums = [];
         internal int Stride;
         internal bool ShortRows;
 
@@ -91,6 +91,7 @@ internal static partial class PpoObjective
                 ColumnLogProbs = new float[padded * c];
                 ColumnProbs = new float[padded * c];
                 ColumnSoftmax = new float[padded * c];
+                ColumnSums = new float[padded];
             }
             Stride = padded;
         }
