@@ -67,6 +67,13 @@ public sealed class CsvLogger : IMetricsSink
         get { lock (_lock) return _columns.ToArray(); }
     }
 
+    /// <summary>
+    /// Whether each row is handed to the operating system as it is logged (the default). A training loop that logs every
+    /// few milliseconds turns this off and flushes on a clock instead (<see cref="MetricsLogger.FlushInterval"/>): a write
+    /// call per row was 2-3 % of a CartPole run.
+    /// </summary>
+    public bool FlushEachRow { get; set; } = true;
+
     /// <summary>Appends one row; names not yet in the header become new columns (see remarks).</summary>
     public void Log(IReadOnlyDictionary<string, double> row)
     {
@@ -98,7 +105,7 @@ public sealed class CsvLogger : IMetricsSink
             }
             sb.Append('\n');
             _stream!.Write(Encoding.UTF8.GetBytes(sb.ToString()));
-            _stream.Flush(flushToDisk: false);
+            if (FlushEachRow) _stream.Flush(flushToDisk: false);
         }
     }
 
@@ -110,7 +117,7 @@ public sealed class CsvLogger : IMetricsSink
         Log(row);
     }
 
-    /// <summary>Hands written rows to the operating system (each <see cref="Log"/> already does).</summary>
+    /// <summary>Hands written rows to the operating system (each <see cref="Log"/> already does, unless <see cref="FlushEachRow"/> is off).</summary>
     public void Flush()
     {
         lock (_lock) _stream?.Flush(flushToDisk: false);

@@ -58,12 +58,47 @@ public sealed class MetricsLogger : IDisposable
     /// <summary>The sinks, in the order they receive records.</summary>
     public IReadOnlyList<IMetricsSink> Sinks => _sinks;
 
+    /// <summary>
+    /// When positive, every sink is flushed this often (on a timer) if something was logged since the last flush, for
+    /// sinks that do not flush each record themselves (<see cref="CsvLogger.FlushEachRow"/>,
+    /// <see cref="TensorBoardWriter.FlushEachRecord"/>). A run folder uses half a second: its files stay as fresh as the
+    /// dashboard polls them (every second), also while the training loop is busy elsewhere, without a write call per
+    /// update. Zero (the default): flushing is left to the sinks.
+    /// </summary>
+    public TimeSpan FlushInterval
+    {
+        get => _flushInterval;
+        init
+        {
+            _flushInterval = value;
+            if (value > TimeSpan.Zero) _timer = new Timer(static state => ((MetricsLogger)state!).FlushIfLogged(), this, value, value);
+        }
+    }
+
+    private readonly TimeSpan _flushInterval;
+    private readonly Timer? _timer;
+    private int _logged;
+
+    private void FlushIfLogged()
+    {
+        if (Interlocked.Exchange(ref _logged, 0) == 0) return;
+        try
+        {
+            Flush();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or UnauthorizedAccessException)
+        {
+            // A full disk or a closed file: the training thread's next flush (at a checkpoint, at the end) reports it.
+        }
+    }
+
     /// <summary>Sends one record to every sink.</summary>
     public void Log(long step, IReadOnlyDictionary<string, double> metrics)
     {
         ArgumentNullException.ThrowIfNull(metrics);
         ObjectDisposedException.ThrowIf(_disposed, this);
         foreach (var sink in _sinks) sink.Log(step, metrics);
+        Volatile.Write(ref _logged, 1);
     }
 
     /// <summary>Sends a text to the sinks that can show text (TensorBoard); others ignore it.</summary>
@@ -85,6 +120,12 @@ public sealed class MetricsLogger : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
+        if (_timer is not null)
+        {
+            // No flush may run on a sink being disposed: wait for a callback in progress.
+            using var stopped = new ManualResetEvent(false);
+            if (_timer.Dispose(stopped)) stopped.WaitOne();
+        }
         List<Exception>? errors = null;
         foreach (var sink in _sinks)
         {

@@ -61,8 +61,14 @@ public sealed class TensorBoardWriter : IMetricsSink
     public void AddScalar(string tag, double value, long step)
     {
         CheckTag(tag);
-        Write(EncodeScalarEvent(_clock(), step, tag, (float)value), flush: true);
+        Write(EncodeScalarEvent(_clock(), step, tag, (float)value), flush: FlushEachRecord);
     }
+
+    /// <summary>
+    /// Whether each call hands its events to the operating system (the default). A training loop that logs every few
+    /// milliseconds turns this off and flushes on a clock instead (<see cref="MetricsLogger.FlushInterval"/>).
+    /// </summary>
+    public bool FlushEachRecord { get; set; } = true;
 
     /// <summary>Logs several scalars at the same step (one event each) with a single flush.</summary>
     public void AddScalars(IReadOnlyDictionary<string, double> values, long step)
@@ -76,7 +82,7 @@ public sealed class TensorBoardWriter : IMetricsSink
                 CheckTag(tag);
                 Write(EncodeScalarEvent(now, step, tag, (float)value), flush: false);
             }
-            Flush();
+            if (FlushEachRecord) Flush();
         }
     }
 
@@ -85,7 +91,7 @@ public sealed class TensorBoardWriter : IMetricsSink
     {
         CheckTag(tag);
         ArgumentNullException.ThrowIfNull(text);
-        Write(EncodeTextEvent(_clock(), step, tag, text), flush: true);
+        Write(EncodeTextEvent(_clock(), step, tag, text), flush: FlushEachRecord);
     }
 
     /// <summary>Hands buffered events to the operating system.</summary>

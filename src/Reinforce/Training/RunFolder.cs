@@ -117,8 +117,11 @@ public sealed class RunFolder : IDisposable
         {
             if (_metrics is null)
             {
-                _tensorBoard = new TensorBoardWriter(Directory);
-                _metrics = new MetricsLogger(CsvLogger.ForMetrics(Path.Combine(Directory, MetricsFile)), _tensorBoard);
+                // Flushed twice a second, not per record (see MetricsLogger.FlushInterval); and when the run ends or saves a checkpoint.
+                _tensorBoard = new TensorBoardWriter(Directory) { FlushEachRecord = false };
+                var csv = CsvLogger.ForMetrics(Path.Combine(Directory, MetricsFile));
+                csv.FlushEachRow = false;
+                _metrics = new MetricsLogger(csv, _tensorBoard) { FlushInterval = TimeSpan.FromSeconds(0.5) };
             }
             return _metrics;
         }
@@ -215,6 +218,7 @@ public sealed class RunFolder : IDisposable
         _checkpointClock.Start();
         try
         {
+            _metrics?.Flush();   // the metrics up to the checkpoint are in the files when it is
             save(path);
             if (KeepCheckpoints > 0)
             {

@@ -13,6 +13,31 @@ public class CsvLoggerTests
     }
 
     [Fact]
+    public void Rows_logged_without_a_flush_each_reach_the_file_on_the_loggers_clock_and_at_the_end()
+    {
+        // A run folder's metrics: the sinks do not flush per row; the logger flushes on a timer while the loop is busy
+        // elsewhere (the dashboard reads the file meanwhile), and everything is on disk once it is disposed.
+        using var dir = new TempDir();
+        string csvPath = dir.File("metrics.csv");
+        var csv = new CsvLogger(csvPath, ["step", "loss"]) { FlushEachRow = false };
+        var tb = new TensorBoardWriter(dir.Path) { FlushEachRecord = false };
+        string events = Directory.GetFiles(dir.Path, "events.out.tfevents.*").Single();
+        long emptyEvents = new FileInfo(events).Length;
+        var logger = new MetricsLogger(csv, tb) { FlushInterval = TimeSpan.FromMilliseconds(50) };
+        logger.Log(128, new Dictionary<string, double> { ["loss"] = 0.5 });
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!ReadShared(csvPath).Contains("128,0.5\n", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(10);
+        Assert.Equal("step,loss\n128,0.5\n", ReadShared(csvPath));
+        Assert.True(new FileInfo(events).Length > emptyEvents, "the TensorBoard event was not flushed by the timer");
+        for (int i = 1; i <= 100; i++) logger.Log(128 + i, new Dictionary<string, double> { ["loss"] = i });
+        logger.Dispose();
+        var lines = File.ReadAllLines(csvPath);
+        Assert.Equal(102, lines.Length);
+        Assert.Equal("228,100", lines[^1]);
+        Assert.Throws<ObjectDisposedException>(() => logger.Log(1, new Dictionary<string, double> { ["loss"] = 1 }));
+    }
+
+    [Fact]
     public void Writes_the_header_once_and_each_row_immediately_in_invariant_shortest_round_trip_form()
     {
         using var dir = new TempDir();
