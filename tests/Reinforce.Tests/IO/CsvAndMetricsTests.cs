@@ -26,7 +26,9 @@ public class CsvLoggerTests
         var logger = new MetricsLogger(csv, tb) { FlushInterval = TimeSpan.FromMilliseconds(50) };
         logger.Log(128, new Dictionary<string, double> { ["loss"] = 0.5 });
         var waited = System.Diagnostics.Stopwatch.StartNew();
-        while (!ReadShared(csvPath).Contains("128,0.5\n", StringComparison.Ordinal) && waited.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(10);
+        // The timer flushes the sinks one after the other: wait for both.
+        while ((!ReadShared(csvPath).Contains("128,0.5\n", StringComparison.Ordinal) || new FileInfo(events).Length <= emptyEvents)
+            && waited.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(10);
         Assert.Equal("step,loss\n128,0.5\n", ReadShared(csvPath));
         Assert.True(new FileInfo(events).Length > emptyEvents, "the TensorBoard event was not flushed by the timer");
         for (int i = 1; i <= 100; i++) logger.Log(128 + i, new Dictionary<string, double> { ["loss"] = i });
