@@ -10,8 +10,8 @@ namespace Reinforce.Algorithms;
 /// <see cref="PpoObjective.CategoricalLoss"/>'s policy side for rows of two or three logits (CartPole, Acrobot,
 /// MountainCar, ...), sixteen rows at a time: each lane of a vector is one row, and each logit's column is a vector. The
 /// row-by-row path runs a dozen passes over a minibatch of a few hundred floats (log-softmax, gather, probabilities,
-/// entropy, their gradients), each too short to reach full speed; here the whole policy side is one pass forward and one
-/// backward. Every lane performs the float operations of the row-by-row path in the same order, with the same functions
+/// entropy, their gradients), each too short to reach full speed; here the policy side is a few vector passes over the
+/// columns forward and one backward. Every lane performs the float operations of the row-by-row path in the same order, with the same functions
 /// (<see cref="Libm"/>'s expf and log as <see cref="Kernels.LogSoftmaxRows"/>, <see cref="Vector512.Exp(Vector512{float})"/>
 /// as TensorPrimitives.Exp, multiply then add as TensorPrimitives.MultiplyAdd), so the results are the same bits
 /// (FusedLossTests compares the two paths, and both with the distribution's separate operations).
