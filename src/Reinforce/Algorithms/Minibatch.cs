@@ -92,14 +92,10 @@ internal sealed class Minibatch
         var m = Vector512.Create(mean);
         if (Vector512.IsHardwareAccelerated)
         {
-            Span<double> squares = stackalloc double[8];
-            ref double sq = ref MemoryMarshal.GetReference(squares);
             for (; i <= values.Length - 8; i += 8)
             {
                 var d = Vector512.WidenLower(Vector256.LoadUnsafe(ref x, (nuint)i).ToVector512Unsafe()) - m;
-                (d * d).StoreUnsafe(ref sq);
-                ss += squares[0]; ss += squares[1]; ss += squares[2]; ss += squares[3];
-                ss += squares[4]; ss += squares[5]; ss += squares[6]; ss += squares[7];
+                ss = Kernels.AddInOrder(ss, d * d);
             }
         }
         for (; i < values.Length; i++) ss += (values[i] - mean) * (values[i] - mean);

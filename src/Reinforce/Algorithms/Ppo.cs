@@ -256,8 +256,6 @@ public sealed class Ppo : OnPolicyAgent
         if (logRatio.Length < ratio.Length) throw new ArgumentException($"ApproximateKl: {logRatio.Length} log-ratios for {ratio.Length} ratios.");
         // Each term in double, eight at a time (the same operations per element), then added in order: the sum's chain
         // of additions is what it costs, not the terms.
-        Span<double> terms = stackalloc double[8];
-        ref double t = ref MemoryMarshal.GetReference(terms);
         double sum = 0;
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
@@ -268,9 +266,7 @@ public sealed class Ppo : OnPolicyAgent
             {
                 var r = Vector512.WidenLower(Vector256.LoadUnsafe(ref rr, (nuint)i).ToVector512Unsafe());
                 var l = Vector512.WidenLower(Vector256.LoadUnsafe(ref rl, (nuint)i).ToVector512Unsafe());
-                ((r - Vector512<double>.One) - l).StoreUnsafe(ref t);
-                sum += terms[0]; sum += terms[1]; sum += terms[2]; sum += terms[3];
-                sum += terms[4]; sum += terms[5]; sum += terms[6]; sum += terms[7];
+                sum = Kernels.AddInOrder(sum, (r - Vector512<double>.One) - l);
             }
         }
         for (; i < ratio.Length; i++) sum += (ratio[i] - 1.0) - logRatio[i];

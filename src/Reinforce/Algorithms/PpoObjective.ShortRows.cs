@@ -25,8 +25,14 @@ internal static partial class PpoObjective
     /// </summary>
     internal static bool ShortRowsApply(int n, int c) => c is 2 or 3 && n >= 16 && Libm.Vectorised && !ShortRowsDisabled;
 
-    /// <summary>Test hook: the row-by-row path even where the short-rows path applies (to compare the two).</summary>
-    internal static bool ShortRowsDisabled { get; set; }
+    /// <summary>Test hook: the row-by-row path even where the short-rows path applies (to compare the two), on this thread.</summary>
+    internal static bool ShortRowsDisabled
+    {
+        get => t_shortRowsDisabled;
+        set => t_shortRowsDisabled = value;
+    }
+
+    [ThreadStatic] private static bool t_shortRowsDisabled;
 
     /// <summary>
     /// The forward pass: per row, log-softmax (<see cref="Kernels.LogSoftmaxRows"/>'s bits), the taken action's
@@ -147,7 +153,10 @@ internal static partial class PpoObjective
         int n = terms.Count, c = ws.Classes, stride = ws.Stride;
         bool three = c == 3, entropy = terms.EntropyCoef != 0f;
         var t = terms.PolicyGradientParts(g);
-        var perEntropy = Vector512.Create(entropy ? terms.PerEntropy(g) : 0f);
+        var zero = Vector512<float>.Zero;
+        // DistributionOps.EntropyRowsBackward's first steps, the same for every row: the entropy's gradient (into zero),
+        // gSum = −g_H (multiply, then add zero, as TensorPrimitives.MultiplyAdd), and every entry's product gradient gSum.
+        var gProduct = zero + ((zero + Vector512.Create(entropy ? terms.PerEntropy(g) : 0f)) * Vector512.Create(-1f) + zero);
         ref float rlp = ref MemoryMarshal.GetArrayDataReference(ws.ColumnLogProbs);
         ref float rp = ref MemoryMarshal.GetArrayDataReference(ws.ColumnProbs);
         ref float rs = ref MemoryMarshal.GetArrayDataReference(ws.ColumnSoftmax);
@@ -155,7 +164,6 @@ internal static partial class PpoObjective
         ref float rr = ref MemoryMarshal.GetArrayDataReference(ws.Ratio);
         Span<float> advantageBlock = stackalloc float[16], lastRows = stackalloc float[48];
         var advantages = terms.Advantages;
-        var zero = Vector512<float>.Zero;
         nuint s1 = (nuint)stride, s2 = 2 * (nuint)stride;
         for (int start = 0; start < stride; start += 16)
         {
@@ -176,10 +184,8 @@ internal static partial class PpoObjective
             var lp2 = three ? Vector512.LoadUnsafe(ref rlp, i + s2) : default;
             if (entropy)
             {
-                // DistributionOps.EntropyRowsBackward: gSum = −g_H, every entry's product gradient gSum, then through
-                // p·log p (d p = g·log p, d log p = g·p) and p = exp(log p) (d log p += d p·p).
-                var gSum = (zero + perEntropy) * Vector512.Create(-1f) + zero;
-                var gProduct = zero + gSum;
+                // The rest of DistributionOps.EntropyRowsBackward: through p·log p (d p = g·log p, d log p = g·p) and
+                // p = exp(log p) (d log p += d p·p).
                 var p0 = Vector512.LoadUnsafe(ref rp, i);
                 var p1 = Vector512.LoadUnsafe(ref rp, i + s1);
                 g0 = (gProduct * lp0 + zero) * p0 + (gProduct * p0 + zero);

@@ -65,7 +65,8 @@ internal static partial class PpoObjective
         internal int Stride;
         internal bool ShortRows;
 
-        internal void Ensure(int rows, int c)
+        /// <summary>Sizes the buffers for <paramref name="rows"/> rows of <paramref name="c"/> logits, those of the short-rows path or the row-by-row one.</summary>
+        internal void Ensure(int rows, int c, bool shortRows)
         {
             int padded = (rows + 15) & ~15;
             if (Entropy.Length != padded)
@@ -78,7 +79,7 @@ internal static partial class PpoObjective
                 Ratio = new float[padded];
                 Actions = new int[padded];
             }
-            if (LogProbs.Length != rows * c)
+            if (!shortRows && LogProbs.Length != rows * c)
             {
                 LogProbs = new float[rows * c];
                 Probs = new float[rows * c];
@@ -86,7 +87,7 @@ internal static partial class PpoObjective
                 GradLogProbs = new float[rows * c];
                 Gp = new float[rows * c];
             }
-            if (ColumnLogProbs.Length != padded * c)
+            if (shortRows && ColumnLogProbs.Length != padded * c)
             {
                 ColumnLogProbs = new float[padded * c];
                 ColumnProbs = new float[padded * c];
@@ -137,12 +138,12 @@ internal static partial class PpoObjective
     internal static void CategoricalForward(Tensor logits, ReadOnlySpan<int> actions, Workspace ws)
     {
         int n = logits.Shape[0], c = logits.Shape[1];
-        ws.Ensure(n, c);
+        ws.ShortRows = ShortRowsApply(n, c);
+        ws.Ensure(n, c, ws.ShortRows);
         ws.Classes = c;
         Categorical.CheckFinite(logits.Data.AsSpan(0, n * c), c);
         Categorical.CheckActions(actions, c);
         actions.CopyTo(ws.Actions);
-        ws.ShortRows = ShortRowsApply(n, c);
         if (ws.ShortRows)
         {
             ShortRowsForward(logits.Data.AsSpan(0, n * c), n, c, ws);

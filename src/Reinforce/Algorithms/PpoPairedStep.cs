@@ -198,7 +198,8 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         if (_inFlight) throw new InvalidOperationException("PpoPairedStep.Forward: the last minibatch was neither stepped nor abandoned.");
         int n = batch.Size;
         _observations = batch.Observations;
-        _workspace.Ensure(n, _actor.OutputSize);   // before the worker starts: the terms keep r in the workspace, as CategoricalLoss's do
+        // Before the worker starts: the terms keep r in the workspace, as CategoricalLoss's do.
+        _workspace.Ensure(n, _actor.OutputSize, PpoObjective.ShortRowsApply(n, _actor.OutputSize));
         _terms = new PpoObjective.Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share: 1f, n, _workspace.Ratio);
         _stepping = false;
         _worker.Post(this);

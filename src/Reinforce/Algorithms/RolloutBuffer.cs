@@ -233,12 +233,6 @@ public sealed class RolloutBuffer
     public void GatherContinuousActions(ReadOnlySpan<int> indices, Span<float> destination) =>
         Gather(ContinuousActions, ContinuousActionSize, indices, destination);
 
-    /// <summary>Copies <paramref name="source"/>[indices] (one float per transition) into <paramref name="destination"/>.</summary>
-    public static void Gather(ReadOnlySpan<float> source, ReadOnlySpan<int> indices, Span<float> destination)
-    {
-        for (int j = 0; j < indices.Length; j++) destination[j] = source[indices[j]];
-    }
-
     /// <summary>
     /// The per-transition figures a minibatch needs (log-probability, value, advantage, return, weight) of the
     /// transitions <paramref name="indices"/>, in one pass over the indices (each checked once for all five arrays).

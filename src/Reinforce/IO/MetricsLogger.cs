@@ -81,7 +81,7 @@ public sealed class MetricsLogger : IDisposable
 
     private void FlushIfLogged()
     {
-        if (Interlocked.Exchange(ref _logged, 0) == 0) return;
+        if (Volatile.Read(ref _logged) == 0) return;
         try
         {
             Flush();
@@ -112,6 +112,7 @@ public sealed class MetricsLogger : IDisposable
     /// <summary>Flushes every sink.</summary>
     public void Flush()
     {
+        Volatile.Write(ref _logged, 0);   // nothing is left for the timer until the next record
         foreach (var sink in _sinks) sink.Flush();
     }
 

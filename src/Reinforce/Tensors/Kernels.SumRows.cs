@@ -74,4 +74,15 @@ public static partial class Kernels
             Unsafe.Add(ref s0, j) = acc;
         }
     }
+
+    /// <summary>
+    /// sum + lanes[0] + lanes[1] + ... + lanes[7], added one after another: for a sum whose terms are computed a vector at
+    /// a time but must be added in the order a one-at-a-time loop adds them (the same bits).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static double AddInOrder(double sum, Vector512<double> lanes)
+    {
+        for (int k = 0; k < Vector512<double>.Count; k++) sum += lanes.GetElement(k);
+        return sum;
+    }
 }

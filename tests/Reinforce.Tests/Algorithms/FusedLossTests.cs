@@ -282,8 +282,11 @@ public class FusedLossTests
                 logits.GradBuffer()[5] = -0f;   // the gradient accumulates into what is there
                 var ratio = new float[n];
                 var logRatio = new float[n];
+                var workspace = new PpoObjective.Workspace();
                 var loss = PpoObjective.CategoricalLoss(logits, actions, values, batch, 0.2f, null, entCoef, 0.5f, 1f,
-                    new PpoObjective.Workspace(), ratio, logRatio, out var parts);
+                    workspace, ratio, logRatio, out var parts);
+                // The path asked for is the path taken (the short rows need AVX-512).
+                Assert.Equal(!rowByRow && System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, workspace.ShortRows);
                 loss.Backward();
                 values.Grad = null;
                 return (loss.Item(), parts, ratio, logRatio, logits.Grad!.Data.ToArray());

@@ -4,39 +4,12 @@ namespace Reinforce.Tests.IO;
 
 public class CsvLoggerTests
 {
-    private static string ReadShared(string path)
+    internal static string ReadShared(string path)
     {
         // The logger keeps the file open for appending; read it the way a live plotter would.
         using var s = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var r = new StreamReader(s);
         return r.ReadToEnd();
-    }
-
-    [Fact]
-    public void Rows_logged_without_a_flush_each_reach_the_file_on_the_loggers_clock_and_at_the_end()
-    {
-        // A run folder's metrics: the sinks do not flush per row; the logger flushes on a timer while the loop is busy
-        // elsewhere (the dashboard reads the file meanwhile), and everything is on disk once it is disposed.
-        using var dir = new TempDir();
-        string csvPath = dir.File("metrics.csv");
-        var csv = new CsvLogger(csvPath, ["step", "loss"]) { FlushEachRow = false };
-        var tb = new TensorBoardWriter(dir.Path) { FlushEachRecord = false };
-        string events = Directory.GetFiles(dir.Path, "events.out.tfevents.*").Single();
-        long emptyEvents = new FileInfo(events).Length;
-        var logger = new MetricsLogger(csv, tb) { FlushInterval = TimeSpan.FromMilliseconds(50) };
-        logger.Log(128, new Dictionary<string, double> { ["loss"] = 0.5 });
-        var waited = System.Diagnostics.Stopwatch.StartNew();
-        // The timer flushes the sinks one after the other: wait for both.
-        while ((!ReadShared(csvPath).Contains("128,0.5\n", StringComparison.Ordinal) || new FileInfo(events).Length <= emptyEvents)
-            && waited.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(10);
-        Assert.Equal("step,loss\n128,0.5\n", ReadShared(csvPath));
-        Assert.True(new FileInfo(events).Length > emptyEvents, "the TensorBoard event was not flushed by the timer");
-        for (int i = 1; i <= 100; i++) logger.Log(128 + i, new Dictionary<string, double> { ["loss"] = i });
-        logger.Dispose();
-        var lines = File.ReadAllLines(csvPath);
-        Assert.Equal(102, lines.Length);
-        Assert.Equal("228,100", lines[^1]);
-        Assert.Throws<ObjectDisposedException>(() => logger.Log(1, new Dictionary<string, double> { ["loss"] = 1 }));
     }
 
     [Fact]
@@ -162,4 +135,44 @@ public class MetricsLoggerTests
     [InlineData(double.NaN, "nan")]
     public void Console_values_are_compact(double value, string expected) =>
         Assert.Equal(expected, MetricsFormatter.FormatValue(value));
+}
+
+/// <summary>
+/// Tests that wait for a thread-pool timer run alone, after the parallel tests: those can hold the pool's threads for
+/// seconds (in one full run the metrics timer's first tick came more than 10 s late).
+/// </summary>
+[CollectionDefinition("Clock", DisableParallelization = true)]
+public sealed class ClockCollection;
+
+[Collection("Clock")]
+public class MetricsFlushTests
+{
+    private static string ReadShared(string path) => CsvLoggerTests.ReadShared(path);
+
+    [Fact]
+    public void Rows_logged_without_a_flush_each_reach_the_file_on_the_loggers_clock_and_at_the_end()
+    {
+        // A run folder's metrics: the sinks do not flush per row; the logger flushes on a timer while the loop is busy
+        // elsewhere (the dashboard reads the file meanwhile), and everything is on disk once it is disposed.
+        using var dir = new TempDir();
+        string csvPath = dir.File("metrics.csv");
+        var csv = new CsvLogger(csvPath, ["step", "loss"]) { FlushEachRow = false };
+        var tb = new TensorBoardWriter(dir.Path) { FlushEachRecord = false };
+        string events = Directory.GetFiles(dir.Path, "events.out.tfevents.*").Single();
+        long emptyEvents = new FileInfo(events).Length;
+        var logger = new MetricsLogger(csv, tb) { FlushInterval = TimeSpan.FromMilliseconds(50) };
+        logger.Log(128, new Dictionary<string, double> { ["loss"] = 0.5 });
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        // The timer flushes the sinks one after the other: wait for both.
+        while ((!ReadShared(csvPath).Contains("128,0.5\n", StringComparison.Ordinal) || new FileInfo(events).Length <= emptyEvents)
+            && waited.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(10);
+        Assert.Equal("step,loss\n128,0.5\n", ReadShared(csvPath));
+        Assert.True(new FileInfo(events).Length > emptyEvents, "the TensorBoard event was not flushed by the timer");
+        for (int i = 1; i <= 100; i++) logger.Log(128 + i, new Dictionary<string, double> { ["loss"] = i });
+        logger.Dispose();
+        var lines = File.ReadAllLines(csvPath);
+        Assert.Equal(102, lines.Length);
+        Assert.Equal("228,100", lines[^1]);
+        Assert.Throws<ObjectDisposedException>(() => logger.Log(1, new Dictionary<string, double> { ["loss"] = 1 }));
+    }
 }
