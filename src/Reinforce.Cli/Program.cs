@@ -10,6 +10,8 @@ public static class Program
     public static int Main(string[] args)
     {
         StartJitProfile(args);
+        // A training command compiles its training step on the second core while it parses and sets up (Precompilation).
+        if (args.Length > 0 && args[0] == "train") Reinforce.Training.Precompilation.StartInBackground();
         return Run(args);
     }
 
@@ -43,10 +45,34 @@ public static class Program
             string name = string.Join('-', words.Prepend("reinforce")) + ".jitprofile";
             System.Runtime.ProfileOptimization.SetProfileRoot(folder);
             System.Runtime.ProfileOptimization.StartProfile(name);
+            s_jitProfile = name;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
         {
             // No profile: methods are compiled at first call, as without it.
+        }
+    }
+
+    private static string? s_jitProfile;   // the profile being recorded (null: none)
+
+    /// <summary>
+    /// Ends the command's profile and records (and plays back) a second one for what follows, once: a training command
+    /// calls this when training ends. The profile of the command is then the methods up to the end of training, so the
+    /// next run's background compiler finishes them before or early in training instead of moving on to the end-of-run
+    /// code (final checkpoint, evaluation, result and chart) while training runs; that code has its own profile,
+    /// compiled while it starts. With CleanRL's settings the first 300 updates' time above the steady state went from
+    /// about 50 to about 20 ms.
+    /// </summary>
+    internal static void SwitchJitProfile(string phase)
+    {
+        if (Interlocked.Exchange(ref s_jitProfile, null) is not string profile) return;
+        try
+        {
+            System.Runtime.ProfileOptimization.StartProfile(Path.ChangeExtension(profile, phase + ".jitprofile"));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+        {
+            // The rest compiles at first call.
         }
     }
 

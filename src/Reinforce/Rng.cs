@@ -79,6 +79,7 @@ public sealed class Rng
     public double Uniform(double low, double high) => low + (high - low) * NextDouble();
 
     /// <summary>An integer uniform on [0, <paramref name="n"/>), without modulo bias (Lemire's method).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int NextInt(int n)
     {
         if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), n, "NextInt needs a positive bound.");
@@ -93,6 +94,7 @@ public sealed class Rng
     }
 
     /// <summary>A standard normal sample (Box–Muller, one pair member used, so the stream stays stateless beyond four words).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double NextGaussian()
     {
         double u1 = 1.0 - NextDouble(); // in (0, 1], so log is finite
@@ -101,6 +103,7 @@ public sealed class Rng
     }
 
     /// <summary>A normal sample with the given mean and standard deviation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public double NextGaussian(double mean, double std) => mean + std * NextGaussian();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -217,18 +217,25 @@ internal static partial class TrainCommand
         return cfg;
     }
 
+    /// <summary>Switches the CLI's multicore-JIT profile when training ends (<see cref="Program.SwitchJitProfile"/>).</summary>
+    private sealed class EndOfTrainingJitProfile : TrainingCallback
+    {
+        public override void OnTrainingEnd(Agent agent) => Program.SwitchJitProfile("finish");
+    }
+
     private static TrainingResult Train(TrainingRun run, bool quiet)
     {
-        if (quiet) return run.Run();
+        var profile = new EndOfTrainingJitProfile();
+        if (quiet) return run.Run([profile]);
         if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
-            return run.Run([new ProgressLines(Console.Out, every: Math.Max(1, (int)(run.Config.TotalSteps / run.Config.NumEnvs / run.Config.AlgorithmOptions.NumSteps / 20)))]);
+            return run.Run([profile, new ProgressLines(Console.Out, every: Math.Max(1, (int)(run.Config.TotalSteps / run.Config.NumEnvs / run.Config.AlgorithmOptions.NumSteps / 20)))]);
 
         TrainingResult? result = null;
         var live = new LiveProgress(run);
         AnsiConsole.Live(live.Render()).AutoClear(false).Start(context =>
         {
             live.Context = context;
-            result = run.Run([live]);
+            result = run.Run([profile, live]);
             context.UpdateTarget(live.Render());
         });
         return result!;

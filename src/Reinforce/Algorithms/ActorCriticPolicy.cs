@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
 using Reinforce.Nn;
@@ -193,6 +194,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// The actor output (logits [N, OutputSize] or Gaussian means [N, D]), the critic's values [N] (null without
     /// a critic) and, with gSDE, the actor's latent features, for observations [N, ObservationSize], recorded for backpropagation.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public PolicyOutput ActorCritic(Tensor observations)
     {
         ArgumentNullException.ThrowIfNull(observations);
@@ -348,6 +350,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     // ------------------------------------------------------------------ inference path (rollouts, Predict)
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
     {
         CheckObservations(observations);
@@ -360,6 +363,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// ([rows × ActionMaskSize], true = allowed): masked actions are never sampled nor taken as the mode, and the
     /// log-probabilities are those of the masked distribution.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Act(ReadOnlySpan<float> observations, int rows, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
     {
         CheckMask(actionMask, rows);
@@ -443,6 +447,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// allocating: samples (or takes the mode when <paramref name="deterministic"/>), writing the actions, their
     /// log-probabilities and, when <paramref name="values"/> is not empty, the critic's values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Act(ReadOnlySpan<float> observations, int rows, Rng rng, bool deterministic,
         Span<int> discreteActions, Span<float> continuousActions, Span<float> logProbs, Span<float> values)
     {
@@ -485,6 +490,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// gSDE: draws new exploration matrices E ~ N(0, exp(log_std)²), one [L, D] per row, so that each environment's
     /// noise latent·E is a smooth function of its state until the next resample.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void ResampleExploration(Rng rng, int rows)
     {
         ArgumentNullException.ThrowIfNull(rng);
@@ -512,6 +518,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     }
 
     // Sampling goes through the distributions' span-level helpers (the same code the tensor distributions sample with).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void SampleCategorical(ReadOnlySpan<float> logits, int rows, Rng rng, bool deterministic, Span<int> actions, Span<float> logProbs)
     {
@@ -609,6 +616,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     }
 
     private const float SdeEpsilon = 1e-6f;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void SampleSde(ReadOnlySpan<float> latent, ReadOnlySpan<float> means, int rows, Rng rng, bool deterministic, Span<float> actions, Span<float> logProbs)
     {

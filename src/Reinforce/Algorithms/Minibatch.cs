@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Reinforce.Tensors;
@@ -68,6 +69,7 @@ internal sealed class Minibatch
     public Tensor Weights { get; }
 
     /// <summary>Copies the transitions <paramref name="indices"/> of <paramref name="buffer"/> in; standardises the advantages when <paramref name="normalizeAdvantages"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Fill(RolloutBuffer buffer, ReadOnlySpan<int> indices, bool normalizeAdvantages)
     {
         if (indices.Length != Size) throw new ArgumentException($"Minibatch.Fill: {indices.Length} indices for a minibatch of {Size}.");
@@ -80,6 +82,7 @@ internal sealed class Minibatch
     }
 
     /// <summary>(x − mean) / (std + 1e-8) with the unbiased standard deviation, as PyTorch's <c>std()</c> in SB3 and CleanRL.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Standardize(Span<float> values)
     {
         double mean = 0;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Reinforce.Autograd;
@@ -76,6 +77,7 @@ public sealed class Ppo : OnPolicyAgent
         Checkpoint.Load(directory, env) as Ppo ?? throw new InvalidOperationException($"The checkpoint in '{directory}' is not a Ppo checkpoint.");
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void Update(double progress, TrainingMetrics metrics)
     {
         var o = Options;
@@ -251,6 +253,7 @@ public sealed class Ppo : OnPolicyAgent
     }
 
     /// <summary>E[(r − 1) − log r] over the minibatch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double ApproximateKl(ReadOnlySpan<float> ratio, ReadOnlySpan<float> logRatio)
     {
         if (logRatio.Length < ratio.Length) throw new ArgumentException($"ApproximateKl: {logRatio.Length} log-ratios for {ratio.Length} ratios.");

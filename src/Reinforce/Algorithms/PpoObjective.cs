@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 using Reinforce.Distributions;
@@ -66,6 +67,7 @@ internal static partial class PpoObjective
         internal bool ShortRows;
 
         /// <summary>Sizes the buffers for <paramref name="rows"/> rows of <paramref name="c"/> logits, those of the short-rows path or the row-by-row one.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         internal void Ensure(int rows, int c, bool shortRows)
         {
             int padded = (rows + 15) & ~15;
@@ -106,6 +108,7 @@ internal static partial class PpoObjective
     /// them — the entropy's gradient, then the gather's, then the log-softmax's — so the gradients are the same bits
     /// (FusedLossTests compares the two); it saves their tensors, graph nodes and allocations in every minibatch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor CategoricalLoss(
         Tensor logits, ReadOnlySpan<int> actions, Tensor values, Minibatch batch,
         float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share,
@@ -135,6 +138,7 @@ internal static partial class PpoObjective
     /// The policy side's forward pass for <see cref="CategoricalLoss"/>: the checks, log-softmax, the taken actions'
     /// log-probabilities and the entropy, into <paramref name="ws"/> (sized for the logits).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CategoricalForward(Tensor logits, ReadOnlySpan<int> actions, Workspace ws)
     {
         int n = logits.Shape[0], c = logits.Shape[1];
@@ -212,6 +216,7 @@ internal static partial class PpoObjective
         }
 
         /// <summary>The policy term −mean(min(r·Â, clip(r)·Â)) and the mean entropy; r and log r per sample into the spans (and kept for the gradient).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public (float PolicyLoss, float EntropyMean) PolicyForward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, Span<float> ratio, Span<float> logRatio)
         {
             var old = batch.OldLogProbs.Data;
@@ -235,6 +240,7 @@ internal static partial class PpoObjective
         }
 
         /// <summary>The value term: mean squared error, or of the larger of the plain and the clipped error.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public float ValueForward(ReadOnlySpan<float> values)
         {
             double squareSum = 0;
@@ -277,6 +283,7 @@ internal static partial class PpoObjective
         public float PerEntropy(float g) => ((Scaled(g) * entropyCoef) * -1f) / n;
 
         /// <summary>gl += ∂loss/∂log π(a|s) per sample (policyLoss = −mean(m)).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void PolicyGradient(float g, Span<float> gl)
         {
             float perMinimum = PerMinimum(g);
@@ -301,6 +308,7 @@ internal static partial class PpoObjective
         }
 
         /// <summary>gv += ∂loss/∂V per sample (c₁·valueLoss).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void ValueGradient(float g, ReadOnlySpan<float> values, Span<float> gv)
         {
             float perSquare = (Scaled(g) * valueCoef) / n;

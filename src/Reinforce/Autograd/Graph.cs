@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -15,6 +16,7 @@ internal abstract class Node
     public ReadOnlySpan<Tensor> Inputs => _inputs.AsSpan(0, _inputCount);
 
     /// <summary>Sends the output's gradient back to the inputs that require one.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public abstract void Backward();
 
     /// <summary>Keeps <paramref name="inputs"/> as the inputs (the array itself, not a copy).</summary>
@@ -55,6 +57,7 @@ internal sealed class ClosureNode : Node
     public override string Operation { get; }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Backward() => _backward();
 }
 
@@ -83,6 +86,7 @@ internal sealed class Node<TState> : Node, IArenaObject<Node<TState>>
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public override void Backward() => _backward!(_state);
 
     static Node<TState> IArenaObject<Node<TState>>.Create() => new();
@@ -126,6 +130,7 @@ public static class Graph
     /// Attaches <paramref name="backward"/> to <paramref name="output"/> when recording is on and any input requires a gradient;
     /// returns <paramref name="output"/> either way.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Record(Tensor output, string operation, Tensor[] inputs, Action backward)
     {
         if (t_noGradDepth != 0) return output;
@@ -143,6 +148,7 @@ public static class Graph
     /// needs, and <paramref name="inputs"/> are copied into the node, which the active arena lends (see <see cref="Node{TState}"/>).
     /// For the operations of a training step that runs in an arena; the backward is written beside the forward all the same.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Record<TState>(Tensor output, string operation, ReadOnlySpan<Tensor> inputs, TState state, Action<TState> backward)
     {
         if (t_noGradDepth != 0) return output;
@@ -155,9 +161,11 @@ public static class Graph
         output.Creator = node;
         return output;
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     internal static Tensor Record(Tensor output, string operation, Tensor input, Action backward) =>
         Record(output, operation, [input], backward);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     internal static Tensor Record(Tensor output, string operation, Tensor a, Tensor b, Action backward) =>
         Record(output, operation, [a, b], backward);
@@ -167,6 +175,7 @@ public static class Graph
     /// runs every recorded backward in reverse topological order, and accumulates into the leaves' <see cref="Tensor.Grad"/>.
     /// Intermediate gradients and the graph are released afterwards (as PyTorch does without retain_graph).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(Tensor root, Tensor? upstream = null)
     {
         ArgumentNullException.ThrowIfNull(root);
@@ -193,6 +202,7 @@ public static class Graph
     }
 
     [ThreadStatic] private static TopologicalWalk? t_walk;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void BackwardFrom(Tensor root, Tensor? upstream, List<Tensor> order)
     {
@@ -220,6 +230,7 @@ public static class Graph
         private readonly List<Tensor> _order = [];
         private readonly HashSet<Tensor> _visited = new(ReferenceEqualityComparer.Instance);
         private readonly Stack<(Tensor Tensor, int NextInput)> _stack = new();
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public List<Tensor> Order(Tensor root)
         {
@@ -245,6 +256,7 @@ public static class Graph
         }
 
         /// <summary>Forgets the last walk (and the tensors it held, so they can be collected).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Clear()
         {
             _order.Clear();

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -9,6 +10,7 @@ public static partial class Ops
     /// leading batch dimensions ([..., K]); they are flattened into rows and restored in the result ([..., N]).
     /// b is always a matrix (see <see cref="BatchedMatMul"/> for a batch of matrices on both sides).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor MatMul(Tensor a, Tensor b, bool transposeA = false, bool transposeB = false)
     {
         ArgumentNullException.ThrowIfNull(a);

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -29,6 +30,7 @@ public static partial class Ops
     }
 
     /// <summary>Sums over the last dimension: [..., D] → [...].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static Tensor SumLastDim(Tensor x)
     {
         int d = x.LastDim, rows = x.Rows;
@@ -46,6 +48,7 @@ public static partial class Ops
     public static Tensor MeanLastDim(Tensor x) => MulScalar(SumLastDim(x), 1f / x.LastDim);
 
     /// <summary>A sum accumulated in double, so long float32 sums keep their precision and stay order-independent of SIMD width.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float PairwiseSum(ReadOnlySpan<float> values)
     {
         double s = 0;

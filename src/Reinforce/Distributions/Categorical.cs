@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Reinforce.Autograd;
 
 namespace Reinforce.Distributions;
@@ -56,6 +57,7 @@ public sealed class Categorical
     }
 
     /// <summary>Throws if an action is outside [0, <paramref name="actionCount"/>) (no mask).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CheckActions(ReadOnlySpan<int> actions, int actionCount)
     {
         for (int r = 0; r < actions.Length; r++)
@@ -117,6 +119,7 @@ public sealed class Categorical
     /// cumulative probability exp(log p) exceeds <paramref name="u"/> ~ U[0, 1); if rounding leaves u beyond the total,
     /// the last allowed choice with positive probability. <paramref name="allowed"/> empty = every choice allowed.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int SampleIndex(ReadOnlySpan<float> logProbs, double u, ReadOnlySpan<bool> allowed = default)
     {
         double cumulative = 0;

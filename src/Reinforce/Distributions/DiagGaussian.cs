@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Reinforce.Autograd;
 
 namespace Reinforce.Distributions;
@@ -132,6 +133,7 @@ public sealed class DiagGaussian
 
     /// <summary>The most likely action of each row: the mean, row-major [N·D].</summary>
     public float[] Mode() => Mean.ToArray();
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static void CheckFinite(Tensor t, string what)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
 
@@ -227,6 +228,7 @@ public abstract class DiscreteEnvironment : VectorizableEnvironment<int>, IDiscr
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StepOutcome StepInto(int action, Span<float> observation)
     {
         if (_needsReset) ThrowNeedsReset(action.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -268,6 +270,7 @@ public abstract class ContinuousEnvironment : VectorizableEnvironment<float[]>, 
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StepOutcome StepInto(ReadOnlySpan<float> action, Span<float> observation)
     {
         if (_needsReset) ThrowNeedsReset(EnvironmentErrors.Format(action));
@@ -312,6 +315,7 @@ public abstract class MultiDiscreteEnvironment : VectorizableEnvironment<int[]>,
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public StepOutcome StepInto(ReadOnlySpan<int> action, Span<float> observation)
     {
         if (_needsReset) ThrowNeedsReset(EnvironmentErrors.Format(action));

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 
@@ -90,6 +91,7 @@ public sealed class ActivationFunction
     /// where the activation has a fused form for this width, else the bias added and <see cref="Kernel"/> run. The same
     /// bits either way. For compilable activations only.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void ActivateWithBias(Span<float> z, ReadOnlySpan<float> bias, int rows)
     {
         if (_biasKernel?.Invoke(z, bias) == true) return;

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 
@@ -101,6 +102,7 @@ public sealed class FusedMlp
     /// The forward pass for <paramref name="rows"/> rows of <paramref name="input"/> without recording anything; the
     /// result lives in an internal buffer valid until the next <see cref="Infer"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public ReadOnlySpan<float> Infer(ReadOnlySpan<float> input, int rows)
     {
         if (input.Length < rows * InputSize) throw new ArgumentException($"FusedMlp.Infer: {input.Length} inputs for {rows} rows of {InputSize}.");
@@ -121,6 +123,7 @@ public sealed class FusedMlp
     /// the same multiply-adds in the same order, so the same bits. For a loop in which the weights cannot change,
     /// such as collecting a rollout: an optimizer step inside the scope would not be seen by <see cref="Infer"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public FrozenScope Freeze()
     {
         var transposed = _frozenTransposed ?? new float[_weights.Length][];
@@ -153,6 +156,7 @@ public sealed class FusedMlp
     /// The forward pass recorded as one differentiable operation: x [N, in] → [N, out]. Gradients reach every
     /// weight and bias that requires one, and x when it does.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public Tensor Forward(Tensor x)
     {
         CheckInput(x, "Forward");
@@ -164,7 +168,8 @@ public sealed class FusedMlp
         var output = Tensor.Uninitialized(shape);   // the last layer writes every element
         ForwardInto(x.Data, rows, output.Data);
         _recordInputs[0] = x;
-        Graph.Record(output, "FusedMlp", _recordInputs, (Net: this, X: x, Output: output, Version: version, Rows: rows), static s =>
+        Graph.Record(output, "FusedMlp", _recordInputs, (Net: this, X: x, Output: output, Version: version, Rows: rows),
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (s) =>
         {
             s.Net.CheckVersion(s.Version);
             var x = s.X;
@@ -265,6 +270,7 @@ public sealed class FusedMlp
         for (int l = 0; l < net._weights.Length; l++) { inputs.Add(net._weights[l]); inputs.Add(net._biases[l]); }
         return [.. inputs];
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void CheckInput(Tensor x, string operation)
     {
@@ -292,6 +298,7 @@ public sealed class FusedMlp
     }
 
     /// <summary>The forward pass into <paramref name="output"/>, keeping the hidden activations for <see cref="BackwardInto"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardInto(ReadOnlySpan<float> x, int rows, Span<float> output)
     {
         ReadOnlySpan<float> input = x;
@@ -307,6 +314,7 @@ public sealed class FusedMlp
     /// The backward pass: accumulates every weight's and bias's gradient from dLoss/d(output), and writes
     /// dLoss/dx into <paramref name="gradInput"/> unless it is empty.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardInto(ReadOnlySpan<float> x, ReadOnlySpan<float> output, ReadOnlySpan<float> gradOutput, int rows, Span<float> gradInput)
     {
         // Walk back through the layers: g holds dLoss/d(output of layer l).
@@ -346,6 +354,7 @@ public sealed class FusedMlp
         for (int l = 0; l < _weights.Length; l++) outputs[l] = new float[rows * _weights[l].Shape[0]];
         return outputs;
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void LayerForward(int layer, ReadOnlySpan<float> x, Span<float> y, int rows, float[]? transposedWeight = null)
     {

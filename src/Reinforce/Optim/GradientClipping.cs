@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Reinforce.Nn;
 
 namespace Reinforce.Optim;
@@ -9,6 +10,7 @@ public static class GradientClipping
     /// <summary>
     /// The L2 norm of all gradients taken together, √(Σ‖gᵢ‖²) (parameters without a gradient count as zero).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float GlobalNorm(IEnumerable<Tensor> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -24,6 +26,7 @@ public static class GradientClipping
     /// the parameters' order in double; a step split over two threads computes them where the gradients are and adds
     /// them up the same way, so the norm is the same bits.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float SumOfSquares(Tensor? parameter) =>
         parameter?.Grad is { } grad ? TensorPrimitives.SumOfSquares(grad.Data) : 0f;
 
@@ -67,6 +70,7 @@ public static class GradientClipping
     }
 
     /// <summary>Multiplies one parameter's gradient (if any) by <paramref name="coefficient"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Scale(Tensor? parameter, float coefficient)
     {
         if (parameter?.Grad is { } grad) TensorPrimitives.Multiply(grad.Data, coefficient, grad.Data);
@@ -80,6 +84,7 @@ public static class GradientClipping
     }
 
     /// <summary>The global L2 norm of a module's parameters' gradients.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float GlobalNorm(IEnumerable<Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);

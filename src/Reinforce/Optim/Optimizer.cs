@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Reinforce.Nn;
 
 namespace Reinforce.Optim;
@@ -149,6 +150,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Updates parameter <paramref name="index"/> if it has a gradient: one iteration of <see cref="Step"/>'s loop.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void StepParameter(int index)
     {
         var p = _parameters[index];

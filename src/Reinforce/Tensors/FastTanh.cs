@@ -60,6 +60,7 @@ internal static class FastTanh
     /// 64 on AVX-512; false (nothing done) otherwise. Each element is the same rounded sum, then the same tanh, as adding
     /// the bias and calling <see cref="InPlace"/> (<see cref="Nn.ActivationFunction"/> does that when this declines).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryBiasInPlace(Span<float> z, ReadOnlySpan<float> bias)
     {
         int cols = bias.Length;
@@ -116,6 +117,7 @@ internal static class FastTanh
     /// in order, as <see cref="Kernels.SumRows"/> does, so the results are the same bits as the two passes one after
     /// the other (<see cref="Nn.ActivationFunction"/> runs those when this declines).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TryBackwardWithColumnSums(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> columnSums, int cols)
     {
         if (!Vector512.IsHardwareAccelerated || cols <= 0 || cols % 16 != 0 || cols > 64 || y.Length % cols != 0

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Reinforce.Tensors;
 
@@ -49,6 +50,7 @@ public static partial class Kernels
     /// The loops Im2Col and its adjoint share: every channel, kernel tap (i, j), image of the chunk and output row,
     /// with the input row the tap reads and the output columns whose pixel lies inside the image.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForEachPatchRow<TRow>(ref TRow op, in Conv2dGeometry g, int first, int count) where TRow : IPatchRow, allows ref struct
     {
         int oh = g.OutHeight, ow = g.OutWidth, positions = oh * ow, width = count * positions;
@@ -77,6 +79,7 @@ public static partial class Kernels
         public ReadOnlySpan<float> Image;
         public Span<float> Col;
         public int Width, OutWidth, Stride;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
         {
@@ -100,6 +103,7 @@ public static partial class Kernels
         public ReadOnlySpan<float> Col;
         public Span<float> Image;
         public int Width, OutWidth, Stride;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
         {

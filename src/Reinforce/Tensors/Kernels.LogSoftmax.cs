@@ -73,6 +73,7 @@ public static partial class Kernels
     /// (the C library's bits without a call per element).
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void LogSoftmaxShortRows(ReadOnlySpan<float> x, Span<float> y, int cols)
     {
         const int Block = 64;
@@ -125,6 +126,7 @@ public static partial class Kernels
     }
 
     /// <summary>One row of <see cref="LogSoftmaxShortRows"/>, with the scalar <see cref="Libm"/> functions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ShortRow(ReadOnlySpan<float> x, Span<float> y)
     {
         int cols = x.Length;

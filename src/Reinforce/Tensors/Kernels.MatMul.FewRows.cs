@@ -12,6 +12,7 @@ public static partial class Kernels
     /// otherwise be computed and thrown away; or 8 rows of a product narrower than 16 columns (a policy or value head),
     /// which the tiles would compute transposed, packing its rows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool FewRowsTakes(int m, int n) => m < 8 || (m == 8 && n < 16);
 
     /// <summary>
@@ -28,6 +29,7 @@ public static partial class Kernels
     /// every other path (the tests compare them).
     /// </summary>
     [SkipLocalsInit]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FewRows(float* a, float* b, float* c, int m, int k, int n, bool accumulate)
     {
         for (int pc = 0; pc < k; pc += KC)

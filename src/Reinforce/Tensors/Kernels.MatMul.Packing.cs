@@ -115,6 +115,7 @@ public static partial class Kernels
     /// Writes the transpose of 8 rows (row r at src + r·srcStride, <paramref name="count"/> long) as dst[p·dstStride + r]:
     /// 8×8 blocks transposed in AVX registers (unpack, shuffle, lane permute), the tail element by element.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Transpose8Rows(float* src, nint srcStride, float* dst, nint dstStride, int count)
     {
         float* s0 = src, s1 = src + srcStride, s2 = src + 2 * srcStride, s3 = src + 3 * srcStride;
@@ -168,6 +169,7 @@ public static partial class Kernels
         private float[]? _a, _b;
         private float* _alignedA, _alignedB;
         private int _capacityA, _capacityB;
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
         public static MatMulScratch Rent()
         {

@@ -4,34 +4,16 @@ namespace Reinforce.Tensors;
 
 public static partial class Kernels
 {
-    private static int s_precompileStarted;
-
     /// <summary>
-    /// Compiles, on a background thread and once per process, the kernels' generic code instantiated over value types —
-    /// the matrix multiply's loops for each micro-kernel (<c>GemmRange&lt;TKernel&gt;</c>, the kernels' <c>Run</c>) and
-    /// System.Numerics.Tensors' element-wise operators — by running each once on a few elements. The CLI's multicore-JIT
-    /// profile compiles a command's methods on the second core ahead of use, but the runtime does not record instantiations
-    /// over value types in it (only methods it can share across types), so a training run used to compile these on its own
-    /// thread during its first update: about 55 ms of the CartPole preset's first update, measured by the run's own
-    /// metrics (0.114 → 0.059 s to the end of the first update). A training run starts this while it sets up
-    /// (<see cref="Training.TrainingRun"/>), so the compilation overlaps the setup instead of the training. Results are
-    /// discarded and nothing shared is written, so training is unaffected in every bit; a failure here is ignored (the
-    /// code then compiles at first use, as it would without this).
+    /// Runs, once, the kernels' generic code instantiated over value types — the matrix multiply's loops for each
+    /// micro-kernel (<c>GemmRange&lt;TKernel&gt;</c>, the kernels' <c>Run</c>) and System.Numerics.Tensors' element-wise
+    /// operators — on a few elements, so that it is compiled (<see cref="Training.Precompilation"/> calls this on its
+    /// background thread). The CLI's multicore-JIT profile does not record instantiations over value types (only methods
+    /// it can share across types), and a training run used to compile these on its own thread during its first update:
+    /// about 55 ms of the CartPole preset's first update. Results are discarded and nothing shared is written; a failure
+    /// is ignored (the code then compiles at first use).
     /// </summary>
-    internal static void PrecompileInBackground()
-    {
-        if (Interlocked.Exchange(ref s_precompileStarted, 1) != 0) return;
-        try
-        {
-            new Thread(Precompile) { IsBackground = true, Name = "reinforce precompile" }.Start();
-        }
-        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
-        {
-            // No thread to spare: the code compiles at first use instead.
-        }
-    }
-
-    private static void Precompile()
+    internal static void WarmUpGenerics()
     {
         try
         {

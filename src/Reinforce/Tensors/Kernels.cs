@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
@@ -11,6 +12,7 @@ namespace Reinforce.Tensors;
 public static partial class Kernels
 {
     /// <summary>Checks a row-wise kernel's buffers: x holds whole rows of <paramref name="cols"/> and y is as long as x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckRows(string operation, int xLength, int yLength, int cols)
     {
         if (cols <= 0 && xLength > 0)
@@ -25,6 +27,7 @@ public static partial class Kernels
     /// Writes <paramref name="row"/> into each of <paramref name="rows"/> consecutive rows of <paramref name="matrix"/>
     /// (a bias as the starting value of a product): whole vectors in registers, no call per row.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BroadcastRows(ReadOnlySpan<float> row, Span<float> matrix, int rows)
     {
         int cols = row.Length;

@@ -59,6 +59,7 @@ internal static unsafe class Libm
     }
 
     /// <summary>log x with glibc's bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static double Log(double x)
     {
         ulong ix = BitConverter.DoubleToUInt64Bits(x);
@@ -81,6 +82,7 @@ internal static unsafe class Libm
         b = Math.FusedMultiplyAdd(b, r2, a);
         return Math.FusedMultiplyAdd(r3, b, lo) + hi;
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static double LogNearOne(double x)
     {
@@ -107,6 +109,7 @@ internal static unsafe class Libm
     }
 
     /// <summary>y = e^x element by element, with <see cref="Expf(float)"/>'s bits. y may be x.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Expf(ReadOnlySpan<float> x, Span<float> y)
     {
         if (y.Length < x.Length) throw new ArgumentException($"Libm.Expf: {y.Length} outputs for {x.Length} inputs.");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace Reinforce.Tensors;
@@ -55,6 +56,7 @@ internal sealed class PairedWorker : IDisposable
     internal long WorkerAllocatedBytes { get; private set; }
 
     /// <summary>Hands <paramref name="work"/> to the worker thread; call <see cref="Wait"/> before posting again.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Post(IPairedWork work)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -92,6 +94,7 @@ internal sealed class PairedWorker : IDisposable
     /// Waits for the posted piece: runs it here if the worker has not started it, else spins until it finishes (pieces
     /// are microseconds long). Rethrows the piece's exception.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Wait()
     {
         if (Interlocked.CompareExchange(ref _state, Running, Posted) == Posted)
@@ -137,6 +140,7 @@ internal sealed class PairedWorker : IDisposable
         _work = null;
         _failure = null;
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void Loop()
     {
@@ -159,6 +163,7 @@ internal sealed class PairedWorker : IDisposable
     }
 
     /// <summary>Spins, then sleeps, until a piece is posted and not yet taken; false when the thread should end.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private bool WaitForPiece()
     {
         long spinUntil = Stopwatch.GetTimestamp() + (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);

@@ -63,6 +63,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     /// active arena's tensor object, valid until the arena's recycle as its buffers are, or a new one when no arena is active.
     /// A lent object keeps its shape array when the shape is the one it last had (shape arrays are never changed in place).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Wrap(float[] data, ReadOnlySpan<int> shape)
     {
         int size = CheckedSize(shape);
@@ -220,6 +221,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     }
 
     /// <summary>Adds <paramref name="gradient"/> into <see cref="Grad"/>, allocating it on first use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void AccumulateGrad(ReadOnlySpan<float> gradient)
     {
         var target = GradBufferToSet(out bool fresh);
@@ -242,6 +244,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     }
 
     /// <summary>The gradient buffer, allocated (zeros) if needed, for backward functions that accumulate in place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal Span<float> GradBuffer()
     {
         Grad ??= NewGrad();
@@ -253,6 +256,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     /// takes it back as soon as the tensor's own backward has run); a leaf's (a parameter's) is kept across steps, so it is
     /// never taken from an arena.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private Tensor NewGrad() => Creator is null ? new(new float[Size], Shape) : Wrap(TensorArena.Allocate(Size), Shape);
 
     /// <summary>Runs reverse-mode differentiation from this tensor (a scalar, or any tensor with an explicit upstream gradient).</summary>
@@ -294,6 +298,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     }
 
     /// <summary>The number of elements a shape holds (<see cref="ShapeSize(IReadOnlyList{int})"/> for a span).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static long SizeOf(ReadOnlySpan<int> shape)
     {
         long n = 1;
@@ -304,6 +309,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
         }
         return n;
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private static int CheckedSize(ReadOnlySpan<int> shape)
     {

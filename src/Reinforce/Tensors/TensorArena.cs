@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Reinforce.Tensors;
 
 /// <summary>
@@ -54,6 +56,7 @@ internal sealed class TensorArena
         var arena = t_active;
         return arena is null || length == 0 ? GC.AllocateUninitializedArray<float>(length) : arena.Rent(length, clear: false);
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private float[] Rent(int length, bool clear = true)
     {
@@ -76,6 +79,7 @@ internal sealed class TensorArena
     /// Hands <paramref name="buffer"/> back to the thread's active arena for reuse within the same step, if that arena
     /// lent it (otherwise nothing happens). The caller guarantees nothing reads or writes the buffer afterwards.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Release(float[]? buffer)
     {
         var arena = t_active;
@@ -114,6 +118,7 @@ internal sealed class TensorArena
     /// <summary>
     /// Takes back every buffer and object lent since the last call: the tensors made from them must no longer be used.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Recycle()
     {
         foreach (var buffer in _lent)

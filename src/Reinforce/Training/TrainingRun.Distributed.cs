@@ -18,7 +18,7 @@ public sealed partial class TrainingRun
     public static TrainingRun Follower(TrainingConfig config, string scratchDirectory, string? resumeFrom = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        Tensors.Kernels.PrecompileInBackground();
+        Precompilation.StartInBackground();
         var resolved = config.Resolve();
         LoadEnvironmentAssembly(resolved);
         var follower = TrainingConfig.Parse(resolved.ToJson(), "config");

@@ -103,7 +103,7 @@ public sealed partial class TrainingRun : IDisposable
     public static TrainingRun Create(TrainingConfig config, string? directory = null)
     {
         ArgumentNullException.ThrowIfNull(config);
-        Tensors.Kernels.PrecompileInBackground();   // the kernels' value-type generics, while the run sets up
+        Precompilation.StartInBackground();   // the training step's code, while the run sets up
         var resolved = config.Resolve();
         LoadEnvironmentAssembly(resolved);
         if (!Environments.IsRegistered(resolved.Env) && !Envs.Remote.RemoteAddress.IsRemote(resolved.Env))
@@ -138,7 +138,7 @@ public sealed partial class TrainingRun : IDisposable
     /// </summary>
     public static TrainingRun Resume(string directory)
     {
-        Tensors.Kernels.PrecompileInBackground();
+        Precompilation.StartInBackground();
         var folder = RunFolder.Open(directory);
         var config = TrainingConfig.Load(folder.ConfigPath).Resolve();
         LoadEnvironmentAssembly(config);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
@@ -82,6 +83,7 @@ public sealed class CartPole : DiscreteEnvironment, IRenderable, IStatefulEnv
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override StepOutcome OnStep(int action, Span<float> observation)
     {
         double force = action == 1 ? ForceMag : -ForceMag;
@@ -101,6 +103,7 @@ public sealed class CartPole : DiscreteEnvironment, IRenderable, IStatefulEnv
         WriteObservation(observation);
         return new StepOutcome(1.0, terminated);
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void WriteObservation(Span<float> observation)
     {

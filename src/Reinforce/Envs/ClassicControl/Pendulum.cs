@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
@@ -116,6 +117,7 @@ public sealed class Pendulum : ContinuousEnvironment, IRenderable, IStatefulEnv
         }
         return mod - Math.PI;
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void WriteObservation(Span<float> observation)
     {

@@ -301,6 +301,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(ReadOnlySpan<int> actions)
     {
         CheckStep(actions.Length, integer: true);
@@ -311,6 +312,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Step(ReadOnlySpan<float> actions)
     {
         CheckStep(actions.Length, integer: false);
@@ -320,6 +322,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <summary>Steps all copies with Discrete actions (validated length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected abstract void StepDiscrete(ReadOnlySpan<int> actions);
 
     /// <summary>Steps all copies with MultiDiscrete actions (validated length).</summary>
@@ -354,6 +357,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <summary>Steps copies <paramref name="from"/> to <paramref name="to"/> − 1 with Discrete actions; allocation-free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected void StepDiscreteRange(ReadOnlySpan<int> actions, int from, int to)
     {
         var envs = _discrete!;
@@ -380,6 +384,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <summary>Steps copies <paramref name="from"/> to <paramref name="to"/> − 1 with Box actions; allocation-free.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected void StepContinuousRange(ReadOnlySpan<float> actions, int from, int to)
     {
         var envs = _continuous!;
@@ -494,6 +499,7 @@ public abstract class VectorEnv : IVectorEnv
                 step == 0 ? "at the start of an episode (after reset)" : $"at step {step} of its episode");
         }
     }
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
     private void CollectCompleted()
     {
@@ -534,6 +540,7 @@ public sealed class SyncVectorEnv : VectorEnv
     public SyncVectorEnv(IReadOnlyList<IVectorizableEnv> envs, int? maxEpisodeSteps = null) : base(envs, maxEpisodeSteps) { }
 
     /// <inheritdoc/>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     protected override void StepDiscrete(ReadOnlySpan<int> actions) => StepDiscreteRange(actions, 0, NumEnvs);
 
     /// <inheritdoc/>
