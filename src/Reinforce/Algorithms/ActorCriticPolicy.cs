@@ -479,6 +479,16 @@ public sealed class ActorCriticPolicy : TrainablePolicy
         if (!values.IsEmpty) CriticInfer(features, rows, values);
     }
 
+    /// <summary>
+    /// A separate critic on the observations (no shared trunk) reads each row alone, and its products sum every row in the
+    /// same order whatever the number of rows (the kernels split rows and columns, never the sum), so a rollout's values
+    /// come in one batch with the same bits (checked in the tests).
+    /// </summary>
+    protected internal override bool ValuesAfterRollout => _trunkNet is null && _criticNet is not null;
+
+    /// <inheritdoc/>
+    protected internal override long ValueWorkPerRow => _criticNet?.MultiplyAddsPerRow ?? 0;
+
     /// <summary>The critic's V(s) for <paramref name="rows"/> observations, without recording or allocating (zeros without a critic).</summary>
     private void PredictValuesFlat(ReadOnlySpan<float> observations, int rows, Span<float> values)
     {
@@ -518,8 +528,8 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     }
 
     // Sampling goes through the distributions' span-level helpers (the same code the tensor distributions sample with).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SampleCategorical(ReadOnlySpan<float> logits, int rows, Rng rng, bool deterministic, Span<int> actions, Span<float> logProbs)
     {
         if (_logSoftmax.Length < OutputSize) _logSoftmax = new float[OutputSize];
@@ -616,8 +626,8 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     }
 
     private const float SdeEpsilon = 1e-6f;
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void SampleSde(ReadOnlySpan<float> latent, ReadOnlySpan<float> means, int rows, Rng rng, bool deterministic, Span<float> actions, Span<float> logProbs)
     {
         if (!deterministic && _explorationRows < rows) ResampleExploration(rng, rows);

@@ -193,6 +193,18 @@ public abstract class TrainablePolicy : Module, IPolicy
     /// <inheritdoc/>
     public abstract void PredictValues(in ObservationBatch observations, PolicyState state, Span<float> values);
 
+    /// <summary>
+    /// Whether a rollout may leave V(s) out of each step's <see cref="Act"/> and compute a rollout's values in one batch at
+    /// its end (<see cref="PredictValues(in ObservationBatch, PolicyState, Span{float})"/> over the stored observations):
+    /// true only when V reads the observation alone (no memory, no features the actor computes anyway) and the batch gives
+    /// each row the same bits as the step did. One pass over 512 rows instead of 128 passes over 4 took CleanRL's rollout
+    /// from about 185 to about 160 µs. The default is false.
+    /// </summary>
+    protected internal virtual bool ValuesAfterRollout => false;
+
+    /// <summary>Multiply-adds of V(s) for one observation row, when <see cref="ValuesAfterRollout"/> (what decides whether a second core is worth it).</summary>
+    protected internal virtual long ValueWorkPerRow => 0;
+
     /// <summary>V(s) for <paramref name="rows"/> flat observation rows, each from a fresh memory (a convenience over <see cref="PredictValues(in ObservationBatch, PolicyState, Span{float})"/>).</summary>
     public void PredictValues(ReadOnlySpan<float> observations, int rows, Span<float> values) =>
         PredictValues(new ObservationBatch(observations, rows, ObservationLayout), CreateState(rows), values);

@@ -4,6 +4,7 @@ using Reinforce.Envs;
 using Reinforce.IO;
 using Reinforce.Optim;
 using Reinforce.Spaces;
+using Reinforce.Tensors;
 using Reinforce.Envs.Vector;
 using Reinforce.Envs.Wrappers;
 
@@ -243,6 +244,9 @@ public abstract partial class OnPolicyAgent : Agent
         Buffer.Clear();
         var layout = Policy.ObservationLayout;
         using var frozen = Policy.FreezeForRollout();   // no optimizer step until the rollout ends
+        var later = Policy.ValuesAfterRollout && !ValuesEachStep ? _rolloutValues ??= new RolloutValues(Policy, Buffer, RolloutValues.WorthASecondCore(Policy, Kernels.MaxThreads) ? SecondCore : null) : null;
+        later?.Begin();
+        var stepValues = later is null ? _values : Span<float>.Empty;
         for (int t = 0; t < Options.NumSteps; t++)
         {
             Policy.OnRolloutStep(t, envs, Rng);
@@ -250,8 +254,9 @@ public abstract partial class OnPolicyAgent : Agent
             var masks = MaskSize > 0 ? Env.ActionMasks : default;
             if (MaskSize > 0) Buffer.SetActionMasks(masks);
             Policy.Act(new ObservationBatch(observations, envs, layout), state, masks, Rng, deterministic: false,
-                new ActionBatch(_discreteActions, _continuousActions, _logProbs, _values));
-            Buffer.AddStep(observations, _discreteActions, _continuousActions, _logProbs, _values);
+                new ActionBatch(_discreteActions, _continuousActions, _logProbs, stepValues));
+            Buffer.AddStep(observations, _discreteActions, _continuousActions, _logProbs, stepValues);
+            later?.Stored();
             if (Policy.ContinuousActionSize > 0)
             {
                 Policy.ToEnvironmentActions(_continuousActions, _envActions);
@@ -270,6 +275,7 @@ public abstract partial class OnPolicyAgent : Agent
             {
                 if (truncated[i] && !terminated[i])
                 {
+                    later?.Finish();   // the critic's buffers are free
                     // A recurrent policy bootstraps from copy i's memory as it is after this step (before the reset), as
                     // sb3-contrib's RecurrentPPO does: the final observation continues the episode the memory has seen.
                     var finalState = state;
@@ -287,8 +293,30 @@ public abstract partial class OnPolicyAgent : Agent
             foreach (var episode in Env.CompletedEpisodes) Episodes.Add(episode.Return, episode.Length);
             StepsDone += envs;
         }
+        later?.End();
         Policy.PredictValues(new ObservationBatch(Env.Observations, envs, layout), state, Buffer.LastValues);
     }
+
+    private RolloutValues? _rolloutValues;
+    private PairedWorker? _secondCore;
+
+    /// <summary>
+    /// A thread on the second core that the training thread hands short pieces to (created at first use): a rollout's
+    /// values (<see cref="RolloutValues"/>) and PPO's critic beside its actor (<see cref="PpoPairedStep"/>) share it, so
+    /// it is still spinning, not asleep, when the update that follows a rollout hands it its first piece.
+    /// </summary>
+    private protected PairedWorker SecondCore => _secondCore ??= new PairedWorker();
+
+    /// <inheritdoc/>
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _secondCore?.Dispose();
+        base.Dispose(disposing);
+    }
+
+    /// <summary>Set: every rollout step computes its values, even for a policy that allows them in one batch at the end
+    /// (<see cref="TrainablePolicy.ValuesAfterRollout"/>); for the tests that compare the two.</summary>
+    internal bool ValuesEachStep { get; set; }
 
     /// <summary>Called before a rollout's first step with the policy's memory as it is then (recurrent PPO keeps it as the sequences' initial state).</summary>
     protected virtual void OnRolloutStart(PolicyState state) { }

@@ -59,15 +59,9 @@ public sealed class Ppo : OnPolicyAgent
         // (Other recurrent policies evaluate shuffled transitions through their own EvaluateActions.)
         if (Policy is EncoderPolicy { IsRecurrent: true }) _sequences = new SequenceMinibatches(Options.NumSteps, env.NumEnvs, Options.BatchSize);
         _localCopies = new int[_sequences?.EnvsPerBatch ?? 0];
-        _paired = PpoPairedStep.TryCreate(Policy, Optimizer, GradientStepper.MaxGradNorm, GradientStepper.ErrorIfNonFinite);
+        _paired = PpoPairedStep.TryCreate(Policy, Optimizer, GradientStepper.MaxGradNorm, GradientStepper.ErrorIfNonFinite, () => SecondCore);
     }
 
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing) _paired?.Dispose();
-        base.Dispose(disposing);
-    }
 
     /// <summary>The settings.</summary>
     public new PpoOptions Options => (PpoOptions)base.Options;

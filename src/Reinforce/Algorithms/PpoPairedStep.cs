@@ -26,7 +26,7 @@ namespace Reinforce.Algorithms;
 /// holding a core makes two threads slower than one. Results do not depend on the choice.
 /// </para>
 /// </summary>
-internal sealed class PpoPairedStep : IPairedWork, IDisposable
+internal sealed class PpoPairedStep : IPairedWork
 {
     /// <summary>
     /// Multiply-adds of one side's forward pass (rows × per row) below which a minibatch stays on one thread: the CartPole
@@ -42,7 +42,8 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     private readonly bool _errorIfNonFinite;
     private readonly int[] _actorParameters, _criticParameters;   // indices into the optimizer's parameters
     private readonly float[] _sumsOfSquares;                       // per optimizer parameter, written by its side
-    private readonly PairedWorker _worker = new();
+    private readonly Func<PairedWorker> _secondCore;              // the agent's worker (shared with its rollouts), made at first use
+    private PairedWorker Worker => _secondCore();
     private readonly TensorArena _criticArena = new();            // the critic side's step buffers (an arena is per thread)
     private readonly TensorArena _actorArena = new();             // the actor side's: its own, so a run that switches between
                                                                   // one thread and two lends each arena the same sequence
@@ -60,8 +61,9 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     private bool _inFlight;
 
     private PpoPairedStep(FusedMlp actor, FusedMlp critic, Optimizer optimizer, float? maxGradNorm, bool errorIfNonFinite,
-        int[] actorParameters, int[] criticParameters)
+        int[] actorParameters, int[] criticParameters, Func<PairedWorker> secondCore)
     {
+        _secondCore = secondCore;
         (_actor, _critic, _optimizer, _maxGradNorm, _errorIfNonFinite) = (actor, critic, optimizer, maxGradNorm, errorIfNonFinite);
         (_actorParameters, _criticParameters) = (actorParameters, criticParameters);
         if (maxGradNorm is float max) GradientClipping.CheckMaxNorm(max);
@@ -75,10 +77,10 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     internal long SharedUpdates { get; private set; }
 
     /// <summary>The critic's pieces the worker ran, and those the caller ran because the worker had not started them.</summary>
-    internal (long ByWorker, long ByCaller) Pieces => (_worker.RunByWorker, _worker.RunByOwner);
+    internal (long ByWorker, long ByCaller) Pieces => (Worker.RunByWorker, Worker.RunByOwner);
 
     /// <summary>Bytes the worker thread allocated in its pieces so far, for the allocation tests.</summary>
-    internal long WorkerAllocatedBytes => _worker.WorkerAllocatedBytes;
+    internal long WorkerAllocatedBytes => Worker.WorkerAllocatedBytes;
 
     /// <summary>Whether <paramref name="parameter"/> is the critic's (stepped on the worker) rather than the actor's.</summary>
     internal bool IsCritics(Tensor parameter) => _criticParameters.Any(i => ReferenceEquals(_optimizer.Parameters[i], parameter));
@@ -87,7 +89,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     /// The paired step for <paramref name="policy"/>, or null when it does not apply: no separate actor and critic
     /// networks, or an optimizer parameter that belongs to neither (all of them must be the two networks' weights and biases).
     /// </summary>
-    public static PpoPairedStep? TryCreate(IPolicy policy, Optimizer optimizer, float? maxGradNorm, bool errorIfNonFinite)
+    public static PpoPairedStep? TryCreate(IPolicy policy, Optimizer optimizer, float? maxGradNorm, bool errorIfNonFinite, Func<PairedWorker> secondCore)
     {
         if (policy is not ActorCriticPolicy { SeparateNetworks: var (actor, critic) }) return null;
         var actorSet = new HashSet<Tensor>(actor.ParameterTensors, ReferenceEqualityComparer.Instance);
@@ -101,7 +103,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             else if (criticSet.Contains(p)) criticIndices.Add(i);
             else return null;
         }
-        return new PpoPairedStep(actor, critic, optimizer, maxGradNorm, errorIfNonFinite, [.. actorIndices], [.. criticIndices]);
+        return new PpoPairedStep(actor, critic, optimizer, maxGradNorm, errorIfNonFinite, [.. actorIndices], [.. criticIndices], secondCore);
     }
 
     /// <summary>
@@ -205,7 +207,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         _workspace.Ensure(n, _actor.OutputSize, PpoObjective.ShortRowsApply(n, _actor.OutputSize));
         _terms = new PpoObjective.Terms(batch, epsilon, epsilonVf, entropyCoef, valueCoef, share: 1f, n, _workspace.Ratio);
         _stepping = false;
-        _worker.Post(this);
+        Worker.Post(this);
         _inFlight = true;
         try
         {
@@ -218,7 +220,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         {
             // The critic's piece may be reading the minibatch: withdraw it or wait for it, keeping this thread's exception.
             _inFlight = false;
-            _worker.Cancel();
+            Worker.Cancel();
             _actorArena.Recycle();
             throw;
         }
@@ -249,7 +251,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         {
             _inFlight = false;
             _actorArena.Recycle();   // the actor's tensors are spent; the worker never lends from this arena
-            _worker.Wait();          // rethrows the critic's failure, if any
+            Worker.Wait();          // rethrows the critic's failure, if any
         }
         parts = new PpoObjective.Parts(_policyLoss, _valueLoss, _entropyMean);
         Minibatches++;
@@ -270,14 +272,14 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
         SharedUpdates++;
         _coefficient = coefficient;
         _stepping = true;
-        _worker.Post(this);
+        Worker.Post(this);
         try
         {
             ClipAndUpdate(_actorParameters, coefficient);
         }
         finally
         {
-            _worker.Wait();
+            Worker.Wait();
         }
         return norm;
     }
@@ -287,7 +289,7 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
     {
         if (!_inFlight) return;
         _inFlight = false;
-        _worker.Cancel();
+        Worker.Cancel();
         _actorArena.Recycle();
     }
 
@@ -319,8 +321,8 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             _criticArena.Recycle();
         }
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ClipAndUpdate(int[] parameters, float coefficient)
     {
         foreach (int i in parameters)
@@ -329,7 +331,4 @@ internal sealed class PpoPairedStep : IPairedWork, IDisposable
             _optimizer.StepParameter(i);
         }
     }
-
-    /// <summary>Ends the worker thread.</summary>
-    public void Dispose() => _worker.Dispose();
 }

@@ -156,7 +156,7 @@ public sealed class RolloutBuffer
         if (DiscreteActionSize > 0) discreteActions[..(Envs * DiscreteActionSize)].CopyTo(DiscreteActions.AsSpan(t * Envs * DiscreteActionSize, Envs * DiscreteActionSize));
         if (ContinuousActionSize > 0) continuousActions[..(Envs * ContinuousActionSize)].CopyTo(ContinuousActions.AsSpan(t * Envs * ContinuousActionSize, Envs * ContinuousActionSize));
         logProbs[..Envs].CopyTo(LogProbs.AsSpan(t * Envs, Envs));
-        values[..Envs].CopyTo(Values.AsSpan(t * Envs, Envs));
+        if (!values.IsEmpty) values[..Envs].CopyTo(Values.AsSpan(t * Envs, Envs));   // empty: filled after the rollout
         TruncationValues.AsSpan(t * Envs, Envs).Clear();
         Weights.AsSpan(t * Envs, Envs).Fill(1f);
         Count++;
@@ -263,8 +263,8 @@ public sealed class RolloutBuffer
             Unsafe.Add(ref dw, j) = Unsafe.Add(ref w, i);
         }
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Gather(float[] source, int width, ReadOnlySpan<int> indices, Span<float> destination)
     {
         if (width <= 8)

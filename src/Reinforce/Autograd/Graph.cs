@@ -161,12 +161,12 @@ public static class Graph
         output.Creator = node;
         return output;
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Record(Tensor output, string operation, Tensor input, Action backward) =>
         Record(output, operation, [input], backward);
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static Tensor Record(Tensor output, string operation, Tensor a, Tensor b, Action backward) =>
         Record(output, operation, [a, b], backward);
 
@@ -202,8 +202,8 @@ public static class Graph
     }
 
     [ThreadStatic] private static TopologicalWalk? t_walk;
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void BackwardFrom(Tensor root, Tensor? upstream, List<Tensor> order)
     {
         if (upstream is null) root.AccumulateGrad([1f]);
@@ -230,8 +230,8 @@ public static class Graph
         private readonly List<Tensor> _order = [];
         private readonly HashSet<Tensor> _visited = new(ReferenceEqualityComparer.Instance);
         private readonly Stack<(Tensor Tensor, int NextInput)> _stack = new();
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public List<Tensor> Order(Tensor root)
         {
             if (root.Creator is null) return _order;

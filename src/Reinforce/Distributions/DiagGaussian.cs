@@ -133,8 +133,8 @@ public sealed class DiagGaussian
 
     /// <summary>The most likely action of each row: the mean, row-major [N·D].</summary>
     public float[] Mode() => Mean.ToArray();
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckFinite(Tensor t, string what)
     {
         for (int i = 0; i < t.Size; i++)

@@ -270,8 +270,8 @@ public sealed class FusedMlp
         for (int l = 0; l < net._weights.Length; l++) { inputs.Add(net._weights[l]); inputs.Add(net._biases[l]); }
         return [.. inputs];
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CheckInput(Tensor x, string operation)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -354,8 +354,8 @@ public sealed class FusedMlp
         for (int l = 0; l < _weights.Length; l++) outputs[l] = new float[rows * _weights[l].Shape[0]];
         return outputs;
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void LayerForward(int layer, ReadOnlySpan<float> x, Span<float> y, int rows, float[]? transposedWeight = null)
     {
         int outSize = _weights[layer].Shape[0], inSize = _weights[layer].Shape[1];

@@ -79,8 +79,8 @@ public static partial class Kernels
         public ReadOnlySpan<float> Image;
         public Span<float> Col;
         public int Width, OutWidth, Stride;
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
         {
             var outRow = Col.Slice(colStart, OutWidth);
@@ -103,8 +103,8 @@ public static partial class Kernels
         public ReadOnlySpan<float> Col;
         public Span<float> Image;
         public int Width, OutWidth, Stride;
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
         {
             if (imageStart < 0 || oxLo >= oxHi) return;

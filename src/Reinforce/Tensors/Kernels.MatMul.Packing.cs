@@ -169,8 +169,8 @@ public static partial class Kernels
         private float[]? _a, _b;
         private float* _alignedA, _alignedB;
         private int _capacityA, _capacityB;
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static MatMulScratch Rent()
         {
             var s = t_free ?? new MatMulScratch();

@@ -82,8 +82,8 @@ internal static unsafe class Libm
         b = Math.FusedMultiplyAdd(b, r2, a);
         return Math.FusedMultiplyAdd(r3, b, lo) + hi;
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double LogNearOne(double x)
     {
         double r = x - 1.0;

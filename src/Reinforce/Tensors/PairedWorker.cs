@@ -140,8 +140,8 @@ internal sealed class PairedWorker : IDisposable
         _work = null;
         _failure = null;
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void Loop()
     {
         while (true)

@@ -309,8 +309,8 @@ public sealed partial class Tensor : IArenaObject<Tensor>
         }
         return n;
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int CheckedSize(ReadOnlySpan<int> shape)
     {
         long n = SizeOf(shape);

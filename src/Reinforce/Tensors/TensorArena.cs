@@ -56,8 +56,8 @@ internal sealed class TensorArena
         var arena = t_active;
         return arena is null || length == 0 ? GC.AllocateUninitializedArray<float>(length) : arena.Rent(length, clear: false);
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private float[] Rent(int length, bool clear = true)
     {
         float[] buffer;

@@ -4,6 +4,70 @@ namespace Reinforce.Tests.Algorithms;
 
 public class RolloutTests
 {
+    /// <summary>
+    /// A policy that allows it (a critic on the observations alone) gets a rollout's values in one batch at its end:
+    /// the same bits as computing them at each step, for small and wide networks, tanh and relu, discrete and continuous
+    /// actions, gSDE, and A2C, over rollouts that follow updates.
+    /// </summary>
+    [Theory]
+    [InlineData("CartPole-v1", "ppo", 4, "64,64", "tanh")]
+    [InlineData("CartPole-v1", "a2c", 8, "32,32", "relu")]
+    [InlineData("Acrobot-v1", "ppo", 16, "256,256", "tanh")]
+    [InlineData("Pendulum-v1", "ppo", 4, "64,64", "tanh")]          // the preset's gSDE
+    [InlineData("MountainCarContinuous-v0", "ppo", 3, "17", "relu")]
+    public void Values_computed_after_the_rollout_are_the_bits_each_step_computed(string envId, string algo, int envs, string hidden, string activation)
+    {
+        OnPolicyAgent Make(Reinforce.Envs.Vector.IVectorEnv env, bool eachStep)
+        {
+            var config = Reinforce.Training.TrainingConfig.Preset(envId);
+            config.Algo = algo;
+            config.NumEnvs = envs;
+            var options = config.AlgorithmOptions;
+            options.Policy.HiddenSizes = [.. hidden.Split(',').Select(int.Parse)];
+            options.Policy.Activation = activation;
+            var agent = Reinforce.Training.TrainingRun.CreateAgent(config, env);
+            agent.ValuesEachStep = eachStep;
+            return agent;
+        }
+        using var envA = Reinforce.Envs.Environments.MakeVector(envId, envs, seed: 3);
+        using var envB = Reinforce.Envs.Environments.MakeVector(envId, envs, seed: 3);
+        using var batched = Make(envA, eachStep: false);
+        using var stepwise = Make(envB, eachStep: true);
+        Assert.True(batched.Policy.ValuesAfterRollout);
+        batched.StartEnvironments();
+        stepwise.StartEnvironments();
+        var metrics = new TrainingMetrics();
+        for (int rollout = 0; rollout < 3; rollout++)
+        {
+            batched.CollectRollout();
+            stepwise.CollectRollout();
+            Assert.Equal(stepwise.Buffer.Observations, batched.Buffer.Observations);
+            Assert.Equal(Bits(stepwise.Buffer.Values), Bits(batched.Buffer.Values));
+            Assert.Equal(Bits(stepwise.Buffer.LastValues), Bits(batched.Buffer.LastValues));
+            Assert.Equal(Bits(stepwise.Buffer.TruncationValues), Bits(batched.Buffer.TruncationValues));
+            Assert.Contains(batched.Buffer.Values, v => v != 0f);
+            if (envId == "Pendulum-v1") Assert.Contains(batched.Buffer.Truncated, t => t);   // 200-step episodes in 1024-step rollouts: bootstraps while pieces run
+            batched.RunUpdate(0.5, metrics);
+            stepwise.RunUpdate(0.5, metrics);
+        }
+    }
+
+    /// <summary>A critic worth it (CleanRL's 4-64-64: 283k multiply-adds per piece) gets its values on the second core while
+    /// the rollout goes on; the preset's 4-32-32 (76k) at the end, on the rollout's thread; one thread never uses a worker.</summary>
+    [Fact]
+    public void The_values_go_to_the_second_core_when_a_piece_is_worth_it()
+    {
+        using var env = Reinforce.Envs.Environments.MakeVector("CartPole-v1", 4, seed: 1);
+        using var cleanRl = new Ppo(env, new PpoOptions { NumSteps = 128, BatchSize = 128, Policy = new() { HiddenSizes = [64, 64] } });
+        using var preset = new Ppo(env, new PpoOptions { NumSteps = 128, BatchSize = 128, Policy = new() { HiddenSizes = [32, 32] } });
+        Assert.Equal(4 * 64 + 64 * 64 + 64, cleanRl.Policy.ValueWorkPerRow);
+        Assert.True(RolloutValues.WorthASecondCore(cleanRl.Policy, maxThreads: 2));
+        Assert.False(RolloutValues.WorthASecondCore(preset.Policy, maxThreads: 2));
+        Assert.False(RolloutValues.WorthASecondCore(cleanRl.Policy, maxThreads: 1));
+    }
+
+    private static int[] Bits(float[] values) => [.. values.Select(BitConverter.SingleToInt32Bits)];
+
     [Fact]
     public void Truncated_episodes_are_bootstrapped_with_the_value_of_their_final_observation_and_terminated_ones_are_not()
     {

@@ -103,8 +103,8 @@ public sealed class CartPole : DiscreteEnvironment, IRenderable, IStatefulEnv
         WriteObservation(observation);
         return new StepOutcome(1.0, terminated);
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteObservation(Span<float> observation)
     {
         observation = observation[..4];

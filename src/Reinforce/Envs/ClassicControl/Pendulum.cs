@@ -117,8 +117,8 @@ public sealed class Pendulum : ContinuousEnvironment, IRenderable, IStatefulEnv
         }
         return mod - Math.PI;
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void WriteObservation(Span<float> observation)
     {
         observation = observation[..3];

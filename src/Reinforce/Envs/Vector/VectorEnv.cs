@@ -499,8 +499,8 @@ public abstract class VectorEnv : IVectorEnv
                 step == 0 ? "at the start of an episode (after reset)" : $"at step {step} of its episode");
         }
     }
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void CollectCompleted()
     {
         int count = 0;
