@@ -50,13 +50,18 @@ internal sealed class RolloutValues : IPairedWork
         _posted = false;
     }
 
-    /// <summary>After a step is stored: posts the rows stored since the last piece once there are enough of them.</summary>
+    /// <summary>
+    /// After a step is stored: posts the rows stored since the last piece once there are enough of them — a quarter as
+    /// many in the rollout's last <see cref="RowsPerPiece"/> rows, and all that remain at its last step — so that the
+    /// piece the rollout's end waits for is short.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Stored()
     {
         if (_worker is null) return;
-        int stored = _buffer.Count * _buffer.Envs;
-        if (stored - _done < RowsPerPiece) return;
+        int stored = _buffer.Count * _buffer.Envs, left = _buffer.Capacity - stored;
+        int enough = left >= RowsPerPiece ? RowsPerPiece : left == 0 ? 1 : RowsPerPiece / 4;
+        if (stored - _done < enough) return;
         if (_posted) _worker.Wait();
         (_from, _to) = (_done, stored);
         _done = stored;

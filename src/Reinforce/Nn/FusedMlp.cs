@@ -130,10 +130,7 @@ public sealed class FusedMlp
         for (int l = 0; l < _weights.Length; l++)
         {
             int outSize = _weights[l].Shape[0], inSize = _weights[l].Shape[1];
-            var t = transposed[l] ??= new float[outSize * inSize];
-            var w = _weights[l].Data;
-            for (int o = 0; o < outSize; o++)
-                for (int i = 0; i < inSize; i++) t[i * outSize + o] = w[o * inSize + i];
+            Kernels.Transpose(_weights[l].Data, outSize, inSize, transposed[l] ??= new float[outSize * inSize]);
         }
         _frozenTransposed = transposed;
         _frozen = true;

@@ -112,6 +112,25 @@ public static partial class Kernels
     }
 
     /// <summary>
+    /// dst = srcᵀ for a row-major [rows, cols] matrix: dst[c·rows + r] = src[r·cols + c]. Eight rows at a time through
+    /// <see cref="Transpose8Rows"/> (8×8 blocks in AVX registers), the last rows element by element; an exact copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
+    {
+        if (src.Length < rows * cols || dst.Length < rows * cols)
+            throw new ArgumentException($"Kernels.Transpose: {src.Length} and {dst.Length} floats for a [{rows}, {cols}] matrix.");
+        fixed (float* s = src, d = dst)
+        {
+            int r = 0;
+            if (Avx.IsSupported)
+                for (; r + 8 <= rows; r += 8) Transpose8Rows(s + (nint)r * cols, cols, d + r, rows, cols);
+            for (; r < rows; r++)
+                for (int c = 0; c < cols; c++) d[(nint)c * rows + r] = s[(nint)r * cols + c];
+        }
+    }
+
+    /// <summary>
     /// Writes the transpose of 8 rows (row r at src + r·srcStride, <paramref name="count"/> long) as dst[p·dstStride + r]:
     /// 8×8 blocks transposed in AVX registers (unpack, shuffle, lane permute), the tail element by element.
     /// </summary>

@@ -9,6 +9,30 @@ namespace Reinforce.Tests.Tensors;
 [Collection("Kernel paths")]
 public class MatMulKernelTests
 {
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 5)]
+    [InlineData(8, 8)]
+    [InlineData(9, 17)]
+    [InlineData(64, 64)]
+    [InlineData(2, 64)]
+    [InlineData(64, 2)]
+    [InlineData(17, 4)]
+    [InlineData(24, 33)]
+    public void Transpose_is_the_exact_transpose(int rows, int cols)
+    {
+        var rng = new Random(rows * 100 + cols);
+        var src = new float[rows * cols];
+        for (int i = 0; i < src.Length; i++) src[i] = (float)(rng.NextDouble() * 2 - 1);
+        src[0] = -0f;
+        var dst = new float[rows * cols];
+        Kernels.Transpose(src, rows, cols, dst);
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                Assert.Equal(BitConverter.SingleToInt32Bits(src[r * cols + c]), BitConverter.SingleToInt32Bits(dst[c * rows + r]));
+        Assert.Throws<ArgumentException>(() => Kernels.Transpose(src, rows, cols + 1, dst));
+    }
+
     public static TheoryData<bool, bool> Variants => MatMulReference.Variants;
 
     [Theory]
