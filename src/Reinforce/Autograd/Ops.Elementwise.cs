@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 using Reinforce.Tensors;
 using static Reinforce.Tensors.Broadcast;
 
@@ -140,7 +141,7 @@ public static partial class Ops
     {
         var y = Tensor.Zeros(x.Shape);
         TensorPrimitives.Multiply(x.Data, x.Data, y.Data);
-        return Graph.Record(y, "Square", x, () =>
+        return Graph.Record(y, "Square", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
         {
             var g = y.Grad!.Data;
             var gx = x.GradBuffer();

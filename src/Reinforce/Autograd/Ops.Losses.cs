@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -31,7 +32,7 @@ public static partial class Ops
         }
         // PyTorch gives NaN (0/0) when every target is ignored; so does this.
         var y = Tensor.Scalar((float)(total / count));
-        return Graph.Record(y, "CrossEntropy", logits, () =>
+        return Graph.Record(y, "CrossEntropy", logits, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
         {
             float scale = y.Grad!.Data[0] / count;
             var gx = logits.GradBuffer();

@@ -123,6 +123,7 @@ public static partial class Ops
     /// <paramref name="ga"/> and <paramref name="gb"/> when they are not empty (<paramref name="ga"/> written instead
     /// when <paramref name="setA"/>: a fresh gradient buffer, see <see cref="Tensor.GradBufferToSet"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MatMulBackward(ReadOnlySpan<float> g, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
         Span<float> ga, Span<float> gb, int m, int k, int n, bool transposeA, bool transposeB, bool setA = false)
     {

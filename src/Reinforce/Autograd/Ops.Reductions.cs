@@ -36,7 +36,7 @@ public static partial class Ops
         int d = x.LastDim, rows = x.Rows;
         var y = Tensor.Zeros(x.Rank <= 1 ? [] : x.Shape[..^1]);
         for (int r = 0; r < rows; r++) y.Data[r] = TensorPrimitives.Sum(x.Data.AsSpan(r * d, d));
-        return Graph.Record(y, "SumLastDim", x, () =>
+        return Graph.Record(y, "SumLastDim", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
         {
             var g = y.Grad!.Data;
             var gx = x.GradBuffer();

@@ -133,7 +133,7 @@ public static class Activations
             biasKernel: FastTanh.TryBiasInPlace, derivativeWithColumnSums: FastTanh.TryBackwardWithColumnSums),
         new(Activation.Relu, ["relu"], Ops.Relu,
             z => TensorPrimitives.Max(z, 0f, z),
-            (y, g, dz) => { for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : 0f; },
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y, g, dz) => { for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : 0f; },
             "Relu", gain: MathF.Sqrt(2f)),
         new(Activation.Elu, ["elu"], x => Ops.Elu(x),
             z => { for (int i = 0; i < z.Length; i++) if (z[i] <= 0f) z[i] = MathF.Exp(z[i]) - 1f; },

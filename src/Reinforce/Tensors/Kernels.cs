@@ -65,6 +65,7 @@ public static partial class Kernels
     /// Adds <paramref name="row"/> to each of <paramref name="rows"/> consecutive rows of <paramref name="matrix"/> (a bias
     /// added to a product already written): matrix[r, j] = matrix[r, j] + row[j].
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AddRowToRows(ReadOnlySpan<float> row, Span<float> matrix, int rows)
     {
         int cols = row.Length;
