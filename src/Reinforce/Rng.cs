@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce;
 
@@ -79,7 +80,7 @@ public sealed class Rng
     public double Uniform(double low, double high) => low + (high - low) * NextDouble();
 
     /// <summary>An integer uniform on [0, <paramref name="n"/>), without modulo bias (Lemire's method).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public int NextInt(int n)
     {
         if (n <= 0) throw new ArgumentOutOfRangeException(nameof(n), n, "NextInt needs a positive bound.");
@@ -94,7 +95,7 @@ public sealed class Rng
     }
 
     /// <summary>A standard normal sample (Box–Muller, one pair member used, so the stream stays stateless beyond four words).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public double NextGaussian()
     {
         double u1 = 1.0 - NextDouble(); // in (0, 1], so log is finite
@@ -103,7 +104,7 @@ public sealed class Rng
     }
 
     /// <summary>A normal sample with the given mean and standard deviation.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public double NextGaussian(double mean, double std) => mean + std * NextGaussian();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

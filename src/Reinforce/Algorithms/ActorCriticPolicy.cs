@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Autograd;
 using Reinforce.Distributions;
 using Reinforce.Nn;
@@ -194,7 +195,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// The actor output (logits [N, OutputSize] or Gaussian means [N, D]), the critic's values [N] (null without
     /// a critic) and, with gSDE, the actor's latent features, for observations [N, ObservationSize], recorded for backpropagation.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public PolicyOutput ActorCritic(Tensor observations)
     {
         ArgumentNullException.ThrowIfNull(observations);
@@ -350,7 +351,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     // ------------------------------------------------------------------ inference path (rollouts, Predict)
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public override void Act(in ObservationBatch observations, PolicyState state, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
     {
         CheckObservations(observations);
@@ -363,7 +364,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// ([rows × ActionMaskSize], true = allowed): masked actions are never sampled nor taken as the mode, and the
     /// log-probabilities are those of the masked distribution.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Act(ReadOnlySpan<float> observations, int rows, ReadOnlySpan<bool> actionMask, Rng rng, bool deterministic, in ActionBatch output)
     {
         CheckMask(actionMask, rows);
@@ -447,7 +448,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// allocating: samples (or takes the mode when <paramref name="deterministic"/>), writing the actions, their
     /// log-probabilities and, when <paramref name="values"/> is not empty, the critic's values.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Act(ReadOnlySpan<float> observations, int rows, Rng rng, bool deterministic,
         Span<int> discreteActions, Span<float> continuousActions, Span<float> logProbs, Span<float> values)
     {
@@ -500,7 +501,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
     /// gSDE: draws new exploration matrices E ~ N(0, exp(log_std)²), one [L, D] per row, so that each environment's
     /// noise latent·E is a smooth function of its state until the next resample.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void ResampleExploration(Rng rng, int rows)
     {
         ArgumentNullException.ThrowIfNull(rng);
@@ -529,7 +530,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
 
     // Sampling goes through the distributions' span-level helpers (the same code the tensor distributions sample with).
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void SampleCategorical(ReadOnlySpan<float> logits, int rows, Rng rng, bool deterministic, Span<int> actions, Span<float> logProbs)
     {
         if (_logSoftmax.Length < OutputSize) _logSoftmax = new float[OutputSize];
@@ -627,7 +628,7 @@ public sealed class ActorCriticPolicy : TrainablePolicy
 
     private const float SdeEpsilon = 1e-6f;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void SampleSde(ReadOnlySpan<float> latent, ReadOnlySpan<float> means, int rows, Rng rng, bool deterministic, Span<float> actions, Span<float> logProbs)
     {
         if (!deterministic && _explorationRows < rows) ResampleExploration(rng, rows);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Algorithms;
 
@@ -33,7 +34,7 @@ public static class Gae
     /// <param name="lastValues">V of the observation following the last stored step, [envs].</param>
     /// <param name="advantages">Output A_t, [steps * envs].</param>
     /// <param name="returns">Output R_t = A_t + V(s_t), [steps * envs].</param>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void Compute(int steps, int envs, float gamma, float lambda,
         ReadOnlySpan<float> rewards, ReadOnlySpan<float> values,
         ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated, ReadOnlySpan<float> truncationValues,

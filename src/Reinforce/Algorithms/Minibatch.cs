@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Algorithms;
@@ -69,7 +70,7 @@ internal sealed class Minibatch
     public Tensor Weights { get; }
 
     /// <summary>Copies the transitions <paramref name="indices"/> of <paramref name="buffer"/> in; standardises the advantages when <paramref name="normalizeAdvantages"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Fill(RolloutBuffer buffer, ReadOnlySpan<int> indices, bool normalizeAdvantages)
     {
         if (indices.Length != Size) throw new ArgumentException($"Minibatch.Fill: {indices.Length} indices for a minibatch of {Size}.");
@@ -82,7 +83,7 @@ internal sealed class Minibatch
     }
 
     /// <summary>(x − mean) / (std + 1e-8) with the unbiased standard deviation, as PyTorch's <c>std()</c> in SB3 and CleanRL.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void Standardize(Span<float> values)
     {
         double mean = 0;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Envs;
 using Reinforce.IO;
 using Reinforce.Optim;
@@ -166,7 +167,7 @@ public abstract partial class OnPolicyAgent : Agent
     /// resuming a checkpoint with the same <paramref name="totalSteps"/> continues the interrupted run exactly; to
     /// train for M more steps call <c>Learn(agent.StepsDone + M)</c>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public override void Learn(long totalSteps, IEnumerable<TrainingCallback>? callbacks = null)
     {
         ObjectDisposedException.ThrowIf(IsDisposed, this);
@@ -235,7 +236,7 @@ public abstract partial class OnPolicyAgent : Agent
     /// forward pass per step over all environments, nothing allocated. Truncated episodes get V(final observation)
     /// for bootstrapping; terminated ones do not.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected internal void CollectRollout()
     {
         int envs = Env.NumEnvs;
@@ -332,7 +333,7 @@ public abstract partial class OnPolicyAgent : Agent
     private LearningRateSchedule? _learningRate;
 
     /// <summary>Fills <paramref name="indices"/> with a fresh random permutation of 0..n−1 (Fisher–Yates with the training generator): minibatch order.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected void Permute(int[] indices)
     {
         ArgumentNullException.ThrowIfNull(indices);
@@ -358,7 +359,7 @@ public abstract partial class OnPolicyAgent : Agent
     private protected Optim.GradientStep GradientStepper => _gradientStep;
 
     /// <summary>1 − Var(returns − values) / Var(returns) over the rollout: how much of the return variance the critic explains.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected static double ExplainedVariance(ReadOnlySpan<float> values, ReadOnlySpan<float> returns)
     {
         double mean = 0, meanDiff = 0;

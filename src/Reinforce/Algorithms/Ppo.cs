@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 using Reinforce.Envs;
@@ -71,7 +72,7 @@ public sealed class Ppo : OnPolicyAgent
         Checkpoint.Load(directory, env) as Ppo ?? throw new InvalidOperationException($"The checkpoint in '{directory}' is not a Ppo checkpoint.");
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected override void Update(double progress, TrainingMetrics metrics)
     {
         var o = Options;
@@ -247,7 +248,7 @@ public sealed class Ppo : OnPolicyAgent
     }
 
     /// <summary>E[(r − 1) − log r] over the minibatch.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static double ApproximateKl(ReadOnlySpan<float> ratio, ReadOnlySpan<float> logRatio)
     {
         if (logRatio.Length < ratio.Length) throw new ArgumentException($"ApproximateKl: {logRatio.Length} log-ratios for {ratio.Length} ratios.");

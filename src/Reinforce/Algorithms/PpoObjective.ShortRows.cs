@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Algorithms;
@@ -42,7 +43,7 @@ internal static partial class PpoObjective
     /// lane), which keeps this method small: inlined four times over, they made it the slowest method of a training run's
     /// first update to compile (15 ms).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void ShortRowsForward(ReadOnlySpan<float> logits, int n, int c, Workspace ws)
     {
         int stride = ws.Stride;
@@ -149,7 +150,7 @@ internal static partial class PpoObjective
     /// zero), the entropy's gradient to every log-probability (Neg, SumLastDim, Mul, Exp, each into zeros), the gather's
     /// (added to the taken action's), then the log-softmax's, g − softmax·Σg with Σg from the last column to the first.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void ShortRowsBackward(in Terms terms, Workspace ws, float g, Span<float> logitsGrad)
     {
         int n = terms.Count, c = ws.Classes, stride = ws.Stride;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 using Reinforce.Distributions;
@@ -67,7 +68,7 @@ internal static partial class PpoObjective
         internal bool ShortRows;
 
         /// <summary>Sizes the buffers for <paramref name="rows"/> rows of <paramref name="c"/> logits, those of the short-rows path or the row-by-row one.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         internal void Ensure(int rows, int c, bool shortRows)
         {
             int padded = (rows + 15) & ~15;
@@ -108,7 +109,7 @@ internal static partial class PpoObjective
     /// them — the entropy's gradient, then the gather's, then the log-softmax's — so the gradients are the same bits
     /// (FusedLossTests compares the two); it saves their tensors, graph nodes and allocations in every minibatch.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static Tensor CategoricalLoss(
         Tensor logits, ReadOnlySpan<int> actions, Tensor values, Minibatch batch,
         float epsilon, float? epsilonVf, float entropyCoef, float valueCoef, float share,
@@ -138,7 +139,7 @@ internal static partial class PpoObjective
     /// The policy side's forward pass for <see cref="CategoricalLoss"/>: the checks, log-softmax, the taken actions'
     /// log-probabilities and the entropy, into <paramref name="ws"/> (sized for the logits).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void CategoricalForward(Tensor logits, ReadOnlySpan<int> actions, Workspace ws)
     {
         int n = logits.Shape[0], c = logits.Shape[1];
@@ -216,7 +217,7 @@ internal static partial class PpoObjective
         }
 
         /// <summary>The policy term −mean(min(r·Â, clip(r)·Â)) and the mean entropy; r and log r per sample into the spans (and kept for the gradient).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public (float PolicyLoss, float EntropyMean) PolicyForward(ReadOnlySpan<float> logProb, ReadOnlySpan<float> entropy, Span<float> ratio, Span<float> logRatio)
         {
             var old = batch.OldLogProbs.Data;
@@ -240,7 +241,7 @@ internal static partial class PpoObjective
         }
 
         /// <summary>The value term: mean squared error, or of the larger of the plain and the clipped error.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public float ValueForward(ReadOnlySpan<float> values)
         {
             double squareSum = 0;
@@ -283,7 +284,7 @@ internal static partial class PpoObjective
         public float PerEntropy(float g) => ((Scaled(g) * entropyCoef) * -1f) / n;
 
         /// <summary>gl += ∂loss/∂log π(a|s) per sample (policyLoss = −mean(m)).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public void PolicyGradient(float g, Span<float> gl)
         {
             float perMinimum = PerMinimum(g);
@@ -308,7 +309,7 @@ internal static partial class PpoObjective
         }
 
         /// <summary>gv += ∂loss/∂V per sample (c₁·valueLoss).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public void ValueGradient(float g, ReadOnlySpan<float> values, Span<float> gv)
         {
             float perSquare = (Scaled(g) * valueCoef) / n;

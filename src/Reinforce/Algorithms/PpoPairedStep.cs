@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Nn;
 using Reinforce.Optim;
 using Reinforce.Tensors;
@@ -138,7 +139,7 @@ internal sealed class PpoPairedStep : IPairedWork
     /// whichever ran faster over its last three updates, and every <see cref="ProbeEvery"/>-th update the other (every
     /// fourth such update when it lost by more than a fifth). Either way the results are the same bits; only the time differs.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public bool PairNextUpdate(int rows)
     {
         _updateStart = 0;
@@ -196,7 +197,7 @@ internal sealed class PpoPairedStep : IPairedWork
     /// pass), the actor's forward pass and policy terms run here; r and log r per sample into the spans, for the KL and
     /// the clip fraction. Follow with <see cref="Step"/>, or <see cref="Abandon"/> to skip the update (early stop).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Forward(Minibatch batch, ReadOnlySpan<int> actions, float epsilon, float? epsilonVf, float entropyCoef, float valueCoef,
         Span<float> ratio, Span<float> logRatio)
     {
@@ -230,7 +231,7 @@ internal sealed class PpoPairedStep : IPairedWork
     /// The backward pass and the optimizer step of the minibatch <see cref="Forward"/> started; returns the gradient norm
     /// before clipping, and the loss's parts.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public float Step(out PpoObjective.Parts parts)
     {
         if (!_inFlight) throw new InvalidOperationException("PpoPairedStep.Step: no minibatch in flight (call Forward first).");
@@ -294,7 +295,7 @@ internal sealed class PpoPairedStep : IPairedWork
     }
 
     /// <summary>The critic's pieces (run by the worker, or by the caller when the worker is late): its forward and backward pass, or its clipping and update.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     void IPairedWork.Run()
     {
         if (_stepping)
@@ -322,7 +323,7 @@ internal sealed class PpoPairedStep : IPairedWork
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void ClipAndUpdate(int[] parameters, float coefficient)
     {
         foreach (int i in parameters)

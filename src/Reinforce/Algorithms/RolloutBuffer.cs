@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 
 namespace Reinforce.Algorithms;
 
@@ -146,7 +147,7 @@ public sealed class RolloutBuffer
     /// Stores the first half of a step for all environments: the observations the actions were chosen from, the
     /// actions, their log-probabilities and values. <see cref="SetStepOutcome"/> completes it after the environments step.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void AddStep(ReadOnlySpan<float> observations, ReadOnlySpan<int> discreteActions, ReadOnlySpan<float> continuousActions,
         ReadOnlySpan<float> logProbs, ReadOnlySpan<float> values)
     {
@@ -163,7 +164,7 @@ public sealed class RolloutBuffer
     }
 
     /// <summary>Completes the latest step with the rewards and end flags the environments returned.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void SetStepOutcome(ReadOnlySpan<float> rewards, ReadOnlySpan<bool> terminated, ReadOnlySpan<bool> truncated)
     {
         if (Count == 0) throw new InvalidOperationException("RolloutBuffer.SetStepOutcome: call AddStep first.");
@@ -219,7 +220,7 @@ public sealed class RolloutBuffer
         Gather(Observations, ObservationSize, indices, destination);
 
     /// <summary>Copies the discrete actions of the transitions <paramref name="indices"/> into <paramref name="destination"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void GatherDiscreteActions(ReadOnlySpan<int> indices, Span<int> destination)
     {
         int w = DiscreteActionSize;
@@ -240,7 +241,7 @@ public sealed class RolloutBuffer
     /// The per-transition figures a minibatch needs (log-probability, value, advantage, return, weight) of the
     /// transitions <paramref name="indices"/>, in one pass over the indices (each checked once for all five arrays).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal void GatherFigures(ReadOnlySpan<int> indices, Span<float> logProbs, Span<float> values, Span<float> advantages, Span<float> returns, Span<float> weights)
     {
         int n = indices.Length;
@@ -264,7 +265,7 @@ public sealed class RolloutBuffer
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void Gather(float[] source, int width, ReadOnlySpan<int> indices, Span<float> destination)
     {
         if (width <= 8)

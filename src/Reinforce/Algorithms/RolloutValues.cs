@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Algorithms;
@@ -55,7 +56,7 @@ internal sealed class RolloutValues : IPairedWork
     /// many in the rollout's last <see cref="RowsPerPiece"/> rows, and all that remain at its last step — so that the
     /// piece the rollout's end waits for is short.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Stored()
     {
         if (_worker is null) return;
@@ -70,7 +71,7 @@ internal sealed class RolloutValues : IPairedWork
     }
 
     /// <summary>Waits for the piece in flight (running it here if the worker has not started it), so the critic is free.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Finish()
     {
         if (!_posted) return;
@@ -79,7 +80,7 @@ internal sealed class RolloutValues : IPairedWork
     }
 
     /// <summary>Ends the rollout: the remaining rows' values, here, in pieces (each below the size at which a product splits over the cores).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void End()
     {
         Finish();
@@ -89,10 +90,10 @@ internal sealed class RolloutValues : IPairedWork
     }
 
     /// <summary>The worker's piece.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     void IPairedWork.Run() => Compute(_from, _to);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void Compute(int from, int to)
     {
         int size = _policy.ObservationSize;

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -16,7 +17,7 @@ internal abstract class Node
     public ReadOnlySpan<Tensor> Inputs => _inputs.AsSpan(0, _inputCount);
 
     /// <summary>Sends the output's gradient back to the inputs that require one.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public abstract void Backward();
 
     /// <summary>Keeps <paramref name="inputs"/> as the inputs (the array itself, not a copy).</summary>
@@ -57,7 +58,7 @@ internal sealed class ClosureNode : Node
     public override string Operation { get; }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public override void Backward() => _backward();
 }
 
@@ -86,7 +87,7 @@ internal sealed class Node<TState> : Node, IArenaObject<Node<TState>>
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public override void Backward() => _backward!(_state);
 
     static Node<TState> IArenaObject<Node<TState>>.Create() => new();
@@ -130,7 +131,7 @@ public static class Graph
     /// Attaches <paramref name="backward"/> to <paramref name="output"/> when recording is on and any input requires a gradient;
     /// returns <paramref name="output"/> either way.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static Tensor Record(Tensor output, string operation, Tensor[] inputs, Action backward)
     {
         if (t_noGradDepth != 0) return output;
@@ -148,7 +149,7 @@ public static class Graph
     /// needs, and <paramref name="inputs"/> are copied into the node, which the active arena lends (see <see cref="Node{TState}"/>).
     /// For the operations of a training step that runs in an arena; the backward is written beside the forward all the same.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static Tensor Record<TState>(Tensor output, string operation, ReadOnlySpan<Tensor> inputs, TState state, Action<TState> backward)
     {
         if (t_noGradDepth != 0) return output;
@@ -162,11 +163,11 @@ public static class Graph
         return output;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static Tensor Record(Tensor output, string operation, Tensor input, Action backward) =>
         Record(output, operation, [input], backward);
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static Tensor Record(Tensor output, string operation, Tensor a, Tensor b, Action backward) =>
         Record(output, operation, [a, b], backward);
 
@@ -175,7 +176,7 @@ public static class Graph
     /// runs every recorded backward in reverse topological order, and accumulates into the leaves' <see cref="Tensor.Grad"/>.
     /// Intermediate gradients and the graph are released afterwards (as PyTorch does without retain_graph).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void Backward(Tensor root, Tensor? upstream = null)
     {
         ArgumentNullException.ThrowIfNull(root);
@@ -203,7 +204,7 @@ public static class Graph
 
     [ThreadStatic] private static TopologicalWalk? t_walk;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void BackwardFrom(Tensor root, Tensor? upstream, List<Tensor> order)
     {
         if (upstream is null) root.AccumulateGrad([1f]);
@@ -231,7 +232,7 @@ public static class Graph
         private readonly HashSet<Tensor> _visited = new(ReferenceEqualityComparer.Instance);
         private readonly Stack<(Tensor Tensor, int NextInput)> _stack = new();
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public List<Tensor> Order(Tensor root)
         {
             if (root.Creator is null) return _order;
@@ -256,7 +257,7 @@ public static class Graph
         }
 
         /// <summary>Forgets the last walk (and the tensors it held, so they can be collected).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public void Clear()
         {
             _order.Clear();

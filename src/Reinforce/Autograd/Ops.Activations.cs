@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -26,7 +27,7 @@ public static partial class Ops
     {
         var y = Tensor.Zeros(x.Shape);
         TensorPrimitives.Max(x.Data, 0f, y.Data);
-        return Graph.Record(y, "Relu", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
+        return Graph.Record(y, "Relu", x, [BypassReadyToRun] () =>
         {
             var g = y.Grad!.Data;
             var gx = x.GradBuffer();
@@ -100,7 +101,7 @@ public static partial class Ops
     private const float GeluA = 2f * SqrtTwoOverPi, GeluB = GeluA * GeluCubic;
 
     /// <summary>s = x·(a + b·x²), the argument of GELU's sigmoid.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void GeluTanhScale(ReadOnlySpan<float> x, Span<float> s)
     {
         int i = 0;
@@ -119,7 +120,7 @@ public static partial class Ops
     /// gx += g·dy/dx with dy/dx = s + x·s(1 − s)·(a + 3b·x²), s the forward's sigmoid; gx = g·dy/dx when
     /// <paramref name="set"/> (a fresh gradient buffer, its contents unspecified).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void GeluTanhBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> s, ReadOnlySpan<float> g, Span<float> gx, bool set)
     {
         int j = 0;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -61,7 +62,7 @@ public static partial class Ops
         int kvStride = cache?.Capacity * hd ?? block;
         var probs = TensorArena.Allocate(bh * t * total);
         var merged = TensorArena.AllocateUninitialized(rows * c);   // every head writes its columns of every row
-        ForEachHead(bh, (long)t * total * hd, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (head) =>
+        ForEachHead(bh, (long)t * total * hd, [BypassReadyToRun] (head) =>
         {
             int bi = head / heads, h = head % heads, kv = head * kvStride;
             for (int i = 0; i < t; i++)
@@ -95,7 +96,7 @@ public static partial class Ops
             // Per (batch, head): the gradients of q, k, v land in their columns of dqkv.
             int tt = t * t;
             var dqkv = TensorArena.AllocateUninitialized(rows * c3);     // every head writes its columns of every row
-            ForEachHead(bh, 2L * tt * hd, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (head) =>
+            ForEachHead(bh, 2L * tt * hd, [BypassReadyToRun] (head) =>
             {
                 int bi = head / heads, h = head % heads, at = head * block;
                 var dO = TensorArena.Allocate(block);
@@ -152,7 +153,7 @@ public static partial class Ops
     /// zeroes them); then <paramref name="output"/> [tq, hd] = P·v. A query inside the padding (position &lt; start)
     /// gets an all-zero row and outputs zero.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void Attend(ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int tq, int tk, int past, int start,
         int hd, float scale, Span<float> p, Span<float> output)
     {

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 using static Reinforce.Tensors.Broadcast;
 
@@ -141,7 +142,7 @@ public static partial class Ops
     {
         var y = Tensor.Zeros(x.Shape);
         TensorPrimitives.Multiply(x.Data, x.Data, y.Data);
-        return Graph.Record(y, "Square", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
+        return Graph.Record(y, "Square", x, [BypassReadyToRun] () =>
         {
             var g = y.Grad!.Data;
             var gx = x.GradBuffer();

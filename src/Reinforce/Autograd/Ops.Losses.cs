@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -32,7 +33,7 @@ public static partial class Ops
         }
         // PyTorch gives NaN (0/0) when every target is ignored; so does this.
         var y = Tensor.Scalar((float)(total / count));
-        return Graph.Record(y, "CrossEntropy", logits, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
+        return Graph.Record(y, "CrossEntropy", logits, [BypassReadyToRun] () =>
         {
             float scale = y.Grad!.Data[0] / count;
             var gx = logits.GradBuffer();

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -10,7 +11,7 @@ public static partial class Ops
     /// leading batch dimensions ([..., K]); they are flattened into rows and restored in the result ([..., N]).
     /// b is always a matrix (see <see cref="BatchedMatMul"/> for a batch of matrices on both sides).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static Tensor MatMul(Tensor a, Tensor b, bool transposeA = false, bool transposeB = false)
     {
         ArgumentNullException.ThrowIfNull(a);
@@ -123,7 +124,7 @@ public static partial class Ops
     /// <paramref name="ga"/> and <paramref name="gb"/> when they are not empty (<paramref name="ga"/> written instead
     /// when <paramref name="setA"/>: a fresh gradient buffer, see <see cref="Tensor.GradBufferToSet"/>).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void MatMulBackward(ReadOnlySpan<float> g, ReadOnlySpan<float> a, ReadOnlySpan<float> b,
         Span<float> ga, Span<float> gb, int m, int k, int n, bool transposeA, bool transposeB, bool setA = false)
     {

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -37,7 +38,7 @@ public static partial class Ops
         var inputs = new List<Tensor> { x };
         if (weight is not null) inputs.Add(weight);
         if (bias is not null) inputs.Add(bias);
-        return Graph.Record(y, "LayerNorm", [.. inputs], [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
+        return Graph.Record(y, "LayerNorm", [.. inputs], [BypassReadyToRun] () =>
         {
             var g = y.Grad!.Data;
             if (weight is not null && weight.RequiresGrad || bias is not null && bias.RequiresGrad)
@@ -63,7 +64,7 @@ public static partial class Ops
     }
 
     /// <summary>Rows [from, to) of the forward pass: statistics, x̂ and y.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void LayerNormRows(float[] x, float[] y, float[] xhat, float[] invStd, float[]? w, float[]? b, int d, float eps, int from, int to)
     {
         Span<double> mean = stackalloc double[StatisticsRows], inv = stackalloc double[StatisticsRows];
@@ -85,7 +86,7 @@ public static partial class Ops
     /// summed in double in order (two passes: the mean, then the centred variance), the rows side by side so that their
     /// additions overlap (each row's sum is a chain of dependent additions).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void RowMeansAndInverseDeviations(float[] x, int first, int count, int d, float eps, Span<double> mean, Span<double> inv)
     {
         if (count == StatisticsRows && d > 0)
@@ -133,7 +134,7 @@ public static partial class Ops
     private const int StatisticsRows = 8;
 
     /// <summary>x̂ = (float)((x − mean)·inv) in double, y = x̂·w + b in float (w = 1, b = 0 when absent).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void NormalizeRow(ReadOnlySpan<float> xr, double mean, double inv, float[]? w, float[]? b, Span<float> hr, Span<float> yr)
     {
         int j = 0;
@@ -161,7 +162,7 @@ public static partial class Ops
     }
 
     /// <summary>Rows [from, to) of dx += (1/σ)·(dx̂ − mean(dx̂) − x̂·mean(dx̂·x̂)), dx̂ = g·weight.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void LayerNormBackwardRows(float[] g, float[] xhat, float[] invStd, float[]? w, float[] gx, int d, int from, int to, bool set)
     {
         float[]? rented = d > 2048 ? new float[d] : null;

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Tensors;
 
 namespace Reinforce.Autograd;
@@ -30,13 +31,13 @@ public static partial class Ops
     }
 
     /// <summary>Sums over the last dimension: [..., D] → [...].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static Tensor SumLastDim(Tensor x)
     {
         int d = x.LastDim, rows = x.Rows;
         var y = Tensor.Zeros(x.Rank <= 1 ? [] : x.Shape[..^1]);
         for (int r = 0; r < rows; r++) y.Data[r] = TensorPrimitives.Sum(x.Data.AsSpan(r * d, d));
-        return Graph.Record(y, "SumLastDim", x, [MethodImpl(MethodImplOptions.AggressiveOptimization)] () =>
+        return Graph.Record(y, "SumLastDim", x, [BypassReadyToRun] () =>
         {
             var g = y.Grad!.Data;
             var gx = x.GradBuffer();
@@ -48,7 +49,7 @@ public static partial class Ops
     public static Tensor MeanLastDim(Tensor x) => MulScalar(SumLastDim(x), 1f / x.LastDim);
 
     /// <summary>A sum accumulated in double, so long float32 sums keep their precision and stay order-independent of SIMD width.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static float PairwiseSum(ReadOnlySpan<float> values)
     {
         double s = 0;

@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Autograd;
 
 namespace Reinforce.Distributions;
@@ -57,7 +58,7 @@ public sealed class Categorical
     }
 
     /// <summary>Throws if an action is outside [0, <paramref name="actionCount"/>) (no mask).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void CheckActions(ReadOnlySpan<int> actions, int actionCount)
     {
         for (int r = 0; r < actions.Length; r++)
@@ -119,7 +120,7 @@ public sealed class Categorical
     /// cumulative probability exp(log p) exceeds <paramref name="u"/> ~ U[0, 1); if rounding leaves u beyond the total,
     /// the last allowed choice with positive probability. <paramref name="allowed"/> empty = every choice allowed.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static int SampleIndex(ReadOnlySpan<float> logProbs, double u, ReadOnlySpan<bool> allowed = default)
     {
         double cumulative = 0;

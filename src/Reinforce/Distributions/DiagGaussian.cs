@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Autograd;
 
 namespace Reinforce.Distributions;
@@ -134,7 +135,7 @@ public sealed class DiagGaussian
     /// <summary>The most likely action of each row: the mean, row-major [N·D].</summary>
     public float[] Mode() => Mean.ToArray();
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void CheckFinite(Tensor t, string what)
     {
         for (int i = 0; i < t.Size; i++)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
 
@@ -228,7 +229,7 @@ public abstract class DiscreteEnvironment : VectorizableEnvironment<int>, IDiscr
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public StepOutcome StepInto(int action, Span<float> observation)
     {
         if (_needsReset) ThrowNeedsReset(action.ToString(System.Globalization.CultureInfo.InvariantCulture));
@@ -270,7 +271,7 @@ public abstract class ContinuousEnvironment : VectorizableEnvironment<float[]>, 
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public StepOutcome StepInto(ReadOnlySpan<float> action, Span<float> observation)
     {
         if (_needsReset) ThrowNeedsReset(EnvironmentErrors.Format(action));
@@ -315,7 +316,7 @@ public abstract class MultiDiscreteEnvironment : VectorizableEnvironment<int[]>,
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public StepOutcome StepInto(ReadOnlySpan<int> action, Span<float> observation)
     {
         if (_needsReset) ThrowNeedsReset(EnvironmentErrors.Format(action));

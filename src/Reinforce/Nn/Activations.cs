@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 
@@ -91,7 +92,7 @@ public sealed class ActivationFunction
     /// where the activation has a fused form for this width, else the bias added and <see cref="Kernel"/> run. The same
     /// bits either way. For compilable activations only.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal void ActivateWithBias(Span<float> z, ReadOnlySpan<float> bias, int rows)
     {
         if (_biasKernel?.Invoke(z, bias) == true) return;
@@ -133,7 +134,7 @@ public static class Activations
             biasKernel: FastTanh.TryBiasInPlace, derivativeWithColumnSums: FastTanh.TryBackwardWithColumnSums),
         new(Activation.Relu, ["relu"], Ops.Relu,
             z => TensorPrimitives.Max(z, 0f, z),
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)] (y, g, dz) => { for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : 0f; },
+            [BypassReadyToRun] (y, g, dz) => { for (int i = 0; i < y.Length; i++) dz[i] = y[i] > 0f ? g[i] : 0f; },
             "Relu", gain: MathF.Sqrt(2f)),
         new(Activation.Elu, ["elu"], x => Ops.Elu(x),
             z => { for (int i = 0; i < z.Length; i++) if (z[i] <= 0f) z[i] = MathF.Exp(z[i]) - 1f; },

@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Autograd;
 using Reinforce.Tensors;
 
@@ -102,7 +103,7 @@ public sealed class FusedMlp
     /// The forward pass for <paramref name="rows"/> rows of <paramref name="input"/> without recording anything; the
     /// result lives in an internal buffer valid until the next <see cref="Infer"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public ReadOnlySpan<float> Infer(ReadOnlySpan<float> input, int rows)
     {
         if (input.Length < rows * InputSize) throw new ArgumentException($"FusedMlp.Infer: {input.Length} inputs for {rows} rows of {InputSize}.");
@@ -123,7 +124,7 @@ public sealed class FusedMlp
     /// the same multiply-adds in the same order, so the same bits. For a loop in which the weights cannot change,
     /// such as collecting a rollout: an optimizer step inside the scope would not be seen by <see cref="Infer"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public FrozenScope Freeze()
     {
         var transposed = _frozenTransposed ?? new float[_weights.Length][];
@@ -153,7 +154,7 @@ public sealed class FusedMlp
     /// The forward pass recorded as one differentiable operation: x [N, in] → [N, out]. Gradients reach every
     /// weight and bias that requires one, and x when it does.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public Tensor Forward(Tensor x)
     {
         CheckInput(x, "Forward");
@@ -166,7 +167,7 @@ public sealed class FusedMlp
         ForwardInto(x.Data, rows, output.Data);
         _recordInputs[0] = x;
         Graph.Record(output, "FusedMlp", _recordInputs, (Net: this, X: x, Output: output, Version: version, Rows: rows),
-            [MethodImpl(MethodImplOptions.AggressiveOptimization)] static (s) =>
+            [BypassReadyToRun] static (s) =>
         {
             s.Net.CheckVersion(s.Version);
             var x = s.X;
@@ -268,7 +269,7 @@ public sealed class FusedMlp
         return [.. inputs];
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void CheckInput(Tensor x, string operation)
     {
         ArgumentNullException.ThrowIfNull(x);
@@ -295,7 +296,7 @@ public sealed class FusedMlp
     }
 
     /// <summary>The forward pass into <paramref name="output"/>, keeping the hidden activations for <see cref="BackwardInto"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void ForwardInto(ReadOnlySpan<float> x, int rows, Span<float> output)
     {
         ReadOnlySpan<float> input = x;
@@ -311,7 +312,7 @@ public sealed class FusedMlp
     /// The backward pass: accumulates every weight's and bias's gradient from dLoss/d(output), and writes
     /// dLoss/dx into <paramref name="gradInput"/> unless it is empty.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void BackwardInto(ReadOnlySpan<float> x, ReadOnlySpan<float> output, ReadOnlySpan<float> gradOutput, int rows, Span<float> gradInput)
     {
         // Walk back through the layers: g holds dLoss/d(output of layer l).
@@ -352,7 +353,7 @@ public sealed class FusedMlp
         return outputs;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void LayerForward(int layer, ReadOnlySpan<float> x, Span<float> y, int rows, float[]? transposedWeight = null)
     {
         int outSize = _weights[layer].Shape[0], inSize = _weights[layer].Shape[1];

@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using Reinforce.Nn;
 
 namespace Reinforce.Optim;
@@ -114,7 +115,7 @@ public class Adam : Optimizer
     }
 
     /// <inheritdoc />
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected override void Update(Span<float> parameter, ReadOnlySpan<float> gradient, float[][] buffers, long step)
     {
         int n = parameter.Length;
@@ -149,7 +150,7 @@ public class Adam : Optimizer
     /// order, each rounded to float (no fused multiply-add), so the result is bit-identical to the pass-by-pass form:
     /// m = β₁m + (1−β₁)g; v = β₂v + (1−β₂)g²; p −= stepSize · m / (√v / √(1−β₂ᵗ) + eps).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void Step(Span<float> parameter, ReadOnlySpan<float> gradient, Span<float> expAvg, Span<float> expAvgSq,
         float beta1, float beta2, float eps, float stepSize, float biasCorrection2Sqrt)
     {

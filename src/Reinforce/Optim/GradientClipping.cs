@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Nn;
 
 namespace Reinforce.Optim;
@@ -10,7 +11,7 @@ public static class GradientClipping
     /// <summary>
     /// The L2 norm of all gradients taken together, √(Σ‖gᵢ‖²) (parameters without a gradient count as zero).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static float GlobalNorm(IEnumerable<Tensor> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);
@@ -26,7 +27,7 @@ public static class GradientClipping
     /// the parameters' order in double; a step split over two threads computes them where the gradients are and adds
     /// them up the same way, so the norm is the same bits.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static float SumOfSquares(Tensor? parameter) =>
         parameter?.Grad is { } grad ? TensorPrimitives.SumOfSquares(grad.Data) : 0f;
 
@@ -70,7 +71,7 @@ public static class GradientClipping
     }
 
     /// <summary>Multiplies one parameter's gradient (if any) by <paramref name="coefficient"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void Scale(Tensor? parameter, float coefficient)
     {
         if (parameter?.Grad is { } grad) TensorPrimitives.Multiply(grad.Data, coefficient, grad.Data);
@@ -84,7 +85,7 @@ public static class GradientClipping
     }
 
     /// <summary>The global L2 norm of a module's parameters' gradients.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static float GlobalNorm(IEnumerable<Parameter> parameters)
     {
         ArgumentNullException.ThrowIfNull(parameters);

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Distributed;
 
 namespace Reinforce.Optim;
@@ -70,7 +71,7 @@ public sealed class GradientStep
     /// One step on <paramref name="loss"/>; returns the gradient norm before clipping (of the averaged gradient). A null
     /// loss (a rank that holds none of the batch) contributes zero gradients and still takes part in the average.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public float Apply(Tensor? loss)
     {
         Optimizer.ZeroGrad();

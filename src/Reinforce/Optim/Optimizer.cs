@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Nn;
 
 namespace Reinforce.Optim;
@@ -150,7 +151,7 @@ public abstract class Optimizer
     }
 
     /// <summary>Updates parameter <paramref name="index"/> if it has a gradient: one iteration of <see cref="Step"/>'s loop.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal void StepParameter(int index)
     {
         var p = _parameters[index];

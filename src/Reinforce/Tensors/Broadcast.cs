@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -12,7 +13,7 @@ internal static class Broadcast
     internal enum Mode { Full, Tile, Repeat }
 
     /// <summary>The result shape of a binary operation and how each operand maps onto it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static (int[] Shape, Mode A, Mode B) Plan(string operation, Tensor a, Tensor b)
     {
         if (Tensor.SameShape(a.Shape, b.Shape)) return (a.Shape, Mode.Full, Mode.Full);

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using V512 = System.Runtime.Intrinsics.Vector512;
 using V256 = System.Runtime.Intrinsics.Vector256;
 
@@ -60,7 +61,7 @@ internal static class FastTanh
     /// 64 on AVX-512; false (nothing done) otherwise. Each element is the same rounded sum, then the same tanh, as adding
     /// the bias and calling <see cref="InPlace"/> (<see cref="Nn.ActivationFunction"/> does that when this declines).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static bool TryBiasInPlace(Span<float> z, ReadOnlySpan<float> bias)
     {
         int cols = bias.Length;
@@ -117,7 +118,7 @@ internal static class FastTanh
     /// in order, as <see cref="Kernels.SumRows"/> does, so the results are the same bits as the two passes one after
     /// the other (<see cref="Nn.ActivationFunction"/> runs those when this declines).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static bool TryBackwardWithColumnSums(ReadOnlySpan<float> y, ReadOnlySpan<float> g, Span<float> dz, Span<float> columnSums, int cols)
     {
         if (!Vector512.IsHardwareAccelerated || cols <= 0 || cols % 16 != 0 || cols > 64 || y.Length % cols != 0

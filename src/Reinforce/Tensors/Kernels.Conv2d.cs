@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -50,7 +51,7 @@ public static partial class Kernels
     /// The loops Im2Col and its adjoint share: every channel, kernel tap (i, j), image of the chunk and output row,
     /// with the input row the tap reads and the output columns whose pixel lies inside the image.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void ForEachPatchRow<TRow>(ref TRow op, in Conv2dGeometry g, int first, int count) where TRow : IPatchRow, allows ref struct
     {
         int oh = g.OutHeight, ow = g.OutWidth, positions = oh * ow, width = count * positions;
@@ -80,7 +81,7 @@ public static partial class Kernels
         public Span<float> Col;
         public int Width, OutWidth, Stride;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
         {
             var outRow = Col.Slice(colStart, OutWidth);
@@ -104,7 +105,7 @@ public static partial class Kernels
         public Span<float> Image;
         public int Width, OutWidth, Stride;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public readonly void Row(int colStart, int imageStart, int oxLo, int oxHi, int offset)
         {
             if (imageStart < 0 || oxLo >= oxHi) return;

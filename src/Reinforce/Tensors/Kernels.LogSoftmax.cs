@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -73,7 +74,7 @@ public static partial class Kernels
     /// (the C library's bits without a call per element).
     /// </summary>
     [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static void LogSoftmaxShortRows(ReadOnlySpan<float> x, Span<float> y, int cols)
     {
         const int Block = 64;
@@ -126,7 +127,7 @@ public static partial class Kernels
     }
 
     /// <summary>One row of <see cref="LogSoftmaxShortRows"/>, with the scalar <see cref="Libm"/> functions.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void ShortRow(ReadOnlySpan<float> x, Span<float> y)
     {
         int cols = x.Length;

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -12,7 +13,7 @@ public static partial class Kernels
     /// otherwise be computed and thrown away; or 8 rows of a product narrower than 16 columns (a policy or value head),
     /// which the tiles would compute transposed, packing its rows.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static bool FewRowsTakes(int m, int n) => m < 8 || (m == 8 && n < 16);
 
     /// <summary>
@@ -29,7 +30,7 @@ public static partial class Kernels
     /// every other path (the tests compare them).
     /// </summary>
     [SkipLocalsInit]
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static unsafe void FewRows(float* a, float* b, float* c, int m, int k, int n, bool accumulate)
     {
         for (int pc = 0; pc < k; pc += KC)

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -115,7 +116,7 @@ public static partial class Kernels
     /// dst = srcᵀ for a row-major [rows, cols] matrix: dst[c·rows + r] = src[r·cols + c]. Eight rows at a time through
     /// <see cref="Transpose8Rows"/> (8×8 blocks in AVX registers), the last rows element by element; an exact copy.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static unsafe void Transpose(ReadOnlySpan<float> src, int rows, int cols, Span<float> dst)
     {
         if (src.Length < rows * cols || dst.Length < rows * cols)
@@ -134,7 +135,7 @@ public static partial class Kernels
     /// Writes the transpose of 8 rows (row r at src + r·srcStride, <paramref name="count"/> long) as dst[p·dstStride + r]:
     /// 8×8 blocks transposed in AVX registers (unpack, shuffle, lane permute), the tail element by element.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static unsafe void Transpose8Rows(float* src, nint srcStride, float* dst, nint dstStride, int count)
     {
         float* s0 = src, s1 = src + srcStride, s2 = src + 2 * srcStride, s3 = src + 3 * srcStride;
@@ -189,7 +190,7 @@ public static partial class Kernels
         private float* _alignedA, _alignedB;
         private int _capacityA, _capacityB;
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public static MatMulScratch Rent()
         {
             var s = t_free ?? new MatMulScratch();

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -69,7 +70,7 @@ public static partial class Kernels
         : MatMulPath.Scalar;
 
     /// <summary>Whether <paramref name="path"/> can run on this machine.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static bool IsSupported(MatMulPath path) => path switch
     {
         MatMulPath.Vector512 => Vector512Kernel<EightRows>.IsSupported,
@@ -87,13 +88,13 @@ public static partial class Kernels
     /// products of more than about two million multiply-adds are split over up to <see cref="MaxThreads"/> threads.
     /// Deterministic: each element is summed in the order p = 0, 1, ... by one thread, so the bits never depend on the thread count.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
         bool transposeA = false, bool transposeB = false, bool accumulate = false)
         => MatMul(a, b, c, m, k, n, transposeA, transposeB, accumulate, s_maxThreads, DefaultMatMulPath);
 
     /// <summary><see cref="MatMul(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, int, int, int, bool, bool, bool)"/> with an explicit thread cap and micro-kernel (for tests and benchmarks).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static unsafe void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
         bool transposeA, bool transposeB, bool accumulate, int maxThreads, MatMulPath path)
     {
@@ -142,7 +143,7 @@ public static partial class Kernels
         /// The same product as Cᵀ = op(B)ᵀ·op(A)ᵀ, written back transposed. Each element is still the same sum in the
         /// same order (a·b = b·a exactly), so the bits do not change; only the tile padding does.
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        [BypassReadyToRun]
         public Gemm Transposed() => new(B, A, C, N, K, M, !TransposeB, !TransposeA, Accumulate, transposedC: CColStride == 1);
     }
 
@@ -155,7 +156,7 @@ public static partial class Kernels
         => TransposedFor<TKernel>(g.M, g.N) ? g.Transposed() : g;
 
     /// <summary>Whether an m×n product is computed transposed on <typeparamref name="TKernel"/> (see <see cref="Oriented{TKernel}"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static bool TransposedFor<TKernel>(int m, int n) where TKernel : struct, IMicroKernel
         => PaddedSize<TKernel>(n, m) * 2 < PaddedSize<TKernel>(m, n);
 
@@ -184,7 +185,7 @@ public static partial class Kernels
     /// as stored; otherwise the 8×32 tile, or, for a product of one to four rows once oriented, a tile of 2 or 4 rows
     /// instead of 8 of which most would be padding (and packed), and the 2×64 tile for two rows more than 32 columns wide.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static Vector512Route RouteVector512(int m, int k, int n, bool transposeA, bool transposeB, out bool transposed)
     {
         transposed = false;
@@ -197,7 +198,7 @@ public static partial class Kernels
     }
 
     /// <summary>The product on the Vector512 path, the way <see cref="RouteVector512"/> says.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static unsafe void RunVector512(float* a, float* b, float* c, int m, int k, int n, bool transposeA, bool transposeB, bool accumulate, int maxThreads)
     {
         var route = RouteVector512(m, k, n, transposeA, transposeB, out bool transposed);
@@ -218,7 +219,7 @@ public static partial class Kernels
     }
 
     /// <summary>Runs the product with <typeparamref name="TKernel"/> on the calling thread, or over threads in row (or column) chunks when it is large.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void Split<TKernel>(Gemm g, int maxThreads) where TKernel : struct, IMicroKernel
     {
         int threads = maxThreads;   // the processor count unless set (as Kernels.ForRanges: the tests set 2 to split on any machine)
@@ -353,7 +354,7 @@ public static partial class Kernels
     /// The valid part of a tile computed aside (an edge tile, or any tile of a transposed product): C = tile (overwrite) or
     /// C = C + tile, the same arithmetic as the micro-kernel's own store.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static unsafe void StoreTile(float* tile, int nr, float* c, nint rowStride, nint colStride, int rows, int cols, bool overwrite)
     {
         if (colStride == 1)

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -10,7 +11,7 @@ public static partial class Kernels
     /// effectively computes c'[b, k] = σ(f)·c[b, k] + σ(i)·tanh(g) and h'[b, k] = σ(o)·tanh(c'[b, k]).
     /// <paramref name="cOut"/> may be <paramref name="c"/> itself (an in-place state update).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void LstmPointwise(ReadOnlySpan<float> gates, ReadOnlySpan<float> c, Span<float> cOut, Span<float> hOut, int rows, int hidden)
     {
         CheckRecurrent("LstmPointwise", gates.Length, 4, c.Length, rows, hidden);
@@ -58,7 +59,7 @@ public static partial class Kernels
     }
 
     /// <summary>1 / (1 + e^−x), finite for any x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static float Sigmoid(float x) => x >= 0 ? 1f / (1f + MathF.Exp(-x)) : MathF.Exp(x) / (1f + MathF.Exp(x));
 
     private static void CheckRecurrent(string operation, int gatesLength, int gateCount, int stateLength, int rows, int hidden)

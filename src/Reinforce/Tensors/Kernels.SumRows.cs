@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -11,7 +12,7 @@ public static partial class Kernels
     /// row in order, so the result is the same bits as adding the rows one after another; the sums of a block of
     /// columns stay in registers across the rows instead of going back to memory after every row.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void SumRows(ReadOnlySpan<float> x, Span<float> y, int cols, bool accumulate = false)
     {
         if (cols <= 0) throw new ArgumentOutOfRangeException(nameof(cols), cols, "SumRows: the row length must be positive.");

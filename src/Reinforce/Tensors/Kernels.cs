@@ -2,6 +2,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -12,7 +13,7 @@ namespace Reinforce.Tensors;
 public static partial class Kernels
 {
     /// <summary>Checks a row-wise kernel's buffers: x holds whole rows of <paramref name="cols"/> and y is as long as x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static void CheckRows(string operation, int xLength, int yLength, int cols)
     {
         if (cols <= 0 && xLength > 0)
@@ -27,7 +28,7 @@ public static partial class Kernels
     /// Writes <paramref name="row"/> into each of <paramref name="rows"/> consecutive rows of <paramref name="matrix"/>
     /// (a bias as the starting value of a product): whole vectors in registers, no call per row.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void BroadcastRows(ReadOnlySpan<float> row, Span<float> matrix, int rows)
     {
         int cols = row.Length;
@@ -65,7 +66,7 @@ public static partial class Kernels
     /// Adds <paramref name="row"/> to each of <paramref name="rows"/> consecutive rows of <paramref name="matrix"/> (a bias
     /// added to a product already written): matrix[r, j] = matrix[r, j] + row[j].
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void AddRowToRows(ReadOnlySpan<float> row, Span<float> matrix, int rows)
     {
         int cols = row.Length;

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -59,7 +60,7 @@ internal static unsafe class Libm
     }
 
     /// <summary>log x with glibc's bits.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static double Log(double x)
     {
         ulong ix = BitConverter.DoubleToUInt64Bits(x);
@@ -83,7 +84,7 @@ internal static unsafe class Libm
         return Math.FusedMultiplyAdd(r3, b, lo) + hi;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static double LogNearOne(double x)
     {
         double r = x - 1.0;
@@ -109,7 +110,7 @@ internal static unsafe class Libm
     }
 
     /// <summary>y = e^x element by element, with <see cref="Expf(float)"/>'s bits. y may be x.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void Expf(ReadOnlySpan<float> x, Span<float> y)
     {
         if (y.Length < x.Length) throw new ArgumentException($"Libm.Expf: {y.Length} outputs for {x.Length} inputs.");

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -56,7 +57,7 @@ internal sealed class PairedWorker : IDisposable
     internal long WorkerAllocatedBytes { get; private set; }
 
     /// <summary>Hands <paramref name="work"/> to the worker thread; call <see cref="Wait"/> before posting again.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Post(IPairedWork work)
     {
         ArgumentNullException.ThrowIfNull(work);
@@ -94,7 +95,7 @@ internal sealed class PairedWorker : IDisposable
     /// Waits for the posted piece: runs it here if the worker has not started it, else spins until it finishes (pieces
     /// are microseconds long). Rethrows the piece's exception.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Wait()
     {
         if (Interlocked.CompareExchange(ref _state, Running, Posted) == Posted)
@@ -141,7 +142,7 @@ internal sealed class PairedWorker : IDisposable
         _failure = null;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void Loop()
     {
         while (true)
@@ -163,7 +164,7 @@ internal sealed class PairedWorker : IDisposable
     }
 
     /// <summary>Spins, then sleeps, until a piece is posted and not yet taken; false when the thread should end.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private bool WaitForPiece()
     {
         long spinUntil = Stopwatch.GetTimestamp() + (long)(SpinTime.TotalSeconds * Stopwatch.Frequency);

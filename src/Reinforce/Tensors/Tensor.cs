@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
+using System.Runtime;
 using Reinforce.Autograd;
 
 namespace Reinforce.Tensors;
@@ -63,7 +64,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     /// active arena's tensor object, valid until the arena's recycle as its buffers are, or a new one when no arena is active.
     /// A lent object keeps its shape array when the shape is the one it last had (shape arrays are never changed in place).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static Tensor Wrap(float[] data, ReadOnlySpan<int> shape)
     {
         int size = CheckedSize(shape);
@@ -221,7 +222,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     }
 
     /// <summary>Adds <paramref name="gradient"/> into <see cref="Grad"/>, allocating it on first use.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal void AccumulateGrad(ReadOnlySpan<float> gradient)
     {
         var target = GradBufferToSet(out bool fresh);
@@ -244,7 +245,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     }
 
     /// <summary>The gradient buffer, allocated (zeros) if needed, for backward functions that accumulate in place.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal Span<float> GradBuffer()
     {
         Grad ??= NewGrad();
@@ -256,7 +257,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     /// takes it back as soon as the tensor's own backward has run); a leaf's (a parameter's) is kept across steps, so it is
     /// never taken from an arena.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private Tensor NewGrad() => Creator is null ? new(new float[Size], Shape) : Wrap(TensorArena.Allocate(Size), Shape);
 
     /// <summary>Runs reverse-mode differentiation from this tensor (a scalar, or any tensor with an explicit upstream gradient).</summary>
@@ -298,7 +299,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
     }
 
     /// <summary>The number of elements a shape holds (<see cref="ShapeSize(IReadOnlyList{int})"/> for a span).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     internal static long SizeOf(ReadOnlySpan<int> shape)
     {
         long n = 1;
@@ -310,7 +311,7 @@ public sealed partial class Tensor : IArenaObject<Tensor>
         return n;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private static int CheckedSize(ReadOnlySpan<int> shape)
     {
         long n = SizeOf(shape);

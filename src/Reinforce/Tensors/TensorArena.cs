@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Tensors;
 
@@ -57,7 +58,7 @@ internal sealed class TensorArena
         return arena is null || length == 0 ? GC.AllocateUninitializedArray<float>(length) : arena.Rent(length, clear: false);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private float[] Rent(int length, bool clear = true)
     {
         float[] buffer;
@@ -79,7 +80,7 @@ internal sealed class TensorArena
     /// Hands <paramref name="buffer"/> back to the thread's active arena for reuse within the same step, if that arena
     /// lent it (otherwise nothing happens). The caller guarantees nothing reads or writes the buffer afterwards.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static void Release(float[]? buffer)
     {
         var arena = t_active;
@@ -118,7 +119,7 @@ internal sealed class TensorArena
     /// <summary>
     /// Takes back every buffer and object lent since the last call: the tensors made from them must no longer be used.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Recycle()
     {
         foreach (var buffer in _lent)

@@ -1,12 +1,13 @@
 using System.Reflection;
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Training;
 
 /// <summary>
 /// Compiles the training step's code on a background thread while a program sets up, so that the first updates run
 /// compiled code instead of waiting for the JIT. The step's methods — rollout, update, network passes, kernels,
-/// optimizer, environments' stepping — carry <c>[MethodImpl(MethodImplOptions.AggressiveOptimization)]</c>: the JIT
+/// optimizer, environments' stepping — carry <c>[BypassReadyToRun]</c>: the JIT
 /// compiles them fully optimised for this processor, never from precompiled (ReadyToRun) code, and this class compiles
 /// every one of them (found by that flag, so a method marked later is included without a list to keep) together with the
 /// kernels' generic instantiations (<see cref="Tensors.Kernels.WarmUpGenerics"/>).
@@ -65,7 +66,7 @@ public static class Precompilation
         }
     }
 
-    /// <summary>The library's methods marked for the JIT (<see cref="MethodImplAttributes.AggressiveOptimization"/>), except generic definitions (compiled per instantiation, at first use).</summary>
+    /// <summary>The library's methods marked for the JIT (<see cref="System.Runtime.BypassReadyToRunAttribute"/> or <see cref="MethodImplAttributes.AggressiveOptimization"/>), except generic definitions (compiled per instantiation, at first use).</summary>
     internal static List<MethodBase> TrainingStepMethods()
     {
         const BindingFlags all = BindingFlags.DeclaredOnly | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Instance | BindingFlags.Static;
@@ -83,9 +84,13 @@ public static class Precompilation
         {
             if (type.ContainsGenericParameters) continue;
             foreach (var method in type.GetMethods(all))
-                if ((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 && !method.IsGenericMethodDefinition && !method.IsAbstract)
+                if (IsMarked(method) && !method.IsGenericMethodDefinition && !method.IsAbstract)
                     methods.Add(method);
         }
         return methods;
     }
+
+    /// <summary>Whether <paramref name="method"/> is one of the training step's (compiled by the JIT, never precompiled).</summary>
+    internal static bool IsMarked(MethodInfo method) =>
+        (method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0 || method.IsDefined(typeof(System.Runtime.BypassReadyToRunAttribute), inherit: false);
 }

@@ -35,7 +35,7 @@ public class PrecompilationTests
         var marked = Precompilation.TrainingStepMethods();
         var found = marked.Where(m => m.DeclaringType == type && m.Name == name).ToList();
         Assert.NotEmpty(found);
-        Assert.All(found, m => Assert.True((m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0));
+        Assert.All(found, m => Assert.True(Precompilation.IsMarked((MethodInfo)m)));
     }
 
     [Fact]
@@ -46,10 +46,13 @@ public class PrecompilationTests
         Assert.Equal(marked.Count, marked.Distinct().Count());
         foreach (var method in marked)
         {
-            Assert.True((method.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0, method.Name);
+            Assert.True(Precompilation.IsMarked((MethodInfo)method), method.Name);
             RuntimeHelpers.PrepareMethod(method.MethodHandle);   // throws when the method cannot be compiled
         }
-        // A method without the flag is not listed (the rest of the library runs precompiled in the CLI).
+        // A method without the mark is not listed (the rest of the library runs precompiled in the CLI); the matrix kernels
+        // keep their older AggressiveOptimization, the rest carry BypassReadyToRun, which leaves tiered compilation alone.
+        Assert.Contains(marked, m => m.IsDefined(typeof(System.Runtime.BypassReadyToRunAttribute), false));
+        Assert.Contains(marked, m => (m.MethodImplementationFlags & MethodImplAttributes.AggressiveOptimization) != 0);
         Assert.DoesNotContain(marked, m => m.DeclaringType == typeof(TrainingConfig));
     }
 

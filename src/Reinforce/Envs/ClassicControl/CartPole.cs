@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
@@ -83,7 +84,7 @@ public sealed class CartPole : DiscreteEnvironment, IRenderable, IStatefulEnv
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected override StepOutcome OnStep(int action, Span<float> observation)
     {
         double force = action == 1 ? ForceMag : -ForceMag;
@@ -104,7 +105,7 @@ public sealed class CartPole : DiscreteEnvironment, IRenderable, IStatefulEnv
         return new StepOutcome(1.0, terminated);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void WriteObservation(Span<float> observation)
     {
         observation = observation[..4];

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 using Reinforce.Envs.Rendering;
 using Reinforce.Spaces;
 using Reinforce.Envs.Vector;
@@ -118,7 +119,7 @@ public sealed class Pendulum : ContinuousEnvironment, IRenderable, IStatefulEnv
         return mod - Math.PI;
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void WriteObservation(Span<float> observation)
     {
         observation = observation[..3];

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime;
 using Reinforce.Spaces;
 using Reinforce.Envs.Wrappers;
 
@@ -301,7 +302,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Step(ReadOnlySpan<int> actions)
     {
         CheckStep(actions.Length, integer: true);
@@ -312,7 +313,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public void Step(ReadOnlySpan<float> actions)
     {
         CheckStep(actions.Length, integer: false);
@@ -322,7 +323,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <summary>Steps all copies with Discrete actions (validated length).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected abstract void StepDiscrete(ReadOnlySpan<int> actions);
 
     /// <summary>Steps all copies with MultiDiscrete actions (validated length).</summary>
@@ -357,7 +358,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <summary>Steps copies <paramref name="from"/> to <paramref name="to"/> − 1 with Discrete actions; allocation-free.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected void StepDiscreteRange(ReadOnlySpan<int> actions, int from, int to)
     {
         var envs = _discrete!;
@@ -384,7 +385,7 @@ public abstract class VectorEnv : IVectorEnv
     }
 
     /// <summary>Steps copies <paramref name="from"/> to <paramref name="to"/> − 1 with Box actions; allocation-free.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected void StepContinuousRange(ReadOnlySpan<float> actions, int from, int to)
     {
         var envs = _continuous!;
@@ -500,7 +501,7 @@ public abstract class VectorEnv : IVectorEnv
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     private void CollectCompleted()
     {
         int count = 0;
@@ -540,7 +541,7 @@ public sealed class SyncVectorEnv : VectorEnv
     public SyncVectorEnv(IReadOnlyList<IVectorizableEnv> envs, int? maxEpisodeSteps = null) : base(envs, maxEpisodeSteps) { }
 
     /// <inheritdoc/>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     protected override void StepDiscrete(ReadOnlySpan<int> actions) => StepDiscreteRange(actions, 0, NumEnvs);
 
     /// <inheritdoc/>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime;
 
 namespace Reinforce.Nn.Transformers;
 
@@ -44,7 +45,7 @@ public static class TokenSampling
     /// (at least as long as the logits) for the probabilities. Returns the token; <paramref name="modelLogProb"/> is its
     /// log-probability under the model's own distribution (softmax of the raw logits), the one RL needs.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [BypassReadyToRun]
     public static int Sample(ReadOnlySpan<float> logits, SamplingOptions options, Rng rng, Span<float> scratch, out float modelLogProb)
     {
         ArgumentNullException.ThrowIfNull(options);
